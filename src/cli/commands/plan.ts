@@ -1,0 +1,40 @@
+import { planPipeline } from '../../engine/plan.ts';
+import { ArtifactStore } from '../../engine/store.ts';
+import { loadPipeline, storeRoot } from '../../index.ts';
+import { runtimeFactsFor } from '../runtime.ts';
+import type { CliContext } from '../context.ts';
+import { parseArgs, type CommandSpec } from '../args.ts';
+import { FLAG_BACKEND, FLAG_FORCE, FLAG_SET, FLAG_STORE, parseBackend, parseForce, requirePipelineArg, stringList } from '../common.ts';
+
+export const planSpec: CommandSpec = {
+  name: 'plan',
+  usage: 'fedau plan <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force [<stage>]] [--store <dir>]',
+  summary: 'Show, for every stage, whether it is cached or will run, and why (what changed since its last run).',
+  positionals: 1,
+  flags: [FLAG_SET, FLAG_FORCE, FLAG_STORE, FLAG_BACKEND],
+};
+
+export async function planCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { out } = ctx;
+  const { positionals, flags } = parseArgs(argv, planSpec);
+  const pipeline = await loadPipeline(requirePipelineArg(positionals, 'plan'), { sets: stringList(flags.set), registry: ctx.registry, schemas: ctx.schemas });
+  const backend = parseBackend(flags.backend) ?? pipeline.backend;
+  const plan = await planPipeline(pipeline, {
+    store: new ArtifactStore(storeRoot(flags.store as string | undefined)),
+    force: parseForce(flags.force, pipeline),
+    runtimeFacts: runtimeFactsFor(backend),
+  });
+  const idWidth = Math.max(...plan.map((p) => p.id.length));
+  const kindWidth = Math.max(...plan.map((p) => p.kind.length));
+  out(`pipeline ${pipeline.name} (${pipeline.file}), seed ${pipeline.seed}, backend ${backend}`);
+  for (const p of plan) {
+    const decision = p.decision === 'cached' ? 'cached  ' : p.decision === 'run' ? 'will run' : 'may run ';
+    out(`  ${p.id.padEnd(idWidth)}  ${p.kind.padEnd(kindWidth)}  ${decision}  ${p.why}`);
+    const stage = pipeline.stages.find((s) => s.id === p.id)!;
+    const cost = p.decision === 'cached' ? undefined : stage.def.estimateCost?.(stage.params);
+    if (cost) out(`  ${''.padEnd(idWidth)}  ${''.padEnd(kindWidth)}            ${cost}`);
+  }
+  const counts = { cached: plan.filter((p) => p.decision === 'cached').length, run: plan.filter((p) => p.decision !== 'cached').length };
+  out(`${counts.cached} cached, ${counts.run} to run`);
+  return 0;
+}

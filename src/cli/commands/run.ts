@@ -1,0 +1,67 @@
+import { executePipeline } from '../../engine/executor.ts';
+import { ArtifactStore } from '../../engine/store.ts';
+import { loadPipeline, storeRoot } from '../../index.ts';
+import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
+import { runtimeFactsFor } from '../runtime.ts';
+import type { CliContext } from '../context.ts';
+import { parseArgs, type CommandSpec } from '../args.ts';
+import { FLAG_BACKEND, FLAG_FORCE, FLAG_SET, FLAG_STORE, FLAG_VERBOSE, FLAG_WORKERS, parseBackend, parseForce, parseWorkers, requirePipelineArg, stringList } from '../common.ts';
+
+export const runSpec: CommandSpec = {
+  name: 'run',
+  usage: 'fedau run <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force [<stage>]] [--reporter ink|plain|json] [--store <dir>]',
+  summary: 'Run a pipeline: cached stages are reused, the rest run; outputs go to the store.',
+  positionals: 1,
+  flags: [
+    FLAG_SET,
+    FLAG_FORCE,
+    { name: 'reporter', arg: 'value', placeholder: 'ink|plain|json', description: 'how progress is shown (default: ink on a terminal, plain under CI or in a pipe; also $FEDAU_REPORTER)' },
+    FLAG_STORE,
+    FLAG_BACKEND,
+    FLAG_WORKERS,
+    FLAG_VERBOSE,
+  ],
+};
+
+/** Exit codes: 0 success, 1 a stage failed, 2 usage or config error (thrown to main), 130 interrupted. */
+export async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { positionals, flags } = parseArgs(argv, runSpec);
+  const file = requirePipelineArg(positionals, 'run');
+  const reporterName = chooseReporter(flags.reporter as string | undefined);
+  const pipeline = await loadPipeline(file, { sets: stringList(flags.set), registry: ctx.registry, schemas: ctx.schemas });
+  const force = parseForce(flags.force, pipeline);
+  const backend = parseBackend(flags.backend) ?? pipeline.backend;
+  const workers = parseWorkers(flags.workers) ?? pipeline.workers;
+  if (reporterName === 'json') {
+    // stdout carries only NDJSON events: anything a library prints goes to stderr instead.
+    console.log = console.info = console.warn = console.error;
+  }
+  const reporter = await createReporter(reporterName, { verbose: flags.verbose === true });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\nstopping: finishing the current step and keeping what completed (Ctrl-C again to quit at once)\n');
+      controller.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const result = await executePipeline(pipeline, {
+      store: new ArtifactStore(storeRoot(flags.store as string | undefined)),
+      reporters: [reporter],
+      force,
+      signal: controller.signal,
+      runtime: { backend, workers },
+      runtimeFacts: runtimeFactsFor(backend),
+    });
+    return result.status === 'success' ? 0 : result.status === 'interrupted' ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

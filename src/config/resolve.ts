@@ -1,0 +1,247 @@
+import { parse as parseYamlValue } from 'yaml';
+import { ConfigError, GraphError, unknownNameHint } from '../engine/errors.ts';
+import { topologicalOrder } from '../engine/graph.ts';
+import { deriveSeed } from '../engine/hash.ts';
+import type { StageDefinition, StageRegistry } from '../engine/stage.ts';
+import { ConfigErrors, makeError, toConfigErrors } from './ajv-errors.ts';
+import type { LoadedPipeline } from './load.ts';
+import { loadSchemas, type SchemaSet } from './schemas.ts';
+
+export interface InputRef {
+  stage: string;
+  output: string;
+}
+
+export interface ResolvedStage {
+  id: string;
+  kind: string;
+  def: StageDefinition;
+  /** Params after defaults: exactly what is hashed into the key. */
+  params: Record<string, unknown>;
+  needs: Record<string, InputRef>;
+  /** `cache: false` runs the stage every time. */
+  cache: boolean;
+  seed: number;
+}
+
+export interface ResolvedPipeline {
+  name: string;
+  file?: string;
+  seed: number;
+  backend: string;
+  workers: number;
+  concurrency: number;
+  /** Topological order (ties in declaration order). */
+  stages: ResolvedStage[];
+}
+
+interface RawStage {
+  uses: string;
+  needs?: Record<string, string>;
+  with?: Record<string, unknown>;
+  cache?: boolean;
+}
+interface RawPipeline {
+  name: string;
+  seed: number;
+  backend: string;
+  workers: number;
+  concurrency: number;
+  stages: Record<string, RawStage>;
+}
+
+const TOP_LEVEL = new Set(['name', 'seed', 'backend', 'workers', 'concurrency', 'description']);
+
+/** Applies `--set stage.param=value` (or `--set seed=1`) to a plain pipeline object; returns the overridden paths. */
+export function applyOverrides(value: unknown, sets: string[]): Map<string, string> {
+  const overridden = new Map<string, string>();
+  if (!value || typeof value !== 'object') return overridden;
+  const doc = value as Record<string, any>;
+  for (const expr of sets) {
+    const eq = expr.indexOf('=');
+    if (eq <= 0) {
+      throw new ConfigError('FEDAU_USAGE', `--set needs <stage>.<param>=<value>`, { file: `--set ${expr}`, got: JSON.stringify(expr), hint: 'e.g. --set train.rounds=5' });
+    }
+    const lhs = expr.slice(0, eq).trim();
+    const parsed = parseOverrideValue(expr.slice(eq + 1));
+    const segments = lhs.split('.');
+    if (segments.length === 1 && TOP_LEVEL.has(lhs)) {
+      doc[lhs] = parsed;
+      overridden.set(lhs, expr);
+      continue;
+    }
+    const [stageId, ...param] = segments;
+    const stages = (doc.stages ?? {}) as Record<string, any>;
+    if (!param.length || !stages[stageId]) {
+      throw new ConfigError('FEDAU_USAGE', param.length ? `--set names stage "${stageId}", which the pipeline does not have` : `--set needs <stage>.<param>=<value>`, {
+        file: `--set ${expr}`,
+        hint: param.length ? unknownNameHint(stageId, Object.keys(stages)) : `top-level keys that can be set: ${[...TOP_LEVEL].join(', ')}`,
+      });
+    }
+    const stage = stages[stageId];
+    stage.with = stage.with && typeof stage.with === 'object' ? stage.with : {};
+    let target = stage.with as Record<string, any>;
+    for (const key of param.slice(0, -1)) {
+      if (!target[key] || typeof target[key] !== 'object') target[key] = {};
+      target = target[key];
+    }
+    target[param[param.length - 1]] = parsed;
+    overridden.set(['stages', stageId, 'with', ...param].join('.'), expr);
+  }
+  return overridden;
+}
+
+function parseOverrideValue(text: string): unknown {
+  try {
+    return parseYamlValue(text);
+  } catch {
+    return text;
+  }
+}
+
+export interface ResolveOptions {
+  registry: StageRegistry;
+  sets?: string[];
+  schemas?: SchemaSet;
+}
+
+/**
+ * Checks everything that can be checked before work starts (schema, kinds, params, inputs and their artifact
+ * kinds, cycles) and returns the pipeline with defaults applied. All problems found are reported together.
+ */
+export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): ResolvedPipeline {
+  const schemas = opts.schemas ?? loadSchemas();
+  const value = structuredClone(loaded.value);
+  const overrides = applyOverrides(value, opts.sets ?? []);
+  const source = { loaded, overrides };
+
+  if (!schemas.pipeline(value)) {
+    throw new ConfigErrors(toConfigErrors(schemas.pipeline.errors ?? [], { ...source, base: [], noun: 'key' }));
+  }
+  const raw = value as RawPipeline;
+  const errors: ConfigError[] = [];
+  const defs = new Map<string, StageDefinition>();
+
+  for (const [id, stage] of Object.entries(raw.stages)) {
+    const def = opts.registry[stage.uses];
+    const validate = schemas.stages.get(stage.uses);
+    if (!def || !validate) {
+      errors.push(
+        makeError(source, ['stages', id, 'uses'], {
+          code: 'FEDAU_UNKNOWN_STAGE_KIND',
+          message: `unknown stage kind "${stage.uses}"`,
+          expected: 'a stage kind',
+          got: JSON.stringify(stage.uses),
+          hint: `${unknownNameHint(stage.uses, Object.keys(opts.registry))}; \`fedau stages\` lists them`,
+        }),
+      );
+      continue;
+    }
+    defs.set(id, def);
+    stage.with ??= {};
+    if (!validate(stage.with)) {
+      errors.push(...toConfigErrors(validate.errors ?? [], { ...source, base: ['stages', id, 'with'], noun: 'param' }));
+    }
+  }
+
+  for (const [id, stage] of Object.entries(raw.stages)) {
+    const def = defs.get(id);
+    if (!def) continue;
+    const needs = stage.needs ?? {};
+    for (const [input, ref] of Object.entries(needs)) {
+      const path = ['stages', id, 'needs', input];
+      if (!(input in def.inputs)) {
+        const inputs = Object.keys(def.inputs);
+        const hint = inputs.length ? unknownNameHint(input, inputs) : `"${def.kind}" takes no inputs; remove its needs`;
+        errors.push(makeError(source, path, { atKey: true, code: 'FEDAU_MISSING_INPUT', message: `stage kind "${def.kind}" has no input "${input}"`, hint }));
+        continue;
+      }
+      const [from, output] = ref.split('.');
+      const fromStage = raw.stages[from];
+      if (!fromStage) {
+        errors.push(makeError(source, path, { code: 'FEDAU_MISSING_INPUT', message: `refers to "${ref}", but no stage is called "${from}"`, hint: unknownNameHint(from, Object.keys(raw.stages)) }));
+        continue;
+      }
+      const fromDef = defs.get(from);
+      if (!fromDef) continue; // its unknown kind is already reported
+      if (!(output in fromDef.outputs)) {
+        errors.push(makeError(source, path, { code: 'FEDAU_MISSING_INPUT', message: `refers to "${ref}", but stage "${from}" (${fromDef.kind}) has no output "${output}"`, hint: unknownNameHint(output, Object.keys(fromDef.outputs)) }));
+        continue;
+      }
+      const want = def.inputs[input];
+      const have = fromDef.outputs[output];
+      if (want !== have) {
+        errors.push(
+          makeError(source, path, {
+            code: 'FEDAU_INPUT_KIND',
+            message: `input "${input}" of "${id}" needs a ${want} artifact, but "${ref}" is a ${have}`,
+            expected: want,
+            got: have,
+            hint: suggestProducers(want, raw.stages, defs, id),
+          }),
+        );
+      }
+    }
+    for (const input of Object.keys(def.inputs)) {
+      if (!(input in needs) && !def.optionalInputs?.includes(input)) {
+        errors.push(
+          makeError(source, ['stages', id, stage.needs ? 'needs' : 'uses'], {
+            code: 'FEDAU_MISSING_INPUT',
+            message: `stage "${id}" (${def.kind}) is missing its input "${input}" (a ${def.inputs[input]})`,
+            hint: `add it under needs, e.g. \`needs: { ${input}: <stage>.<output> }\`; ${suggestProducers(def.inputs[input], raw.stages, defs, id)}`,
+          }),
+        );
+      }
+    }
+  }
+
+  const nodes = Object.entries(raw.stages).map(([id, s]) => ({ id, deps: Object.values(s.needs ?? {}).map((r) => r.split('.')[0]).filter((d) => d in raw.stages) }));
+  const sorted = topologicalOrder(nodes);
+  if ('cycle' in sorted) {
+    const [first, second] = sorted.cycle;
+    const input = Object.entries(raw.stages[first].needs ?? {}).find(([, r]) => r.split('.')[0] === second)?.[0];
+    const err = makeError(source, ['stages', first, 'needs', ...(input ? [input] : [])], {
+      code: 'FEDAU_GRAPH_CYCLE',
+      message: `the stages form a cycle: ${sorted.cycle.join(' → ')}`,
+      hint: 'a stage cannot need its own output, directly or through others; remove one of these needs',
+    });
+    errors.push(new GraphError(err.code, err.message, err.info));
+  }
+  if (errors.length) throw new ConfigErrors(errors);
+
+  const order = (sorted as { order: string[] }).order;
+  return {
+    name: raw.name,
+    file: loaded.file,
+    seed: raw.seed,
+    backend: raw.backend,
+    workers: raw.workers,
+    concurrency: raw.concurrency,
+    stages: order.map((id) => {
+      const stage = raw.stages[id];
+      const def = defs.get(id)!;
+      return {
+        id,
+        kind: def.kind,
+        def,
+        params: stage.with ?? {},
+        needs: Object.fromEntries(Object.entries(stage.needs ?? {}).map(([k, r]) => {
+          const [s, o] = r.split('.');
+          return [k, { stage: s, output: o }];
+        })),
+        cache: stage.cache ?? true,
+        seed: deriveSeed(raw.seed, def.kind),
+      };
+    }),
+  };
+}
+
+function suggestProducers(kind: string, stages: Record<string, RawStage>, defs: Map<string, StageDefinition>, except: string): string {
+  const producers: string[] = [];
+  for (const [id] of Object.entries(stages)) {
+    const def = defs.get(id);
+    if (!def || id === except) continue;
+    for (const [out, k] of Object.entries(def.outputs)) if (k === kind) producers.push(`${id}.${out}`);
+  }
+  return producers.length ? `outputs of that kind here: ${producers.join(', ')}` : `no stage in this pipeline produces a ${kind}`;
+}

@@ -1,0 +1,262 @@
+import { packContainer, unpackContainer } from './container.ts';
+import { Rng } from '../ml/rng.ts';
+
+export type UnlearnMode = 'none' | 'samples' | 'class' | 'client';
+
+export interface Trigger {
+  /** Side of the square, in pixels. */
+  size: number;
+  /** Column and row of its top-left corner. */
+  x: number;
+  y: number;
+  /** uint8 value written into every channel of the square (the reference writes 1; 255 is "white"). */
+  value: number;
+}
+
+export interface PartitionParams {
+  clients: number;
+  scheme: 'iid' | 'dirichlet';
+  beta: number;
+  mode: UnlearnMode;
+  unlearningClients: number;
+  unlearningClientIds?: number[];
+  proportion: number;
+  classId: number;
+  target: number;
+  trigger: Trigger;
+  excludeTarget: boolean;
+}
+
+export interface PartitionHeader {
+  clients: number;
+  classes: number;
+  trainCount: number;
+  scheme: 'iid' | 'dirichlet';
+  beta?: number;
+  mode: UnlearnMode;
+  /** Ids of the clients that may ask to be forgotten (they train the auxiliary head W2). */
+  unlearningClients: number[];
+  classId?: number;
+  target?: number;
+  trigger?: Trigger;
+  proportion?: number;
+  /** Samples per client, in client order. */
+  clientSizes: number[];
+  forgetCount: number;
+}
+
+/**
+ * A split of the training set over clients, with explicit labels per sample (no packed integers):
+ * `headA` is what the shared classifier W1 learns, `headB` what an unlearning client's W2 learns,
+ * `triggered` marks images that get the backdoor square, `forget` marks the forget set.
+ */
+export interface Partition {
+  header: PartitionHeader;
+  /** CSR: client k owns `indices[offsets[k] .. offsets[k+1])`. */
+  offsets: Int32Array;
+  indices: Int32Array;
+  headA: Uint8Array;
+  headB: Uint8Array;
+  triggered: Uint8Array;
+  forget: Uint8Array;
+}
+
+export const PARTITION_KIND = 'partition';
+
+export function packPartition(p: Partition): Uint8Array {
+  return packContainer(PARTITION_KIND, p.header, { offsets: p.offsets, indices: p.indices, headA: p.headA, headB: p.headB, triggered: p.triggered, forget: p.forget });
+}
+
+export function unpackPartition(bytes: Uint8Array): Partition {
+  const { header, sections } = unpackContainer<PartitionHeader>(bytes, PARTITION_KIND);
+  return {
+    header,
+    offsets: sections.offsets as Int32Array,
+    indices: sections.indices as Int32Array,
+    headA: sections.headA as Uint8Array,
+    headB: sections.headB as Uint8Array,
+    triggered: sections.triggered as Uint8Array,
+    forget: sections.forget as Uint8Array,
+  };
+}
+
+export function clientIndices(p: Partition, k: number): Int32Array {
+  return p.indices.subarray(p.offsets[k], p.offsets[k + 1]);
+}
+
+/** Thrown for a partition that cannot be made from these params and this dataset. */
+export class PartitionInputError extends Error {
+  readonly hint?: string;
+  readonly path?: string;
+  constructor(message: string, opts: { hint?: string; path?: string } = {}) {
+    super(message);
+    this.hint = opts.hint;
+    this.path = opts.path;
+  }
+}
+
+/**
+ * Splits a training set over clients, as the reference's `cifar_iid_ul` / `cifar_beta` do, with the fixes of
+ * fedau-reference.md §8: UL clients drawn by our seeded PRNG or listed (#3), UL samples split disjointly (#4),
+ * target-class images never backdoored (#6), explicit labels per sample (#8), one routine for every dataset (#9).
+ */
+export function makePartition(labels: Uint8Array, classes: number, params: PartitionParams, seed: number): Partition {
+  const rng = new Rng(seed, 'partition');
+  const n = labels.length;
+  const K = params.clients;
+  const ulClients = chooseUnlearningClients(params, rng);
+  const isUlClient = new Set(ulClients);
+  if (params.mode === 'class' && params.classId >= classes) throw new PartitionInputError(`classId ${params.classId} is not a class of this dataset (0–${classes - 1})`, { path: 'classId' });
+  if (params.target >= classes) throw new PartitionInputError(`target ${params.target} is not a class of this dataset (0–${classes - 1})`, { path: 'target' });
+
+  const headA = new Uint8Array(labels);
+  const headB = new Uint8Array(labels);
+  const triggered = new Uint8Array(n);
+  const forget = new Uint8Array(n);
+  const markBackdoor = (i: number) => {
+    triggered[i] = 1;
+    forget[i] = 1;
+    headA[i] = params.target;
+    // Head B learns a uniformly random class other than the target, fixed once per sample (§8 #26).
+    const r = rng.int(classes - 1);
+    headB[i] = r >= params.target ? r + 1 : r;
+  };
+
+  const lists: number[][] = params.scheme === 'iid' ? iidSplit(n, labels, K, ulClients, isUlClient, params, rng, classes) : dirichletSplit(labels, classes, K, params.beta, rng);
+
+  if (params.mode === 'samples' || params.mode === 'client') {
+    const ulSets = params.scheme === 'iid' ? (lists as IidLists).ulParts : drawUlFromClients(lists, ulClients, labels, params, rng, n);
+    ulClients.forEach((k, j) => {
+      for (const i of ulSets[j]) markBackdoor(i);
+      if (params.scheme === 'dirichlet' && params.mode === 'client') {
+        const mine = new Set(ulSets[j]);
+        lists[k] = lists[k].filter((i) => mine.has(i));
+      }
+    });
+  } else if (params.mode === 'class') {
+    for (const k of ulClients) {
+      for (const i of lists[k]) {
+        // Every sample of a UL client teaches W2 the forgotten class (reference §4.3, ul_class).
+        headB[i] = params.classId;
+        if (labels[i] === params.classId) forget[i] = 1;
+      }
+    }
+  }
+
+  const offsets = new Int32Array(K + 1);
+  lists.forEach((list, k) => (offsets[k + 1] = offsets[k] + list.length));
+  const indices = new Int32Array(offsets[K]);
+  lists.forEach((list, k) => indices.set(list, offsets[k]));
+  const empty = lists.findIndex((l) => l.length === 0);
+  if (empty >= 0 && params.scheme === 'iid') throw new PartitionInputError(`client ${empty} gets no samples`, { hint: 'use fewer clients or more data' });
+  return {
+    header: {
+      clients: K,
+      classes,
+      trainCount: n,
+      scheme: params.scheme,
+      ...(params.scheme === 'dirichlet' ? { beta: params.beta } : {}),
+      mode: params.mode,
+      unlearningClients: ulClients,
+      ...(params.mode === 'class' ? { classId: params.classId } : {}),
+      ...(params.mode === 'samples' || params.mode === 'client' ? { target: params.target, trigger: params.trigger, proportion: params.proportion } : {}),
+      clientSizes: lists.map((l) => l.length),
+      forgetCount: forget.reduce((a, b) => a + b, 0),
+    },
+    offsets,
+    indices,
+    headA,
+    headB,
+    triggered,
+    forget,
+  };
+}
+
+function chooseUnlearningClients(params: PartitionParams, rng: Rng): number[] {
+  if (params.mode === 'none') return [];
+  if (params.unlearningClientIds?.length) {
+    const bad = params.unlearningClientIds.find((k) => k >= params.clients);
+    if (bad !== undefined) throw new PartitionInputError(`unlearningClientIds contains ${bad}, but there are ${params.clients} clients (0–${params.clients - 1})`, { path: 'unlearningClientIds' });
+    if (new Set(params.unlearningClientIds).size !== params.unlearningClientIds.length) throw new PartitionInputError('unlearningClientIds lists a client twice', { path: 'unlearningClientIds' });
+    return [...params.unlearningClientIds].sort((a, b) => a - b);
+  }
+  if (params.unlearningClients > params.clients) {
+    throw new PartitionInputError(`unlearningClients is ${params.unlearningClients}, but there are only ${params.clients} clients`, { path: 'unlearningClients' });
+  }
+  return rng.sample(Array.from({ length: params.clients }, (_, k) => k), params.unlearningClients).sort((a, b) => a - b);
+}
+
+type IidLists = number[][] & { ulParts: number[][] };
+
+/** The backdoor pool: images of any class but the target (§8 #6), unless excludeTarget is off. */
+function backdoorPool(labels: Uint8Array, params: PartitionParams, from?: Iterable<number>): number[] {
+  const pool: number[] = [];
+  for (const i of from ?? labels.keys()) if (!params.excludeTarget || labels[i] !== params.target) pool.push(i);
+  return pool;
+}
+
+function iidSplit(n: number, labels: Uint8Array, K: number, ulClients: number[], isUl: Set<number>, params: PartitionParams, rng: Rng, classes: number): IidLists {
+  let ulIdx: number[] = [];
+  if (params.mode === 'samples' || params.mode === 'client') {
+    const count = Math.floor(params.proportion * n);
+    const pool = backdoorPool(labels, params);
+    if (count > pool.length) throw new PartitionInputError(`proportion ${params.proportion} asks for ${count} samples, but only ${pool.length} can carry the backdoor`, { path: 'proportion' });
+    ulIdx = rng.sample(pool, count);
+  } else if (params.mode === 'class') {
+    ulIdx = rng.shuffle(Array.from(labels.keys()).filter((i) => labels[i] === params.classId));
+    if (!ulIdx.length) throw new PartitionInputError(`class ${params.classId} has no training images`, { path: 'classId' });
+  }
+  void classes;
+  const nItems = Math.floor(n / K);
+  const ulSet = new Set(ulIdx);
+  const common = rng.shuffle(Array.from({ length: n }, (_, i) => i).filter((i) => !ulSet.has(i)));
+  // Disjoint parts (§8 #4): shuffle, then n equal parts.
+  const perUl = ulClients.length ? Math.floor(ulIdx.length / ulClients.length) : 0;
+  const ulParts = ulClients.map((_, j) => ulIdx.slice(j * perUl, (j + 1) * perUl));
+  let cursor = 0;
+  const take = (count: number) => {
+    const out = common.slice(cursor, cursor + Math.max(0, count));
+    cursor += out.length;
+    return out;
+  };
+  const lists = [] as unknown as IidLists;
+  for (let k = 0; k < K; k++) {
+    if (!isUl.has(k)) {
+      lists.push(take(nItems));
+      continue;
+    }
+    const part = ulParts[ulClients.indexOf(k)];
+    // As the reference: the last client, when it is a UL client, takes all the rest of the pool.
+    const clean = k === K - 1 ? take(common.length - cursor) : take(nItems - part.length);
+    // Client mode: the client holds only its forget set; the clean share drawn for it stays unused (reference §2.4).
+    lists.push(params.mode === 'client' ? [...part] : rng.shuffle([...part, ...clean]));
+  }
+  lists.ulParts = ulParts;
+  return lists;
+}
+
+function dirichletSplit(labels: Uint8Array, classes: number, K: number, beta: number, rng: Rng): number[][] {
+  const lists: number[][] = Array.from({ length: K }, () => []);
+  for (let y = 0; y < classes; y++) {
+    const idx = rng.shuffle(Array.from(labels.keys()).filter((i) => labels[i] === y));
+    const p = rng.dirichlet(beta, K);
+    let cursor = 0;
+    for (let k = 0; k < K; k++) {
+      // Client k gets floor(p_k·count); the last client the rounding remainder.
+      const share = k === K - 1 ? idx.length - cursor : Math.floor(p[k] * idx.length);
+      lists[k].push(...idx.slice(cursor, cursor + share));
+      cursor += share;
+    }
+  }
+  return lists.map((l) => rng.shuffle(l));
+}
+
+function drawUlFromClients(lists: number[][], ulClients: number[], labels: Uint8Array, params: PartitionParams, rng: Rng, n: number): number[][] {
+  const count = Math.floor(params.proportion * n);
+  const perUl = ulClients.length ? Math.floor(count / ulClients.length) : 0;
+  return ulClients.map((k) => {
+    const pool = backdoorPool(labels, params, lists[k]);
+    // Non-IID clients can be small: take what there is, at most the asked share.
+    return rng.sample(pool, Math.min(perUl, pool.length));
+  });
+}

@@ -1,0 +1,259 @@
+import PQueue from 'p-queue';
+import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
+import { emptyCounts, ReporterHub, type Reporter, type StageStatus } from './events.ts';
+import { transitiveDependents } from './graph.ts';
+import { CACHE_FORMAT, stageKey, type KeyParts } from './hash.ts';
+import { LockDir } from './locks.ts';
+import { lastPartsOf, newRunId, writeRunLog, type RunLog } from './run-log.ts';
+import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
+import type { ArtifactStore } from './store.ts';
+import { explainMiss } from './why.ts';
+import type { ResolvedPipeline, ResolvedStage } from '../config/resolve.ts';
+
+export interface ExecuteOptions {
+  store: ArtifactStore;
+  reporters: Reporter[];
+  /** true re-runs every stage; a list re-runs those stage ids (their dependents only if outputs change). */
+  force?: boolean | string[];
+  signal?: AbortSignal;
+  runtime?: Partial<RuntimeOptions>;
+  /** Facts that change a tfjs stage's results (tfjs version, resolved backend); asked once per such stage. */
+  runtimeFacts?: (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
+  workDir?: string;
+  concurrency?: number;
+  /** For tests: how often a waiting lock is polled. */
+  lockPollMs?: number;
+}
+
+export interface StageResult {
+  status: StageStatus;
+  key?: string;
+  outputs?: Record<string, ArtifactRef>;
+  error?: ReturnType<typeof serializeError>;
+}
+
+export interface RunResult {
+  runId: string;
+  status: 'success' | 'failure' | 'interrupted';
+  counts: Record<StageStatus, number>;
+  stages: Record<string, StageResult>;
+  durationMs: number;
+}
+
+/**
+ * Runs a resolved pipeline: each stage whose inputs are ready is keyed, looked up in the store, and either
+ * reported cached or run under an inter-process lock; its outputs are stored before its run record. A failed
+ * stage skips its dependents and the others go on. Early cutoff is implied: a key hashes input digests, so
+ * a re-run stage with byte-identical outputs leaves its dependents' keys unchanged.
+ */
+export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteOptions): Promise<RunResult> {
+  const { store } = opts;
+  await store.init();
+  const started = Date.now();
+  const runId = newRunId();
+  const hub = new ReporterHub(opts.reporters);
+  const locks = new LockDir(store.root);
+  const runtime: RuntimeOptions = { backend: opts.runtime?.backend ?? pipeline.backend, workers: opts.runtime?.workers ?? pipeline.workers };
+  const signal = opts.signal ?? new AbortController().signal;
+  const nodes = pipeline.stages.map((s) => ({ id: s.id, deps: [...new Set(Object.values(s.needs).map((n) => n.stage))] }));
+  const results = new Map<string, StageResult>();
+  const log: RunLog = {
+    runId,
+    pipeline: pipeline.name,
+    file: pipeline.file,
+    pid: process.pid,
+    startedAt: new Date(started).toISOString(),
+    status: 'running',
+    backend: runtime.backend,
+    stages: Object.fromEntries(pipeline.stages.map((s) => [s.id, { kind: s.kind, status: 'pending' as const }])),
+  };
+  let logWrites = Promise.resolve();
+  const saveLog = () => (logWrites = logWrites.then(() => writeRunLog(store, log)).catch(() => undefined));
+
+  // A run lock tells `fedau gc` that blobs may be in flight.
+  const runLock = await locks.acquire(`run-${runId}`, `fedau run ${pipeline.name}`);
+  hub.emit({ type: 'run:start', runId, pipeline: pipeline.name, file: pipeline.file, backend: runtime.backend, stages: nodes.map((n) => ({ id: n.id, kind: pipeline.stages.find((s) => s.id === n.id)!.kind, needs: n.deps })) });
+  await saveLog();
+
+  const finish = (id: string, result: StageResult, extra: Partial<RunLog['stages'][string]> = {}) => {
+    results.set(id, result);
+    log.stages[id] = { ...log.stages[id], ...extra, status: result.status, key: result.key, outputs: result.outputs, error: result.error };
+    void saveLog();
+  };
+
+  const skipDependents = (id: string, reason: 'upstream-failed' | 'interrupted') => {
+    for (const dep of transitiveDependents(nodes, id)) {
+      if (results.has(dep)) continue;
+      finish(dep, { status: 'skipped' });
+      hub.emit({ type: 'stage:skipped', stageId: dep, reason, because: id });
+    }
+  };
+
+  const runStage = async (stage: ResolvedStage): Promise<void> => {
+    if (signal.aborted) {
+      finish(stage.id, { status: 'skipped' });
+      hub.emit({ type: 'stage:skipped', stageId: stage.id, reason: 'interrupted' });
+      return;
+    }
+    const inputs: Record<string, ArtifactRef> = {};
+    for (const [name, ref] of Object.entries(stage.needs)) inputs[name] = results.get(ref.stage)!.outputs![ref.output];
+    const runtimeFacts = stage.def.usesTfjs ? await opts.runtimeFacts?.(stage.def) : undefined;
+    const parts: KeyParts = {
+      cacheFormat: CACHE_FORMAT,
+      kind: stage.kind,
+      version: stage.def.version,
+      params: stage.params,
+      inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.digest])),
+      seed: stage.seed,
+      ...(runtimeFacts ? { runtime: runtimeFacts } : {}),
+    };
+    const key = stageKey(parts);
+    const forced = forcedReason(stage, opts.force);
+    const publishCtx = {
+      stageId: stage.id,
+      kind: stage.kind,
+      params: stage.params,
+      pipeline: { name: pipeline.name, file: pipeline.file },
+      workDir: opts.workDir ?? process.cwd(),
+      readArtifact: (ref: ArtifactRef) => store.getBytes(ref),
+      log: (level: 'debug' | 'info' | 'warn', text: string) => hub.emit({ type: 'stage:log', stageId: stage.id, level, text }),
+    };
+
+    const tryCache = async (): Promise<boolean> => {
+      if (forced) return false;
+      const lookup = await store.lookup(key);
+      if (!lookup.hit) {
+        if (lookup.warning) hub.emit({ type: 'stage:log', stageId: stage.id, level: 'warn', text: lookup.warning });
+        return false;
+      }
+      await stage.def.publish?.(publishCtx, lookup.record.outputs);
+      finish(stage.id, { status: 'cached', key, outputs: lookup.record.outputs }, { parts });
+      hub.emit({ type: 'stage:cached', stageId: stage.id, key, outputs: lookup.record.outputs });
+      return true;
+    };
+
+    if (await tryCache()) return;
+    const lock = await locks.acquire(key, `stage ${stage.id} of ${pipeline.name}`, {
+      signal,
+      pollMs: opts.lockPollMs,
+      onWait: (owner) => hub.emit({ type: 'stage:log', stageId: stage.id, level: 'info', text: `waiting: process ${owner.pid} is running this stage with the same key` }),
+    }).catch((error) => {
+      if (error instanceof InterruptedError) return undefined;
+      throw error;
+    });
+    if (!lock) {
+      finish(stage.id, { status: 'skipped' });
+      hub.emit({ type: 'stage:skipped', stageId: stage.id, reason: 'interrupted' });
+      return;
+    }
+    const t0 = Date.now();
+    try {
+      // Another process may have finished this key while we waited for its lock.
+      if (await tryCache()) return;
+      const reason = explainMiss({ forced, last: await lastPartsOf(store, pipeline.name, stage.id), parts, lookup: forced ? undefined : await store.lookup(key) });
+      hub.emit({ type: 'stage:start', stageId: stage.id, key, reason });
+      log.stages[stage.id] = { ...log.stages[stage.id], status: 'running', key, parts };
+      void saveLog();
+      const ctx: StageContext = {
+        ...publishCtx,
+        inputs,
+        seed: stage.seed,
+        key,
+        keyParts: parts,
+        signal,
+        runtime: { ...runtime, resolvedBackend: runtimeFacts?.backend as string | undefined },
+        checkpointDir: store.checkpointDir(key),
+        writeArtifact: (kind, bytes, meta) => store.putBytes(kind, bytes, meta),
+        progress: (p) => hub.emit({ type: 'stage:progress', stageId: stage.id, ...p }),
+      };
+      const outputs = checkOutputs(stage.def, await stage.def.run(ctx));
+      // The record is the commit point: it is written only after every blob it names is on disk.
+      await store.writeRecord({ format: 1, key, parts, outputs, producedBy: { stageId: stage.id, pipeline: pipeline.name }, createdAt: new Date().toISOString(), durationMs: Date.now() - t0 });
+      await stage.def.publish?.(publishCtx, outputs);
+      finish(stage.id, { status: 'success', key, outputs }, { parts, durationMs: Date.now() - t0 });
+      hub.emit({ type: 'stage:end', stageId: stage.id, status: 'success', durationMs: Date.now() - t0, outputs });
+    } catch (error) {
+      if (signal.aborted) {
+        finish(stage.id, { status: 'skipped', key }, { parts });
+        hub.emit({ type: 'stage:skipped', stageId: stage.id, reason: 'interrupted' });
+        return;
+      }
+      const wrapped = wrapStageError(stage, error);
+      finish(stage.id, { status: 'failure', key, error: serializeError(wrapped) }, { parts, durationMs: Date.now() - t0 });
+      hub.emit({ type: 'stage:end', stageId: stage.id, status: 'failure', durationMs: Date.now() - t0, error: serializeError(wrapped) });
+      skipDependents(stage.id, 'upstream-failed');
+    } finally {
+      await lock.release();
+    }
+  };
+
+  const queue = new PQueue({ concurrency: opts.concurrency ?? pipeline.concurrency });
+  const waiting = new Map(nodes.map((n) => [n.id, new Set(n.deps)]));
+  const byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+  await new Promise<void>((resolve, reject) => {
+    const enqueue = (id: string) => {
+      waiting.delete(id);
+      hub.emit({ type: 'stage:queued', stageId: id });
+      queue
+        .add(() => runStage(byId.get(id)!))
+        .then(() => {
+          const ok = ['success', 'cached'].includes(results.get(id)?.status ?? '');
+          if (!ok && signal.aborted) skipDependents(id, 'interrupted');
+          for (const [other, deps] of waiting) {
+            if (!deps.delete(id) || results.has(other)) continue;
+            if (deps.size === 0 && ok) enqueue(other);
+          }
+          for (const other of [...waiting.keys()]) if (results.has(other)) waiting.delete(other);
+          if (results.size === nodes.length) resolve();
+        })
+        .catch(reject);
+    };
+    for (const [id, deps] of [...waiting]) if (deps.size === 0) enqueue(id);
+    if (nodes.length === 0) resolve();
+  });
+
+  const counts = emptyCounts();
+  for (const r of results.values()) counts[r.status]++;
+  const status = signal.aborted ? 'interrupted' : counts.failure > 0 ? 'failure' : 'success';
+  const durationMs = Date.now() - started;
+  log.status = status;
+  log.counts = counts;
+  log.endedAt = new Date().toISOString();
+  await saveLog();
+  await runLock.release();
+  hub.emit({ type: 'run:end', runId, status, counts, durationMs });
+  await hub.close();
+  return { runId, status, counts, stages: Object.fromEntries(results), durationMs };
+}
+
+/** Why a stage runs regardless of its cache entry, if it does. */
+export function forcedReason(stage: ResolvedStage, force: boolean | string[] | undefined): 'force' | 'no-cache' | 'volatile' | undefined {
+  if (force === true || (Array.isArray(force) && force.includes(stage.id))) return 'force';
+  if (!stage.cache) return 'no-cache';
+  if (stage.def.volatile?.(stage.params)) return 'volatile';
+  return undefined;
+}
+
+function checkOutputs(def: StageDefinition, outputs: Record<string, ArtifactRef>): Record<string, ArtifactRef> {
+  for (const [name, kind] of Object.entries(def.outputs)) {
+    const ref = outputs?.[name];
+    if (!ref || ref.kind !== kind || typeof ref.digest !== 'string') {
+      throw new BugError(`stage kind "${def.kind}" returned no ${kind} artifact for its output "${name}"`, { expected: kind, got: ref ? ref.kind : 'nothing' });
+    }
+  }
+  const extra = Object.keys(outputs).filter((k) => !(k in def.outputs));
+  if (extra.length) throw new BugError(`stage kind "${def.kind}" returned undeclared outputs: ${extra.join(', ')}`);
+  return outputs;
+}
+
+function wrapStageError(stage: ResolvedStage, error: unknown): FedauError {
+  if (error instanceof FedauError) {
+    // Say where it happened without losing the original class, code and stack.
+    Object.assign(error.info, { stageId: error.info.stageId ?? stage.id, stageKind: error.info.stageKind ?? stage.kind });
+    return error;
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  const wrapped = new StageError('FEDAU_STAGE_FAILED', e.message, { stageId: stage.id, stageKind: stage.kind, cause: e.cause, hint: 'run with --verbose for the stack trace' });
+  wrapped.stack = e.stack;
+  return wrapped;
+}

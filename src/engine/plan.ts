@@ -1,0 +1,54 @@
+import { CACHE_FORMAT, stageKey, type KeyParts } from './hash.ts';
+import { lastPartsOf } from './run-log.ts';
+import type { ArtifactRef, StageDefinition } from './stage.ts';
+import type { ArtifactStore } from './store.ts';
+import { explainMiss } from './why.ts';
+import { forcedReason } from './executor.ts';
+import type { ResolvedPipeline } from '../config/resolve.ts';
+
+export interface PlannedStage {
+  id: string;
+  kind: string;
+  /** `cached`: nothing to do. `run`: its key has no valid record. `after-upstream`: an input is not known until an upstream stage runs. */
+  decision: 'cached' | 'run' | 'after-upstream';
+  key?: string;
+  why: string;
+}
+
+/** What `fedau run` would do now, and why, without running anything. */
+export async function planPipeline(
+  pipeline: ResolvedPipeline,
+  opts: { store: ArtifactStore; force?: boolean | string[]; runtimeFacts?: (def: StageDefinition) => Promise<Record<string, string | number> | undefined> },
+): Promise<PlannedStage[]> {
+  const outputs = new Map<string, Record<string, ArtifactRef>>();
+  const plan: PlannedStage[] = [];
+  for (const stage of pipeline.stages) {
+    const upstream = [...new Set(Object.values(stage.needs).map((n) => n.stage))].filter((id) => !outputs.has(id));
+    const forced = forcedReason(stage, opts.force);
+    if (upstream.length) {
+      const why = explainMiss({ forced, upstream }) + (forced ? '' : ' (stays cached if their outputs come out byte-identical)');
+      plan.push({ id: stage.id, kind: stage.kind, decision: forced ? 'run' : 'after-upstream', why });
+      continue;
+    }
+    const runtime = stage.def.usesTfjs ? await opts.runtimeFacts?.(stage.def) : undefined;
+    const parts: KeyParts = {
+      cacheFormat: CACHE_FORMAT,
+      kind: stage.kind,
+      version: stage.def.version,
+      params: stage.params,
+      inputs: Object.fromEntries(Object.entries(stage.needs).map(([name, ref]) => [name, outputs.get(ref.stage)![ref.output].digest])),
+      seed: stage.seed,
+      ...(runtime ? { runtime } : {}),
+    };
+    const key = stageKey(parts);
+    const lookup = await opts.store.lookup(key);
+    if (lookup.hit && !forced) {
+      outputs.set(stage.id, lookup.record.outputs);
+      plan.push({ id: stage.id, kind: stage.kind, decision: 'cached', key, why: `run record ${key.slice(0, 12)}` });
+      continue;
+    }
+    const last = await lastPartsOf(opts.store, pipeline.name, stage.id);
+    plan.push({ id: stage.id, kind: stage.kind, decision: 'run', key, why: explainMiss({ forced, lookup, last, parts }) });
+  }
+  return plan;
+}

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic, processAlive } from './fs-atomic.ts';
+import { safeReaddir, type ArtifactStore } from './store.ts';
+import type { KeyParts } from './hash.ts';
+import type { ArtifactRef } from './stage.ts';
+import type { SerializedError } from './errors.ts';
+import type { StageStatus } from './events.ts';
+
+export interface StageLogEntry {
+  kind: string;
+  status: StageStatus | 'pending' | 'running';
+  key?: string;
+  parts?: KeyParts;
+  outputs?: Record<string, ArtifactRef>;
+  durationMs?: number;
+  error?: SerializedError;
+}
+
+/** The log of one `fedau run`: what ran, what was cached, what failed. Listed by `fedau runs`. */
+export interface RunLog {
+  runId: string;
+  pipeline: string;
+  file?: string;
+  pid: number;
+  startedAt: string;
+  endedAt?: string;
+  status: 'running' | 'success' | 'failure' | 'interrupted';
+  backend?: string;
+  counts?: Record<StageStatus, number>;
+  stages: Record<string, StageLogEntry>;
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function writeRunLog(store: ArtifactStore, log: RunLog): Promise<void> {
+  await writeFileAtomic(join(store.root, 'runs', `${log.runId}.json`), JSON.stringify(log, null, 2), store.tmpDir);
+}
+
+/** Past runs, oldest first. A run still marked running whose process is gone is reported as `killed`. */
+export async function listRunLogs(store: ArtifactStore): Promise<(RunLog & { killed?: boolean })[]> {
+  const logs: (RunLog & { killed?: boolean })[] = [];
+  for (const file of await safeReaddir(join(store.root, 'runs'))) {
+    if (!file.endsWith('.json')) continue;
+    try {
+      const log = JSON.parse(await readFile(join(store.root, 'runs', file), 'utf8')) as RunLog;
+      logs.push(log.status === 'running' && !processAlive(log.pid) ? { ...log, killed: true } : log);
+    } catch {
+      // an unreadable log is not worth failing a listing for
+    }
+  }
+  return logs.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId));
+}
+
+/** The key parts that stage `stageId` of pipeline `pipeline` had in its most recent run, for `fedau plan`. */
+export async function lastPartsOf(store: ArtifactStore, pipeline: string, stageId: string): Promise<KeyParts | undefined> {
+  const logs = await listRunLogs(store);
+  for (let i = logs.length - 1; i >= 0; i--) {
+    const entry = logs[i].pipeline === pipeline ? logs[i].stages[stageId] : undefined;
+    if (entry?.parts) return entry.parts;
+  }
+  return undefined;
+}

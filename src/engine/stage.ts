@@ -1,0 +1,94 @@
+import type { KeyParts } from './hash.ts';
+
+/**
+ * The kind of a stored artifact (`dataset`, `partition`, `federation`, ...). Inputs are checked against
+ * it before anything runs, so a stage can never be handed an artifact it does not understand.
+ */
+export type ArtifactKind = string;
+
+/** A stored output. `digest` is the SHA-256 of its bytes; `meta` is shown in the UI and never hashed. */
+export interface ArtifactRef {
+  readonly kind: ArtifactKind;
+  readonly digest: string;
+  readonly size: number;
+  readonly meta?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface ProgressUpdate {
+  step: number;
+  total?: number;
+  label?: string;
+  metrics?: Record<string, number>;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn';
+
+/** Facts of the run that are not params: the tfjs backend chosen, worker count. */
+export interface RuntimeOptions {
+  /** The requested backend (`auto`, `tensorflow`, `wasm`, `cpu`); stages that use tfjs resolve it. */
+  backend: string;
+  /** Worker threads for client training; 0 means one per core. */
+  workers: number;
+}
+
+export interface StageContext<P = Record<string, unknown>> {
+  /** The YAML key; not part of the cache key. */
+  readonly stageId: string;
+  readonly kind: string;
+  readonly params: Readonly<P>;
+  readonly inputs: Readonly<Record<string, ArtifactRef>>;
+  readonly seed: number;
+  readonly key: string;
+  readonly keyParts: KeyParts;
+  readonly signal: AbortSignal;
+  readonly pipeline: { readonly name: string; readonly file?: string };
+  readonly runtime: RuntimeOptions & { readonly resolvedBackend?: string };
+  /** A private folder that survives a killed run and is keyed by the stage key (for checkpoints). */
+  readonly checkpointDir: string;
+  /** Where user-facing files (reports) go; the working directory by default. */
+  readonly workDir: string;
+  /** Bytes of an input, verified against its digest. */
+  readArtifact(ref: ArtifactRef): Promise<Uint8Array>;
+  /** Stores bytes atomically and returns their reference. */
+  writeArtifact(kind: ArtifactKind, bytes: Uint8Array, meta?: ArtifactRef['meta']): Promise<ArtifactRef>;
+  progress(update: ProgressUpdate): void;
+  log(level: LogLevel, text: string): void;
+}
+
+/** What `publish` gets: enough to copy outputs into the working directory, on a cache hit or after a run. */
+export type PublishContext<P = Record<string, unknown>> = Pick<
+  StageContext<P>,
+  'stageId' | 'kind' | 'params' | 'pipeline' | 'workDir' | 'readArtifact' | 'log'
+>;
+
+export interface StageDefinition<P = any> {
+  /** Registry key and the YAML `uses:` value. */
+  readonly kind: string;
+  /** Bump when the same inputs would now give different outputs: it invalidates old cache entries. */
+  readonly version: number;
+  /** One line for `fedau stages` and the README. */
+  readonly summary: string;
+  /** input name → artifact kind it must be */
+  readonly inputs: Readonly<Record<string, ArtifactKind>>;
+  /** Inputs that may be left out of `needs`. */
+  readonly optionalInputs?: readonly string[];
+  /** output name → artifact kind produced */
+  readonly outputs: Readonly<Record<string, ArtifactKind>>;
+  /**
+   * True when the stage reads something outside the store (files on disk) that may have changed: it then runs
+   * every time, and early cutoff keeps its dependents cached when its outputs come out byte-identical.
+   */
+  volatile?(params: P): boolean;
+  /** Adds the tfjs version and backend to the cache key. */
+  readonly usesTfjs?: boolean;
+  /** A line for `fedau plan` on what running it costs (e.g. seconds per round on this backend). */
+  estimateCost?(params: P): string | undefined;
+  run(ctx: StageContext<P>): Promise<Record<string, ArtifactRef>>;
+  /** Writes user-facing copies of the outputs (e.g. reports/<name>/report.md); runs on cache hits too. */
+  publish?(ctx: PublishContext<P>, outputs: Record<string, ArtifactRef>): Promise<string[]>;
+}
+
+/** Identity helper that keeps each stage file's params type. */
+export const defineStage = <P>(def: StageDefinition<P>): StageDefinition<P> => def;
+
+export type StageRegistry = Readonly<Record<string, StageDefinition>>;

@@ -1,0 +1,176 @@
+import { readFile, readdir, rm, stat, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FedauError } from './errors.ts';
+import { writeFileAtomic, sha256File } from './fs-atomic.ts';
+import { sha256, type KeyParts } from './hash.ts';
+import type { ArtifactKind, ArtifactRef } from './stage.ts';
+
+/** The cache entry of one stage execution: written only after every output blob is in place. */
+export interface RunRecord {
+  format: 1;
+  key: string;
+  parts: KeyParts;
+  outputs: Record<string, ArtifactRef>;
+  /** The stage id and pipeline that produced it: informational only, not part of the key. */
+  producedBy: { stageId: string; pipeline: string };
+  createdAt: string;
+  durationMs: number;
+}
+
+export type Lookup =
+  | { hit: true; record: RunRecord }
+  | { hit: false; reason: 'no-record' | 'bad-record' | 'missing-output' | 'corrupt-output'; warning?: string };
+
+/**
+ * A content-addressed artifact store on the local filesystem.
+ * Blobs are immutable and named by their SHA-256; a run record is the commit point of a stage.
+ */
+export class ArtifactStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+  objectPath(digest: string): string {
+    return join(this.root, 'objects', digest.slice(0, 2), digest);
+  }
+  recordPath(key: string): string {
+    return join(this.root, 'records', key.slice(0, 2), `${key}.json`);
+  }
+  checkpointDir(key: string): string {
+    return join(this.root, 'checkpoints', key);
+  }
+
+  async init(): Promise<void> {
+    for (const dir of ['objects', 'records', 'runs', 'tmp', 'locks', 'checkpoints']) {
+      await mkdir(join(this.root, dir), { recursive: true });
+    }
+  }
+
+  async putBytes(kind: ArtifactKind, bytes: Uint8Array, meta?: ArtifactRef['meta']): Promise<ArtifactRef> {
+    const digest = sha256(bytes);
+    // Always rename over an existing blob: if it was corrupted on disk, this repairs it.
+    await writeFileAtomic(this.objectPath(digest), bytes, this.tmpDir);
+    return meta ? { kind, digest, size: bytes.byteLength, meta } : { kind, digest, size: bytes.byteLength };
+  }
+
+  /** The bytes of a blob, checked against its digest. */
+  async getBytes(ref: Pick<ArtifactRef, 'digest' | 'kind'>): Promise<Uint8Array> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.objectPath(ref.digest));
+    } catch (error) {
+      throw new FedauError('FEDAU_STORE_CORRUPT', `artifact ${ref.digest.slice(0, 12)} (${ref.kind}) is missing from the store`, {
+        file: this.objectPath(ref.digest),
+        hint: 'run the pipeline again: the stage that produced it will re-run',
+        cause: error,
+      });
+    }
+    const actual = sha256(bytes);
+    if (actual !== ref.digest) {
+      throw new FedauError('FEDAU_STORE_CORRUPT', `artifact ${ref.digest.slice(0, 12)} (${ref.kind}) is corrupt on disk`, {
+        file: this.objectPath(ref.digest),
+        expected: ref.digest,
+        got: actual,
+        hint: 'run the pipeline again: the stage that produced it will re-run and rewrite it',
+      });
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  async verify(ref: ArtifactRef): Promise<'ok' | 'missing' | 'corrupt'> {
+    const path = this.objectPath(ref.digest);
+    try {
+      const info = await stat(path);
+      if (info.size !== ref.size) return 'corrupt';
+      return (await sha256File(path)) === ref.digest ? 'ok' : 'corrupt';
+    } catch {
+      return 'missing';
+    }
+  }
+
+  async readRecord(key: string): Promise<RunRecord | undefined | 'bad'> {
+    let text: string;
+    try {
+      text = await readFile(this.recordPath(key), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const record = JSON.parse(text) as RunRecord;
+      if (record.format !== 1 || record.key !== key || typeof record.outputs !== 'object') return 'bad';
+      return record;
+    } catch {
+      return 'bad';
+    }
+  }
+
+  /** A cache hit only when the record parses and every output blob is present with the right bytes. */
+  async lookup(key: string): Promise<Lookup> {
+    const record = await this.readRecord(key);
+    if (record === undefined) return { hit: false, reason: 'no-record' };
+    if (record === 'bad') {
+      return { hit: false, reason: 'bad-record', warning: `run record ${key.slice(0, 12)} is unreadable; the stage will run again` };
+    }
+    for (const [name, ref] of Object.entries(record.outputs)) {
+      const state = await this.verify(ref);
+      if (state !== 'ok') {
+        return {
+          hit: false,
+          reason: state === 'missing' ? 'missing-output' : 'corrupt-output',
+          warning: `output "${name}" (${ref.digest.slice(0, 12)}) is ${state} in the store; the stage will run again`,
+        };
+      }
+    }
+    return { hit: true, record };
+  }
+
+  async writeRecord(record: RunRecord): Promise<void> {
+    await writeFileAtomic(this.recordPath(record.key), JSON.stringify(record, null, 2), this.tmpDir);
+  }
+
+  async deleteRecord(key: string): Promise<void> {
+    await rm(this.recordPath(key), { force: true });
+  }
+
+  /** Every run record in the store (unreadable ones are skipped). */
+  async *records(): AsyncGenerator<RunRecord> {
+    for (const key of await this.listKeys()) {
+      const record = await this.readRecord(key);
+      if (record && record !== 'bad') yield record;
+    }
+  }
+
+  async listKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    for (const prefix of await safeReaddir(join(this.root, 'records'))) {
+      for (const file of await safeReaddir(join(this.root, 'records', prefix))) {
+        if (file.endsWith('.json')) keys.push(file.slice(0, -5));
+      }
+    }
+    return keys;
+  }
+
+  async listObjects(): Promise<{ digest: string; path: string; size: number; mtimeMs: number }[]> {
+    const out = [];
+    for (const prefix of await safeReaddir(join(this.root, 'objects'))) {
+      for (const digest of await safeReaddir(join(this.root, 'objects', prefix))) {
+        const path = join(this.root, 'objects', prefix, digest);
+        const info = await stat(path).catch(() => undefined);
+        if (info) out.push({ digest, path, size: info.size, mtimeMs: info.mtimeMs });
+      }
+    }
+    return out;
+  }
+}
+
+export async function safeReaddir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch {
+    return [];
+  }
+}

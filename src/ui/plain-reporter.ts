@@ -1,0 +1,59 @@
+import { formatError } from '../engine/errors.ts';
+import type { Reporter, RunEvent } from '../engine/events.ts';
+import { formatDuration, formatMetrics, summarizeCounts } from './run-view-state.ts';
+
+/**
+ * One line per event, for CI logs and pipes. Progress lines are further limited to one per
+ * `progressEveryMs` per stage (and the final step), so a long training does not flood a log.
+ */
+export class PlainReporter implements Reporter {
+  private lastProgress = new Map<string, number>();
+  private readonly write: (line: string) => void;
+  private readonly progressEveryMs: number;
+  private readonly verbose: boolean;
+
+  constructor(opts: { write?: (line: string) => void; progressEveryMs?: number; verbose?: boolean } = {}) {
+    this.write = opts.write ?? ((line) => process.stdout.write(`${line}\n`));
+    this.progressEveryMs = opts.progressEveryMs ?? 2000;
+    this.verbose = opts.verbose ?? false;
+  }
+
+  onEvent(e: RunEvent): void {
+    switch (e.type) {
+      case 'run:start':
+        this.write(`[run] ${e.pipeline}: ${e.stages.length} stages${e.backend ? `, backend ${e.backend}` : ''} (run ${e.runId})`);
+        break;
+      case 'stage:cached':
+        this.write(`[${e.stageId}] cached (key ${e.key.slice(0, 12)})`);
+        break;
+      case 'stage:start':
+        this.write(`[${e.stageId}] running: ${e.reason}`);
+        break;
+      case 'stage:progress': {
+        const last = this.lastProgress.get(e.stageId) ?? -Infinity;
+        const final = e.total !== undefined && e.step >= e.total;
+        if (!final && e.time - last < this.progressEveryMs) return;
+        this.lastProgress.set(e.stageId, e.time);
+        const of = e.total !== undefined ? `${e.step}/${e.total}` : `${e.step}`;
+        const metrics = formatMetrics(e.metrics);
+        this.write(`[${e.stageId}] ${e.label ?? 'step'} ${of}${metrics ? `  ${metrics}` : ''}`);
+        break;
+      }
+      case 'stage:log':
+        if (e.level !== 'debug' || this.verbose) this.write(`[${e.stageId ?? 'run'}] ${e.level === 'warn' ? 'warning: ' : ''}${e.text}`);
+        break;
+      case 'stage:end':
+        if (e.status === 'success') this.write(`[${e.stageId}] done in ${formatDuration(e.durationMs)}`);
+        else this.write(`[${e.stageId}] failed after ${formatDuration(e.durationMs)}\n${e.error ? formatError(e.error, { verbose: this.verbose }) : ''}`);
+        break;
+      case 'stage:skipped':
+        this.write(`[${e.stageId}] skipped: ${e.reason === 'interrupted' ? 'interrupted' : `upstream "${e.because}" failed`}`);
+        break;
+      case 'run:end':
+        this.write(`[run] ${e.status}: ${summarizeCounts(e.counts)} in ${formatDuration(e.durationMs)}`);
+        break;
+      case 'stage:queued':
+        break;
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fedau, parseEvents } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/run-inline.ts';
+
+describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
+  it('runs pipelines/smoke.yaml, and a second run reports every stage cached', async () => {
+    const store = join(await tempDir(), 'store');
+    const first = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'json', '--store', store]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const second = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'json', '--store', store]);
+    expect(second.exitCode).toBe(0);
+    const events = parseEvents(second.stdout);
+    expect(second.stdout.trim().split('\n').every((l) => l.startsWith('{'))).toBe(true); // nothing but NDJSON
+    const stageIds = events.find((e) => e.type === 'run:start').stages.map((s: { id: string }) => s.id);
+    expect(events.filter((e) => e.type === 'stage:cached').map((e) => e.stageId).sort()).toEqual([...stageIds].sort());
+    const end = events.at(-1);
+    expect(end).toMatchObject({ type: 'run:end', status: 'success', counts: { cached: stageIds.length, success: 0, failure: 0, skipped: 0 } });
+
+    const plan = await fedau(['plan', 'pipelines/smoke.yaml', '--store', store, '--set', 'split-iid.proportion=0.1']);
+    expect(plan.exitCode).toBe(0);
+    expect(plan.stdout).toMatch(/split-iid\s+partition\s+will run\s+param proportion: 0.05 → 0.1/);
+    expect(plan.stdout).toMatch(/data\s+dataset\s+cached/);
+
+    const runs = await fedau(['runs', '--store', store]);
+    expect(runs.stdout.trim().split('\n')).toHaveLength(2);
+    expect(runs.stdout).toMatch(/smoke\s+success\s+0 cached · \d+ ran/);
+
+    const gc = await fedau(['gc', '--dry-run', '--store', store]);
+    expect(gc.exitCode).toBe(0);
+    expect(gc.stdout).toContain('would delete 0 blobs');
+  });
+
+  it('rejects a bad pipeline with exit code 2, file:line and a hint, and no stack trace', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'bad.yaml'), 'name: bad\nstages:\n  data: { uses: dataset, with: { source: nmp } }\n');
+    const result = await fedau(['run', 'bad.yaml', '--store', join(dir, 'store')], { cwd: dir });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('bad.yaml:3:42  stages.data.with.source: must be one of "npm", "file", "synthetic"');
+    expect(result.stderr).toContain('did you mean "npm"?');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('usage errors exit 2', async () => {
+    expect((await fedau(['frobnicate'])).exitCode).toBe(2);
+    const noFile = await fedau(['run']);
+    expect(noFile.exitCode).toBe(2);
+    expect(noFile.stderr).toContain('needs a pipeline file');
+    const missing = await fedau(['validate', 'nope.yaml']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('pipeline file not found');
+    const badFlag = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'fancy']);
+    expect(badFlag.exitCode).toBe(2);
+    expect(badFlag.stderr).toContain('expected ink | plain | json, got fancy');
+  });
+
+  it('validate and stages describe the pipeline and every stage kind from the schemas', async () => {
+    const validate = await fedau(['validate', 'pipelines/smoke.yaml']);
+    expect(validate.exitCode).toBe(0);
+    expect(validate.stdout).toContain('pipeline "smoke" is valid');
+    const stages = await fedau(['stages']);
+    expect(stages.exitCode).toBe(0);
+    expect(stages.stdout).toMatch(/partition\s+\(version \d+\)/);
+    expect(stages.stdout).toMatch(/clients\s+integer \[1\.\.1000\]\s+= 10/);
+    expect(stages.stdout).toContain('Dirichlet concentration');
+  });
+});

@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { withReference } from '../scripts/readme-stages.ts';
+
+describe('README', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  it('carries the stage reference generated from the schemas (run `npm run gen:readme` after changing one)', () => {
+    expect(readme).toBe(withReference(readme));
+  });
+  it('gives the two set-up commands, and .ci/run runs the test one', () => {
+    const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+    const testCommand = ci.trim().split('\n').at(-1)!;
+    expect(testCommand).toBe('npm ci && npm test');
+    expect(readme).toContain(`\n${testCommand}\n`);
+  });
+});
