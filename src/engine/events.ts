@@ -60,11 +60,12 @@ export interface Reporter {
 /**
  * Fans events out to reporters. A reporter that throws is dropped (with a warning to the others), so a
  * broken UI never breaks a run. Progress is capped per stage so a fast loop cannot flood the terminal;
- * the last step of a stage (step === total) always gets through.
+ * the last step of a stage (step === total) and new metrics (a round's evaluation) always get through.
  */
 export class ReporterHub {
   private reporters: Reporter[];
   private lastProgress = new Map<string, number>();
+  private lastMetrics = new Map<string, string>();
   private readonly minProgressIntervalMs: number;
   private readonly now: () => number;
 
@@ -79,8 +80,11 @@ export class ReporterHub {
     if (event.type === 'stage:progress') {
       const last = this.lastProgress.get(event.stageId) ?? -Infinity;
       const final = event.total !== undefined && event.step >= event.total;
-      if (!final && event.time - last < this.minProgressIntervalMs) return;
+      const metrics = JSON.stringify(event.metrics ?? null);
+      const fresh = event.metrics !== undefined && metrics !== this.lastMetrics.get(event.stageId);
+      if (!final && !fresh && event.time - last < this.minProgressIntervalMs) return;
       this.lastProgress.set(event.stageId, event.time);
+      this.lastMetrics.set(event.stageId, metrics);
     }
     for (const reporter of [...this.reporters]) {
       try {

@@ -163,6 +163,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
         signal,
         runtime: { ...runtime, resolvedBackend: runtimeFacts?.backend as string | undefined },
         checkpointDir: store.checkpointDir(key),
+        downloadDir: store.downloadDir,
         writeArtifact: (kind, bytes, meta) => store.putBytes(kind, bytes, meta),
         progress: (p) => hub.emit({ type: 'stage:progress', stageId: stage.id, ...p }),
       };

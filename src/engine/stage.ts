@@ -45,6 +45,8 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly runtime: RuntimeOptions & { readonly resolvedBackend?: string };
   /** A private folder that survives a killed run and is keyed by the stage key (for checkpoints). */
   readonly checkpointDir: string;
+  /** A folder shared by all stages for verified downloads (files named by their SHA-256). */
+  readonly downloadDir: string;
   /** Where user-facing files (reports) go; the working directory by default. */
   readonly workDir: string;
   /** Bytes of an input, verified against its digest. */

@@ -40,6 +40,9 @@ export class ArtifactStore {
   recordPath(key: string): string {
     return join(this.root, 'records', key.slice(0, 2), `${key}.json`);
   }
+  get downloadDir(): string {
+    return join(this.root, 'downloads');
+  }
   checkpointDir(key: string): string {
     return join(this.root, 'checkpoints', key);
   }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs-core';
 import { FedauError } from '../engine/errors.ts';
+import type * as tfType from '@tensorflow/tfjs';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -58,8 +58,42 @@ export function chooseBackend(requested: string): BackendChoice {
   }
 }
 
+/** The backend as recorded in cache keys and reports. */
+export function backendLabel(choice: BackendChoice): string {
+  return choice.package === '@tensorflow/tfjs-node-gpu' ? 'tensorflow-gpu' : choice.name;
+}
+
+/** The installed tfjs version, read without loading tfjs. */
+export function tfjsVersion(): string {
+  return (require('@tensorflow/tfjs/package.json') as { version: string }).version;
+}
+
 /** The facts that go into a tfjs stage's cache key. */
 export function backendFacts(requested: string): Record<string, string> {
-  const choice = chooseBackend(requested);
-  return { tfjs: tf.version_core, backend: choice.package === '@tensorflow/tfjs-node-gpu' ? 'tensorflow-gpu' : choice.name };
+  return { tfjs: tfjsVersion(), backend: backendLabel(chooseBackend(requested)) };
+}
+
+/**
+ * Makes `choice` the active backend of this thread (each worker calls it for itself). wasm runs one thread per
+ * worker, with fedau's gradient kernels registered.
+ */
+export async function initBackend(choice: BackendChoice): Promise<typeof tfType> {
+  // Loaded here, not at the top, so that commands that never train (validate, plan, stages) stay fast.
+  const tf = (await import('./tf.ts')).default;
+  if (choice.name === 'tensorflow') {
+    require(choice.package!);
+    await tf.setBackend('tensorflow');
+  } else if (choice.name === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const { registerWasmKernels } = await import('./wasm-kernels/index.ts');
+    registerWasmKernels();
+    void wasm;
+    if (!(await tf.setBackend('wasm'))) throw new FedauError('FEDAU_BACKEND', 'the wasm backend failed to initialise', { hint: 'try --backend cpu' });
+  } else {
+    await tf.setBackend('cpu');
+    // The cpu backend advertises tfjs-node on first use; fedau says which backend runs instead.
+    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  }
+  await tf.ready();
+  return tf;
 }

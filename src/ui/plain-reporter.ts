@@ -8,6 +8,7 @@ import { formatDuration, formatMetrics, summarizeCounts } from './run-view-state
  */
 export class PlainReporter implements Reporter {
   private lastProgress = new Map<string, number>();
+  private lastMetrics = new Map<string, string>();
   private readonly write: (line: string) => void;
   private readonly progressEveryMs: number;
   private readonly verbose: boolean;
@@ -32,11 +33,14 @@ export class PlainReporter implements Reporter {
       case 'stage:progress': {
         const last = this.lastProgress.get(e.stageId) ?? -Infinity;
         const final = e.total !== undefined && e.step >= e.total;
-        if (!final && e.time - last < this.progressEveryMs) return;
-        this.lastProgress.set(e.stageId, e.time);
-        const of = e.total !== undefined ? `${e.step}/${e.total}` : `${e.step}`;
         const metrics = formatMetrics(e.metrics);
-        this.write(`[${e.stageId}] ${e.label ?? 'step'} ${of}${metrics ? `  ${metrics}` : ''}`);
+        // New results (a round's evaluation) always get a line; plain progress at most every progressEveryMs.
+        const fresh = metrics !== '' && metrics !== this.lastMetrics.get(e.stageId);
+        if (!final && !fresh && e.time - last < this.progressEveryMs) return;
+        this.lastProgress.set(e.stageId, e.time);
+        this.lastMetrics.set(e.stageId, metrics);
+        const where = e.label ?? (e.total !== undefined ? `step ${e.step}/${e.total}` : `step ${e.step}`);
+        this.write(`[${e.stageId}] ${where}${metrics ? `  ${metrics}` : ''}`);
         break;
       }
       case 'stage:log':

@@ -21,7 +21,7 @@ const EVENTS: RunEvent[] = [
   { type: 'stage:start', stageId: 'train', key: 'j'.repeat(64), reason: 'param rounds: 10 → 20', time: at(1) },
   { type: 'stage:progress', stageId: 'train', step: 2, total: 20, label: 'round', metrics: { acc: 0.9512, asr: 0.5 }, time: at(11) },
   { type: 'stage:log', stageId: 'train', level: 'warn', text: 'output "x" is corrupt in the store; the stage will run again', time: at(11) },
-  { type: 'stage:progress', stageId: 'train', step: 6, total: 20, label: 'round', metrics: { acc: 0.9811, asr: 0.93 }, time: at(31) },
+  { type: 'stage:progress', stageId: 'train', step: 6, total: 20, label: 'round 7', metrics: { acc: 0.9811, asr: 0.93 }, time: at(31) },
 ];
 
 const frame = (state: ViewState, now: number) => render(<App state={state} now={now} />).lastFrame()!;
@@ -40,7 +40,7 @@ describe('run view', () => {
     const text = frame(reduceAll(EVENTS), at(31));
     expect(text).toContain('fedau · mnist-ul-samples · backend wasm');
     expect(text).toMatch(/✔ data\s+dataset\s+cached/);
-    expect(text).toMatch(/train\s+train-federation\s+round 6\/20 ██████░+ 30%/);
+    expect(text).toMatch(/train\s+train-federation\s+round 7 ██████░+ 30%/);
     expect(text).toContain('ETA 1m10s');
     expect(text).toContain('acc 0.981 · asr 0.930');
     expect(text).toMatch(/· forget\s+unlearn\s+waiting/);
@@ -69,16 +69,18 @@ describe('run view', () => {
     const lines: string[] = [];
     const reporter = new PlainReporter({ write: (l) => lines.push(l), progressEveryMs: 5000 });
     for (const e of EVENTS) reporter.onEvent(e);
-    reporter.onEvent({ type: 'stage:progress', stageId: 'train', step: 7, total: 20, label: 'round', time: at(32) });
-    reporter.onEvent({ type: 'stage:progress', stageId: 'train', step: 20, total: 20, label: 'round', time: at(33) });
+    reporter.onEvent({ type: 'stage:progress', stageId: 'train', step: 7, total: 20, label: 'round 8', metrics: { acc: 0.9811, asr: 0.93 }, time: at(32) });
+    reporter.onEvent({ type: 'stage:progress', stageId: 'train', step: 8, total: 20, metrics: { acc: 0.99, asr: 0.93 }, time: at(33) });
+    reporter.onEvent({ type: 'stage:progress', stageId: 'train', step: 20, total: 20, label: 'round 20', time: at(34) });
     expect(lines).toEqual([
       '[run] mnist-ul-samples: 4 stages, backend wasm (run r1)',
       '[data] cached (key kkkkkkkkkkkk)',
       '[train] running: param rounds: 10 → 20',
-      '[train] round 2/20  acc 0.951 · asr 0.500',
+      '[train] round  acc 0.951 · asr 0.500',
       '[train] warning: output "x" is corrupt in the store; the stage will run again',
-      '[train] round 6/20  acc 0.981 · asr 0.930',
-      '[train] round 20/20',
+      '[train] round 7  acc 0.981 · asr 0.930',
+      '[train] step 8/20  acc 0.990 · asr 0.930',
+      '[train] round 20',
     ]);
   });
 });

@@ -61,7 +61,7 @@ function Detail({ stage, now }: { stage: StageView; now: number }) {
       return (
         <Box flexDirection="column">
           <Text wrap="truncate">
-            <Text color="blue">{p.label ?? 'step'} {p.total !== undefined ? `${p.step}/${p.total}` : p.step}</Text>
+            <Text color="blue">{p.label ?? (p.total !== undefined ? `step ${p.step}/${p.total}` : `step ${p.step}`)}</Text>
             {p.total !== undefined ? ` ${progressBar(p.step, p.total)} ${Math.floor((100 * p.step) / Math.max(1, p.total))}%` : ''}
           </Text>
           <Text wrap="truncate">

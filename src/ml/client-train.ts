@@ -1,0 +1,129 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { crossEntropy, twoHeadLoss } from './losses.ts';
+import type { ModelDef } from './models/model.ts';
+import type { BatchMaker } from './preprocess.ts';
+import { Rng } from './rng.ts';
+import type { Weights } from './params.ts';
+
+/** The training set as one client sees it: images (triggers stamped) and the labels of each head. */
+export interface TrainData {
+  batches: BatchMaker;
+  headA: Uint8Array;
+  headB: Uint8Array;
+}
+
+export interface ClientJob {
+  round: number;
+  client: number;
+  /** The global model's shared parameters and buffers, in spec order. */
+  weights: Weights;
+  /** An unlearning client's own head [W2, b2]; absent for a normal client. */
+  head?: Weights;
+  indices: Int32Array;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  /** The run seed: each client's shuffles and augmentation derive from it, the round and the client. */
+  seed: number;
+  augment: boolean;
+}
+
+export interface ClientResult {
+  client: number;
+  weights: Weights;
+  head?: Weights;
+  /** Mean training loss over the client's steps. */
+  loss: number;
+  steps: number;
+  samples: number;
+  ms: number;
+}
+
+export interface OptimizerSettings {
+  momentum: number;
+  weightDecay: number;
+}
+
+/**
+ * One client's local update (reference §4.2 and §4.3): a fresh SGD optimiser (momentum, weight decay on every
+ * parameter, PyTorch's update rule), shuffled batches per epoch, the plain cross-entropy for a normal client and
+ * FedAU's two-headed loss for an unlearning client, whose feature extractor learns from both heads.
+ */
+export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData, job: ClientJob, opt: OptimizerSettings, onStep?: (step: number, total: number) => void): ClientResult {
+  const t0 = performance.now();
+  const trainable = model.specs.map((s) => !s.buffer);
+  const values = job.head ? [...job.weights, ...job.head] : job.weights;
+  const specs = job.head ? [...model.specs, model.specs[model.classifier.weight], model.specs[model.classifier.bias]] : model.specs;
+  const vars = values.map((v, i) => {
+    const initial = tf.tensor(v, specs[i].shape);
+    const variable = tf.variable(initial, i < trainable.length ? trainable[i] : true);
+    initial.dispose(); // the variable holds its own reference to the data
+    return variable;
+  });
+  const trainVars = vars.filter((v) => v.trainable);
+  const momentum: (tfType.Tensor | undefined)[] = trainVars.map(() => undefined);
+  const size = data.batches.imageSize;
+  const [H, W, C] = model.inputShape;
+  const buffer = new Float32Array(job.batchSize * size);
+  const yA = new Int32Array(job.batchSize);
+  const yB = new Int32Array(job.batchSize);
+  const stepsPerEpoch = Math.ceil(job.indices.length / job.batchSize);
+  const total = stepsPerEpoch * job.epochs;
+  const augRng = new Rng(job.seed, `augment/r${job.round}/c${job.client}`);
+  let lossSum = 0;
+  let step = 0;
+  const lossTensors: tfType.Scalar[] = [];
+  for (let epoch = 0; epoch < job.epochs; epoch++) {
+    const order = new Rng(job.seed, `shuffle/r${job.round}/c${job.client}/e${epoch}`).shuffle(Int32Array.from(job.indices));
+    for (let start = 0; start < order.length; start += job.batchSize) {
+      const idx = order.subarray(start, Math.min(order.length, start + job.batchSize));
+      const n = idx.length;
+      data.batches.fill(buffer, idx, job.augment ? augRng : undefined);
+      for (let i = 0; i < n; i++) {
+        yA[i] = data.headA[idx[i]];
+        yB[i] = data.headB[idx[i]];
+      }
+      const x = tf.tensor4d(buffer.subarray(0, n * size), [n, H, W, C]);
+      const la = tf.tensor1d(yA.subarray(0, n), 'int32');
+      const lb = tf.tensor1d(yB.subarray(0, n), 'int32');
+      const { value, grads } = tf.variableGrads(() => {
+        const { z } = model.features(tf, vars, x, true);
+        const a = tf.add(tf.matMul(z, vars[model.classifier.weight] as tfType.Tensor2D), vars[model.classifier.bias]) as tfType.Tensor2D;
+        if (!job.head) return crossEntropy(tf, a, la);
+        const head = vars.length - 2;
+        const b = tf.add(tf.matMul(z, vars[head] as tfType.Tensor2D), vars[head + 1]) as tfType.Tensor2D;
+        return twoHeadLoss(tf, a, b, la, lb);
+      }, trainVars);
+      tf.tidy(() => {
+        trainVars.forEach((v, i) => {
+          // PyTorch SGD: g = ∇ + λw; buf = μ·buf + g (buf = g at the first step); w -= lr·buf.
+          const g = tf.add(grads[v.name], tf.mul(v, opt.weightDecay));
+          const buf = momentum[i] ? tf.add(tf.mul(momentum[i]!, opt.momentum), g) : g;
+          momentum[i]?.dispose();
+          momentum[i] = tf.keep(buf);
+          v.assign(tf.sub(v, tf.mul(buf, job.lr)));
+        });
+      });
+      tf.dispose([x, la, lb, ...Object.values(grads)]);
+      lossTensors.push(value);
+      step++;
+      onStep?.(step, total);
+    }
+  }
+  // Losses are read once at the end: reading each step would stall on every batch.
+  for (const l of lossTensors) {
+    lossSum += l.dataSync()[0];
+    l.dispose();
+  }
+  const out = vars.map((v) => v.dataSync() as Float32Array).map((a) => new Float32Array(a));
+  tf.dispose([...vars, ...momentum.filter((m): m is tfType.Tensor => m !== undefined)]);
+  return {
+    client: job.client,
+    weights: out.slice(0, model.specs.length),
+    head: job.head ? out.slice(model.specs.length) : undefined,
+    loss: step ? lossSum / step : 0,
+    steps: step,
+    samples: job.indices.length * job.epochs,
+    ms: performance.now() - t0,
+  };
+}

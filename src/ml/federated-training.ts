@@ -1,0 +1,153 @@
+import type { Partition } from '../data/partition.ts';
+import { clientIndices } from '../data/partition.ts';
+import { InterruptedError } from '../engine/errors.ts';
+import type { ClientJob, ClientResult } from './client-train.ts';
+import { aggregationWeights, fedAvg } from './fedavg.ts';
+import type { ModelDef } from './models/model.ts';
+import { initWeights, type Weights } from './params.ts';
+import { reanchor, unlearnClassifier, type Head, type UnlearnSettings } from './unlearn-op.ts';
+
+
+export interface FederationSettings {
+  rounds: number;
+  localEpochs: number;
+  batchSize: number;
+  lr: number;
+  /** The lr of round r is lr·decay^r (the reference's `common` schedule). */
+  lrDecay: number;
+  momentum: number;
+  weightDecay: number;
+  augment: boolean;
+  /** γ of the re-anchoring trick, or undefined when it is off (reference §4.4). */
+  gamma?: number;
+  aggregation: 'equal' | 'size';
+  evalEvery: number;
+  /** The unlearning applied for the per-round curves (the `unlearn` stage decides the final model). */
+  evalUnlearn: UnlearnSettings;
+  seed: number;
+}
+
+/** One row of the per-round history. Metrics are present on evaluated rounds. */
+export interface RoundRecord {
+  round: number;
+  lr: number;
+  loss: number;
+  seconds: number;
+  testAccuracy?: number;
+  forget?: number;
+  unlearnedTestAccuracy?: number;
+  unlearnedForget?: number;
+}
+
+export interface TrainState {
+  /** Rounds completed so far. */
+  round: number;
+  weights: Weights;
+  heads: Map<number, Head>;
+  history: RoundRecord[];
+}
+
+/** Trains the clients of a round, in this thread or in workers; results may arrive in any order. */
+export interface ClientRunner {
+  run(jobs: ClientJob[], onDone: (result: ClientResult) => void, signal?: AbortSignal): Promise<ClientResult[]>;
+  close(): Promise<void>;
+}
+
+/** Evaluates a global model and its unlearned classifier on the test and forget sets. */
+export type Evaluator = (weights: Weights, unlearned: Head | undefined) => Promise<Pick<RoundRecord, 'testAccuracy' | 'forget' | 'unlearnedTestAccuracy' | 'unlearnedForget'>>;
+
+export function initialState(model: ModelDef, partition: Partition, seed: number): TrainState {
+  const weights = initWeights(model.specs, seed);
+  const heads = new Map<number, Head>();
+  const w = model.specs[model.classifier.weight];
+  const b = model.specs[model.classifier.bias];
+  for (const k of partition.header.unlearningClients) {
+    // Each unlearning client's W2 starts as a fresh random head (reference §4.1), seeded per client.
+    const [weight, bias] = initWeights([{ ...w, name: `classifier_ul.weight/${k}` }, { ...b, name: `classifier_ul.bias/${k}` }], seed);
+    heads.set(k, { weight, bias });
+  }
+  return { round: 0, weights, heads, history: [] };
+}
+
+export function classifierOf(model: ModelDef, weights: Weights): Head {
+  return { weight: weights[model.classifier.weight], bias: weights[model.classifier.bias] };
+}
+
+export interface TrainHooks {
+  signal?: AbortSignal;
+  onClient?(round: number, done: number, total: number, result: ClientResult): void;
+  /** After each round (aggregated, evaluated): checkpoint here. */
+  onRound?(state: TrainState, record: RoundRecord): Promise<void> | void;
+}
+
+/**
+ * FedAvg with FedAU's unlearning clients (reference §4.1): every round each client starts from the global
+ * model; an unlearning client also brings its own W2 (optionally re-anchored towards W1), trains with the
+ * two-headed loss, and keeps its W2; only shared parameters are averaged. The unlearned model is evaluated
+ * but never fed back into training.
+ */
+export async function runFederation(opts: {
+  model: ModelDef;
+  settings: FederationSettings;
+  partition: Partition;
+  runner: ClientRunner;
+  evaluate: Evaluator;
+  state: TrainState;
+  hooks?: TrainHooks;
+}): Promise<TrainState> {
+  const { model, settings: s, partition, runner, hooks } = opts;
+  let state = opts.state;
+  const K = partition.header.clients;
+  const sizes = Array.from({ length: K }, (_, k) => partition.offsets[k + 1] - partition.offsets[k]);
+  const weightsOf = aggregationWeights(sizes, s.aggregation);
+  while (state.round < s.rounds) {
+    if (hooks?.signal?.aborted) throw new InterruptedError();
+    const round = state.round;
+    const t0 = performance.now();
+    const lr = s.lr * Math.pow(s.lrDecay, round);
+    const global = classifierOf(model, state.weights);
+    const jobs: ClientJob[] = [];
+    for (let k = 0; k < K; k++) {
+      if (sizes[k] === 0) continue;
+      let head = state.heads.get(k);
+      if (head && s.gamma !== undefined) head = reanchor(head, global, s.gamma);
+      jobs.push({
+        round,
+        client: k,
+        weights: state.weights,
+        head: head ? [head.weight, head.bias] : undefined,
+        indices: clientIndices(partition, k),
+        lr,
+        epochs: s.localEpochs,
+        batchSize: s.batchSize,
+        seed: s.seed,
+        augment: s.augment,
+      });
+    }
+    let done = 0;
+    const results = await runner.run(jobs, (r) => hooks?.onClient?.(round, ++done, jobs.length, r), hooks?.signal);
+    if (hooks?.signal?.aborted) throw new InterruptedError();
+    // Aggregate in client order, whatever order the workers finished in.
+    results.sort((a, b) => a.client - b.client);
+    const weights = fedAvg(results.map((r) => r.weights), results.map((r) => weightsOf[r.client]));
+    const heads = new Map(state.heads);
+    for (const r of results) if (r.head) heads.set(r.client, { weight: r.head[0], bias: r.head[1] });
+    const loss = results.reduce((sum, r) => sum + r.loss * r.samples, 0) / Math.max(1, results.reduce((n, r) => n + r.samples, 0));
+    const record: RoundRecord = { round: round + 1, lr, loss, seconds: 0 };
+    const next: TrainState = { round: round + 1, weights, heads, history: state.history };
+    if ((round + 1) % s.evalEvery === 0 || round + 1 === s.rounds) {
+      const unlearned = heads.size && s.evalUnlearn.mode !== 'none' ? unlearnClassifier(classifierOf(model, weights), [...heads.values()], s.evalUnlearn) : undefined;
+      Object.assign(record, await opts.evaluate(weights, unlearned));
+    }
+    record.seconds = (performance.now() - t0) / 1000;
+    state = { ...next, history: [...state.history, record] };
+    await hooks?.onRound?.(state, record);
+  }
+  return state;
+}
+
+/** The reference's `common` lr decay: ×0.99 per round when rounds > 101, else ×0.98 (reference §4.5). */
+export function referenceLrDecay(rounds: number): number {
+  return rounds > 101 ? 0.99 : 0.98;
+}
+

@@ -1,0 +1,16 @@
+import { lenet } from './lenet.ts';
+import type { ModelDef } from './model.ts';
+
+export type ModelName = 'lenet' | 'alexnet' | 'resnet18';
+
+/** The reference's model for each dataset (§9.1). */
+export const DEFAULT_MODEL: Record<string, ModelName> = { mnist: 'lenet', cifar10: 'alexnet', cifar100: 'resnet18' };
+
+export function buildModel(name: ModelName, classes: number, inputShape: [number, number, number]): ModelDef {
+  switch (name) {
+    case 'lenet':
+      return lenet(classes, inputShape);
+    default:
+      throw new Error(`model ${name} is not available yet`);
+  }
+}

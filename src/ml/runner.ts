@@ -1,0 +1,50 @@
+import type * as tfType from '@tensorflow/tfjs';
+import type { BackendChoice } from './backend.ts';
+import type { OptimizerSettings } from './client-train.ts';
+import type { ClientRunner } from './federated-training.ts';
+import type { ModelDef } from './models/model.ts';
+import type { ModelName } from './models/index.ts';
+import { resolveWorkerCount, shared, workerPoolRunner } from './worker-pool.ts';
+
+export interface RunnerOptions {
+  tf: typeof tfType;
+  backend: BackendChoice;
+  /** 0: one per core. */
+  workers: number;
+  model: ModelDef;
+  /** Fills (or allocates) the stamped training images. */
+  images: (into?: Uint8Array) => Uint8Array;
+  shape: { name: string; height: number; width: number; channels: number };
+  headA: Uint8Array;
+  headB: Uint8Array;
+  optimizer: OptimizerSettings;
+  onStep?: (client: number, step: number, total: number) => void;
+}
+
+/**
+ * Client training always runs in worker threads (one is enough for `workers: 1`), so results are the same
+ * bytes whatever the count. The training data is written once into shared memory.
+ */
+export async function createRunner(opts: RunnerOptions): Promise<{ runner: ClientRunner; workers: number }> {
+  const count = resolveWorkerCount(opts.workers);
+  const images = opts.images(shared(Uint8Array, opts.headA.length * opts.shape.height * opts.shape.width * opts.shape.channels));
+  const headA = shared(Uint8Array, opts.headA.length);
+  headA.set(opts.headA);
+  const headB = shared(Uint8Array, opts.headB.length);
+  headB.set(opts.headB);
+  const runner = await workerPoolRunner({
+    count,
+    model: opts.model,
+    onStep: opts.onStep,
+    init: {
+      backend: opts.backend,
+      model: { name: opts.model.name as ModelName, classes: opts.model.classes, inputShape: opts.model.inputShape },
+      images,
+      headA,
+      headB,
+      shape: opts.shape,
+      optimizer: opts.optimizer,
+    },
+  });
+  return { runner, workers: count };
+}

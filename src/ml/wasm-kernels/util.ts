@@ -1,0 +1,28 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
+
+/** The parts of the wasm backend that kernels use (the class is not exported with these members typed). */
+export interface WasmBackend {
+  wasm: { HEAPF32: Float32Array; HEAP32: Int32Array };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; shape: number[] } };
+  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** Calls another registered wasm kernel; the caller must dispose what it returns. */
+export function callKernel(name: string, backend: WasmBackend, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
+  return kernel.kernelFunc({ inputs, attrs, backend: backend as unknown as tf.KernelBackend }) as TensorInfo;
+}
+
+/** A Float32Array view of a tensor's data on the wasm heap (valid until the heap grows). */
+export function heapF32(backend: WasmBackend, t: TensorInfo): Float32Array {
+  const { memoryOffset } = backend.dataIdMap.get(t.dataId);
+  const size = t.shape.reduce((a, b) => a * b, 1);
+  return backend.wasm.HEAPF32.subarray(memoryOffset / 4, memoryOffset / 4 + size);
+}
+
+export function dispose(backend: WasmBackend, ...tensors: TensorInfo[]): void {
+  for (const t of tensors) backend.disposeData(t.dataId);
+}

@@ -1,0 +1,141 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { FedauError, InterruptedError } from '../engine/errors.ts';
+import type { ClientJob, ClientResult } from './client-train.ts';
+import type { ClientRunner } from './federated-training.ts';
+import type { ModelDef } from './models/model.ts';
+import { headSpecs } from './models/model.ts';
+import { flattenWeights, unflattenWeights } from './params.ts';
+import type { WorkerInit, WorkerReply, WorkerTrain } from './worker-protocol.ts';
+
+export function resolveWorkerCount(requested: number): number {
+  return requested > 0 ? requested : Math.max(1, availableParallelism());
+}
+
+/** Copies typed data into a SharedArrayBuffer so worker threads can read it without a copy of their own. */
+export function shared<T extends Uint8Array | Int32Array | Float32Array>(ctor: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  return new ctor(new SharedArrayBuffer(length * ctor.BYTES_PER_ELEMENT));
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: { job: ClientJob; resolve: (r: ClientResult) => void; reject: (e: unknown) => void };
+}
+
+/**
+ * Trains the clients of a round on worker threads, each with its own backend. A worker takes the next client as
+ * soon as it is free; results are independent of which worker trained which client, because every client's
+ * randomness derives from (seed, round, client) and FedAvg sums in client order.
+ */
+export async function workerPoolRunner(opts: { count: number; init: Omit<WorkerInit, 'type'>; model: ModelDef; onStep?: (client: number, step: number, total: number) => void }): Promise<ClientRunner> {
+  const slots: Slot[] = [];
+  const starting = Array.from({ length: opts.count }, () => {
+    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url));
+    const slot: Slot = { worker };
+    slots.push(slot);
+    return new Promise<void>((resolve, reject) => {
+      const onMessage = (m: WorkerReply) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'error') reject(new FedauError('FEDAU_BACKEND', `a training worker failed to start: ${m.error.message}`, { hint: 'try --workers 1 or --backend cpu' }));
+      };
+      worker.once('message', onMessage);
+      worker.once('error', reject);
+      worker.postMessage({ type: 'init', ...opts.init } satisfies WorkerInit);
+    });
+  });
+  try {
+    await Promise.all(starting);
+  } catch (error) {
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    throw error;
+  }
+  let nextId = 0;
+  const headSpec = headSpecs(opts.model);
+  for (const slot of slots) {
+    slot.worker.on('message', (m: WorkerReply) => {
+      const busy = slot.busy;
+      if (!busy) return;
+      if (m.type === 'progress') opts.onStep?.(busy.job.client, m.step, m.total);
+      else if (m.type === 'done') {
+        slot.busy = undefined;
+        busy.resolve({
+          client: m.client,
+          weights: unflattenWeights(m.weights, opts.model.specs),
+          head: m.head ? unflattenWeights(m.head, headSpec) : undefined,
+          loss: m.loss,
+          steps: m.steps,
+          samples: m.samples,
+          ms: m.ms,
+        });
+      } else if (m.type === 'error') {
+        slot.busy = undefined;
+        busy.reject(new FedauError('FEDAU_STAGE_FAILED', `training client ${busy.job.client} failed in a worker: ${m.error.message}`, { cause: m.error.stack }));
+      }
+    });
+    slot.worker.on('error', (error) => slot.busy?.reject(error));
+  }
+
+  return {
+    async run(jobs, onDone, signal) {
+      // One shared copy of the round's global weights for all jobs.
+      const flat = flattenWeights(jobs[0]?.weights ?? []);
+      const globalShared = shared(Float32Array, flat.length);
+      globalShared.set(flat);
+      const queue = [...jobs];
+      const results: ClientResult[] = [];
+      await new Promise<void>((resolve, reject) => {
+        let active = 0;
+        let failed = false;
+        const onAbort = () => {
+          failed = true;
+          reject(new InterruptedError());
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const pump = () => {
+          if (failed) return;
+          if (!queue.length && active === 0) {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+            return;
+          }
+          for (const slot of slots) {
+            if (slot.busy || !queue.length) continue;
+            const job = queue.shift()!;
+            active++;
+            const message: WorkerTrain = {
+              type: 'train',
+              id: nextId++,
+              round: job.round,
+              client: job.client,
+              weights: job.weights === jobs[0].weights ? globalShared : flattenWeights(job.weights),
+              head: job.head ? flattenWeights(job.head) : undefined,
+              indices: job.indices,
+              lr: job.lr,
+              epochs: job.epochs,
+              batchSize: job.batchSize,
+              seed: job.seed,
+              augment: job.augment,
+            };
+            new Promise<ClientResult>((res, rej) => (slot.busy = { job, resolve: res, reject: rej }))
+              .then((r) => {
+                active--;
+                results.push(r);
+                onDone(r);
+                pump();
+              })
+              .catch((error) => {
+                failed = true;
+                reject(error);
+              });
+            slot.worker.postMessage(message);
+          }
+        };
+        pump();
+      });
+      return results;
+    },
+    async close() {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { BackendChoice } from './backend.ts';
+import type { OptimizerSettings } from './client-train.ts';
+import type { ModelName } from './models/index.ts';
+import type { SerializedError } from '../engine/errors.ts';
+
+/** Messages between the runner and its worker threads: plain data, shared or transferred buffers. */
+export interface WorkerInit {
+  type: 'init';
+  backend: BackendChoice;
+  model: { name: ModelName; classes: number; inputShape: [number, number, number] };
+  /** Stamped training images, headA and headB, in SharedArrayBuffers: read by every worker, never copied. */
+  images: Uint8Array;
+  headA: Uint8Array;
+  headB: Uint8Array;
+  shape: { name: string; height: number; width: number; channels: number };
+  optimizer: OptimizerSettings;
+}
+
+export interface WorkerTrain {
+  type: 'train';
+  id: number;
+  round: number;
+  client: number;
+  /** The round's global weights, flattened, in a SharedArrayBuffer shared by all jobs of the round. */
+  weights: Float32Array;
+  head?: Float32Array;
+  indices: Int32Array;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  augment: boolean;
+}
+
+export type WorkerRequest = WorkerInit | WorkerTrain;
+
+export type WorkerReply =
+  | { type: 'ready'; backend: string }
+  | { type: 'progress'; id: number; step: number; total: number }
+  | { type: 'done'; id: number; client: number; weights: Float32Array; head?: Float32Array; loss: number; steps: number; samples: number; ms: number }
+  | { type: 'error'; id?: number; error: SerializedError };

@@ -1,0 +1,62 @@
+// A training worker: its own tfjs backend (single-threaded wasm), the shared training set, one client at a time.
+import { parentPort } from 'node:worker_threads';
+import { serializeError } from '../engine/errors.ts';
+import { initBackend } from './backend.ts';
+import { trainClient } from './client-train.ts';
+import { buildModel } from './models/index.ts';
+import type { ModelDef } from './models/model.ts';
+import { unflattenWeights } from './params.ts';
+import type { TrainData } from './client-train.ts';
+import { trainData } from './train-data.ts';
+import { headSpecs } from './models/model.ts';
+import type { WorkerReply, WorkerRequest } from './worker-protocol.ts';
+import { flattenWeights } from './params.ts';
+
+const port = parentPort!;
+let state: { tf: Awaited<ReturnType<typeof initBackend>>; model: ModelDef; data: TrainData; optimizer: { momentum: number; weightDecay: number } } | undefined;
+const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+
+port.on('message', async (msg: WorkerRequest) => {
+  try {
+    if (msg.type === 'init') {
+      const tf = await initBackend(msg.backend);
+      const model = buildModel(msg.model.name, msg.model.classes, msg.model.inputShape);
+      state = { tf, model, data: trainData(msg.images, msg.shape, msg.headA, msg.headB), optimizer: msg.optimizer };
+      send({ type: 'ready', backend: tf.getBackend() });
+      return;
+    }
+    if (!state) throw new Error('worker used before init');
+    const { tf, model, data, optimizer } = state;
+    let lastProgress = 0;
+    const result = trainClient(
+      tf,
+      model,
+      data,
+      {
+        round: msg.round,
+        client: msg.client,
+        weights: unflattenWeights(msg.weights, model.specs),
+        head: msg.head ? unflattenWeights(msg.head, headSpecs(model)) : undefined,
+        indices: msg.indices,
+        lr: msg.lr,
+        epochs: msg.epochs,
+        batchSize: msg.batchSize,
+        seed: msg.seed,
+        augment: msg.augment,
+      },
+      optimizer,
+      (step, total) => {
+        const now = Date.now();
+        if (now - lastProgress > 500 || step === total) {
+          lastProgress = now;
+          send({ type: 'progress', id: msg.id, step, total });
+        }
+      },
+    );
+    const weights = flattenWeights(result.weights);
+    const head = result.head ? flattenWeights(result.head) : undefined;
+    send({ type: 'done', id: msg.id, client: result.client, weights, head, loss: result.loss, steps: result.steps, samples: result.samples, ms: result.ms }, [weights.buffer as ArrayBuffer, ...(head ? [head.buffer as ArrayBuffer] : [])]);
+  } catch (error) {
+    send({ type: 'error', id: msg.type === 'train' ? msg.id : undefined, error: serializeError(error) });
+  }
+});

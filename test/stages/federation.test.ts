@@ -1,0 +1,78 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../src/engine/events.ts';
+import { runPipeline } from '../../src/index.ts';
+import { fedau, parseEvents, ROOT, waitForLine } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/run-inline.ts';
+import { execa } from 'execa';
+import { BIN } from '../helpers/cli.ts';
+
+const SMOKE = join(ROOT, 'pipelines/smoke.yaml');
+
+async function run(store: string, workDir: string, opts: { sets?: string[]; workers?: number } = {}) {
+  const events: RunEvent[] = [];
+  const result = await runPipeline(SMOKE, { store, workDir, sets: opts.sets, workers: opts.workers, reporters: [{ onEvent: (e) => void events.push(e) }] });
+  return { result, events, status: (id: string) => result.stages[id].status, digest: (id: string, out: string) => result.stages[id].outputs![out].digest };
+}
+
+describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
+  it('trains a federation that learns, unlearns the backdoor, reports, and is cached on the second run', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const first = await run(store, dir);
+    expect(first.result.status).toBe('success');
+    const report = JSON.parse(await readFile(join(dir, 'reports/smoke/report.json'), 'utf8'));
+    expect(report).toMatchObject({ pipeline: 'smoke', dataset: 'mnist', model: 'lenet', mode: 'samples', clients: 4, rounds: 4, forgetMetric: 'backdoor-asr', backend: 'wasm' });
+    expect(report.original.testAccuracy).toBeGreaterThan(0.8); // 10 classes: chance is 0.1
+    expect(report.unlearned.forget).toBeLessThan(report.original.forget);
+    expect(report.history).toHaveLength(4);
+    expect(report.history[3].loss).toBeLessThan(report.history[0].loss);
+    for (const f of ['report.md', 'curves.svg']) expect((await stat(join(dir, 'reports/smoke', f))).size).toBeGreaterThan(500);
+    expect(await readFile(join(dir, 'reports/smoke/curves.svg'), 'utf8')).toContain('<polyline');
+
+    const second = await run(store, dir);
+    expect(second.result.counts).toEqual({ success: 0, cached: 6, failure: 0, skipped: 0 });
+    expect(second.events.some((e) => e.type === 'stage:start')).toBe(false);
+  });
+
+  it('changing an unlearn param re-runs only unlearn, evaluate and report', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    await run(store, dir);
+    const changed = await run(store, dir, { sets: ['forget.alpha=0.5'] });
+    expect(['data', 'split', 'train', 'forget', 'eval', 'report'].map(changed.status)).toEqual(['cached', 'cached', 'cached', 'success', 'success', 'success']);
+    const start = changed.events.find((e) => e.type === 'stage:start' && e.stageId === 'forget') as { reason: string };
+    expect(start.reason).toBe('param alpha: 0.9 → 0.5');
+  });
+
+  it('gives byte-identical artifacts for the same pipeline and seed, with 1 worker or 2', async () => {
+    const [a, b] = [await tempDir(), await tempDir()];
+    const one = await run(join(a, 'store'), a, { workers: 1 });
+    const two = await run(join(b, 'store'), b, { workers: 2 });
+    for (const [stage, out] of [['data', 'dataset'], ['split', 'partition'], ['train', 'federation'], ['forget', 'model'], ['eval', 'metrics']]) {
+      expect(one.digest(stage, out), `${stage}.${out}`).toBe(two.digest(stage, out));
+    }
+    const otherSeed = await run(join(b, 'store2'), b, { sets: ['seed=1'] });
+    expect(otherSeed.digest('train', 'federation')).not.toBe(one.digest('train', 'federation'));
+  });
+
+  it('a training killed mid-run resumes from its last finished round, with the same result as an uninterrupted run', async () => {
+    const dir = await tempDir();
+    const args = (store: string) => ['run', SMOKE, '--reporter', 'json', '--store', store, '--set', 'train.rounds=6'];
+    const child = execa('node', [BIN, ...args(join(dir, 'store'))], { cwd: dir, env: { CI: '1' }, reject: false });
+    await waitForLine(child, (l) => l.includes('"label":"round 3/6 done"'));
+    child.kill('SIGKILL');
+    await child;
+    const resumed = await fedau(args(join(dir, 'store')), { cwd: dir });
+    expect(resumed.exitCode).toBe(0);
+    const events = parseEvents(resumed.stdout);
+    const log = events.find((e) => e.type === 'stage:log' && /resuming from the checkpoint after round/.test(e.text));
+    expect(Number(/round (\d+)/.exec(log.text)![1])).toBeGreaterThanOrEqual(3);
+    const firstTrainedRound = events.find((e) => e.type === 'stage:progress' && e.stageId === 'train')?.label;
+    expect(firstTrainedRound).not.toMatch(/^round 1\//);
+    const whole = await fedau(args(join(dir, 'store-whole')), { cwd: dir });
+    const digest = (out: string) => parseEvents(out).find((e) => e.type === 'stage:end' && e.stageId === 'train').outputs.federation.digest;
+    expect(digest(resumed.stdout)).toBe(digest(whole.stdout));
+  });
+});
