@@ -1,15 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { batchMatMulConfig } from './batch-mat-mul.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
 
 /** Kernels fedau adds to or replaces in tfjs-backend-wasm so that it can train, and train fast. */
-export const WASM_KERNELS = [conv2DBackpropFilterConfig];
+export function wasmKernels(): KernelConfig[] {
+  return [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, batchMatMulConfig()];
+}
 
 let registered = false;
 
 /** Registers the kernels once per thread, replacing any built-in kernel of the same name. */
 export function registerWasmKernels(): void {
   if (registered) return;
-  for (const config of WASM_KERNELS) {
+  // Built from the current registry first: the BatchMatMul wrapper keeps a handle on the built-in kernel.
+  for (const config of wasmKernels()) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }
