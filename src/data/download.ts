@@ -74,6 +74,7 @@ async function fetchInto(url: string, partial: string, req: DownloadRequest): Pr
     timer = setTimeout(() => controller.abort(new Error(`no data for ${idleMs / 1000}s`)), idleMs);
   };
   const onAbort = () => controller.abort(new InterruptedError());
+  let received = have;
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, signal: controller.signal, redirect: 'follow' });
@@ -87,7 +88,7 @@ async function fetchInto(url: string, partial: string, req: DownloadRequest): Pr
     const length = Number(response.headers.get('content-length') ?? NaN);
     const total = Number.isFinite(length) ? length + (resumed ? have : 0) : undefined;
     const handle = await open(partial, resumed ? 'a' : 'w');
-    let received = resumed ? have : 0;
+    received = resumed ? have : 0;
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         resetTimer();
@@ -104,9 +105,24 @@ async function fetchInto(url: string, partial: string, req: DownloadRequest): Pr
     const reason = controller.signal.reason;
     if (reason instanceof InterruptedError) throw reason;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(reason instanceof Error ? reason.message : cause?.code ?? cause?.message ?? (error as Error).message);
+    const code = cause?.code ?? (error as NodeJS.ErrnoException).code;
+    const what = reason instanceof Error ? reason.message : NETWORK_ERRORS[code ?? ''] ?? cause?.message ?? (error as Error).message;
+    throw new Error(received > 0 ? `${what} after ${received} bytes (kept; the next run resumes)` : code && !(reason instanceof Error) ? `${what} (${code})` : what);
   } finally {
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/** Network failures in words a user can act on. */
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found (offline?)',
+  EAI_AGAIN: 'name lookup failed (offline?)',
+  ENETUNREACH: 'network unreachable (offline?)',
+  EHOSTUNREACH: 'host unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection lost',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+};

@@ -3,6 +3,7 @@ import { crossEntropy, twoHeadLoss } from './losses.ts';
 import type { ModelDef } from './models/model.ts';
 import type { BatchMaker } from './preprocess.ts';
 import { Rng } from './rng.ts';
+import { createSgd, type OptimizerSettings } from './sgd.ts';
 import type { Weights } from './params.ts';
 
 /** The training set as one client sees it: images (triggers stamped) and the labels of each head. */
@@ -39,10 +40,7 @@ export interface ClientResult {
   ms: number;
 }
 
-export interface OptimizerSettings {
-  momentum: number;
-  weightDecay: number;
-}
+export type { OptimizerSettings } from './sgd.ts';
 
 /**
  * One client's local update (reference §4.2 and §4.3): a fresh SGD optimiser (momentum, weight decay on every
@@ -61,7 +59,7 @@ export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData,
     return variable;
   });
   const trainVars = vars.filter((v) => v.trainable);
-  const momentum: (tfType.Tensor | undefined)[] = trainVars.map(() => undefined);
+  const sgd = createSgd(tf, trainVars, opt);
   const size = data.batches.imageSize;
   const [H, W, C] = model.inputShape;
   const buffer = new Float32Array(job.batchSize * size);
@@ -94,16 +92,7 @@ export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData,
         const b = tf.add(tf.matMul(z, vars[head] as tfType.Tensor2D), vars[head + 1]) as tfType.Tensor2D;
         return twoHeadLoss(tf, a, b, la, lb);
       }, trainVars);
-      tf.tidy(() => {
-        trainVars.forEach((v, i) => {
-          // PyTorch SGD: g = ∇ + λw; buf = μ·buf + g (buf = g at the first step); w -= lr·buf.
-          const g = tf.add(grads[v.name], tf.mul(v, opt.weightDecay));
-          const buf = momentum[i] ? tf.add(tf.mul(momentum[i]!, opt.momentum), g) : g;
-          momentum[i]?.dispose();
-          momentum[i] = tf.keep(buf);
-          v.assign(tf.sub(v, tf.mul(buf, job.lr)));
-        });
-      });
+      sgd.step(grads, job.lr);
       tf.dispose([x, la, lb, ...Object.values(grads)]);
       lossTensors.push(value);
       step++;
@@ -116,7 +105,8 @@ export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData,
     l.dispose();
   }
   const out = vars.map((v) => v.dataSync() as Float32Array).map((a) => new Float32Array(a));
-  tf.dispose([...vars, ...momentum.filter((m): m is tfType.Tensor => m !== undefined)]);
+  sgd.dispose();
+  tf.dispose(vars);
   return {
     client: job.client,
     weights: out.slice(0, model.specs.length),

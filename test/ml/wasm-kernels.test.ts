@@ -10,7 +10,7 @@ beforeAll(async () => {
 
 type Pad = 'valid' | 'same' | number;
 /** Conv layers of LeNet, AlexNet (CIFAR) and ResNet18 (CIFAR), with fewer channels and a small batch. */
-const CONVS: { name: string; x: number[]; f: number[]; stride: number; pad: Pad }[] = [
+const CONVS: { name: string; x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: Pad }[] = [
   { name: 'lenet conv1 5×5 valid', x: [3, 28, 28, 1], f: [5, 5, 1, 6], stride: 1, pad: 'valid' },
   { name: 'lenet conv2 5×5 valid', x: [3, 12, 12, 6], f: [5, 5, 6, 16], stride: 1, pad: 'valid' },
   { name: 'alexnet conv1 5×5 pad 2', x: [2, 32, 32, 3], f: [5, 5, 3, 16], stride: 1, pad: 2 },
@@ -49,7 +49,7 @@ describe('fedau wasm kernels agree with the cpu backend', () => {
       const grads = () => {
         const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tfType.Tensor4D;
         const f = tf.randomNormal(c.f, 0, 0.5, 'float32', 2) as tfType.Tensor4D;
-        const pad = typeof c.pad === 'number' ? ([[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] as tfType.conv_util.ExplicitPadding) : c.pad;
+        const pad = typeof c.pad === 'number' ? ([[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]) : c.pad;
         const y = tf.conv2d(x, f, c.stride, pad);
         const r = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
         return tf.grads((a: tfType.Tensor, b: tfType.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tfType.Tensor4D, b as tfType.Tensor4D, c.stride, pad), r)))([x, f]);

@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { ParamSpec } from '../params.ts';
 import type { ModelDef } from './model.ts';
+import { opsFor } from '../ops.ts';
 
 const conv = (name: string, k: number, cin: number, cout: number): ParamSpec[] => [
   { name: `${name}.weight`, shape: [k, k, cin, cout], init: { kind: 'uniform', fanIn: cin * k * k } },
@@ -26,15 +27,13 @@ export function lenet(classes: number, inputShape: [number, number, number] = [2
     classifier: { weight: specs.length - 2, bias: specs.length - 1 },
     featureSize: 84,
     features(tf, p, x) {
+      const ops = opsFor(tf);
       const [c1w, c1b, c2w, c2b, f1w, f1b, f2w, f2b] = p;
       // Bias after pooling: a per-channel constant commutes with the max, and the pooled tensor is 4× smaller.
-      let h: tfType.Tensor4D = tf.maxPool(tf.conv2d(x, c1w as tfType.Tensor4D, 1, 'valid'), 2, 2, 'valid');
-      h = tf.relu(tf.add(h, c1b)) as tfType.Tensor4D;
-      h = tf.maxPool(tf.conv2d(h, c2w as tfType.Tensor4D, 1, 'valid'), 2, 2, 'valid');
-      h = tf.relu(tf.add(h, c2b)) as tfType.Tensor4D;
+      let h = ops.poolBiasRelu(tf.conv2d(x, c1w as tfType.Tensor4D, 1, 'valid'), c1b);
+      h = ops.poolBiasRelu(tf.conv2d(h, c2w as tfType.Tensor4D, 1, 'valid'), c2b);
       const flat = tf.reshape(h, [x.shape[0], 256]) as tfType.Tensor2D;
-      const z1 = tf.relu(tf.add(tf.matMul(flat, f1w as tfType.Tensor2D), f1b)) as tfType.Tensor2D;
-      return { z: tf.relu(tf.add(tf.matMul(z1, f2w as tfType.Tensor2D), f2b)) as tfType.Tensor2D };
+      return { z: ops.dense(ops.dense(flat, f1w, f1b, true), f2w, f2b, true) };
     },
   };
 }

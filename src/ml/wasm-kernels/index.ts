@@ -4,10 +4,12 @@ import { batchMatMulConfig } from './batch-mat-mul.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { poolBiasReluConfigs } from './pool-bias-relu.ts';
+import { softmaxXentConfigs } from './softmax-xent.ts';
 
 /** Kernels fedau adds to or replaces in tfjs-backend-wasm so that it can train, and train fast. */
 export function wasmKernels(): KernelConfig[] {
-  return [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, batchMatMulConfig()];
+  return [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, batchMatMulConfig(), ...poolBiasReluConfigs, ...softmaxXentConfigs];
 }
 
 let registered = false;

@@ -1,0 +1,81 @@
+import type * as tfType from '@tensorflow/tfjs';
+
+export interface OptimizerSettings {
+  momentum: number;
+  weightDecay: number;
+}
+
+/** PyTorch's SGD: g = ∇ + λw; buf = μ·buf + g (buf = g at the first step); w −= lr·buf. */
+export interface Sgd {
+  step(grads: Record<string, tfType.Tensor>, lr: number): void;
+  dispose(): void;
+}
+
+interface HeapBackend {
+  wasm: { HEAPF32: Float32Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: 'float32'): tfType.TensorInfo;
+}
+
+export function createSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSettings): Sgd {
+  return tf.getBackend() === 'wasm' ? heapSgd(tf, vars, opt) : tensorSgd(tf, vars, opt);
+}
+
+/**
+ * On wasm the update is one loop over the heap per parameter instead of five small kernels. It writes a new
+ * buffer and assigns it, never the variable's own: tfjs-wasm caches XNNPACK operators, with their weights
+ * packed, by tensor id, so a weight changed in place would silently keep being used with its old value.
+ */
+function heapSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSettings): Sgd {
+  const backend = tf.backend() as unknown as HeapBackend;
+  const momentum = vars.map((v) => new Float32Array(v.size));
+  let first = true;
+  const view = (t: tfType.TensorInfo) => {
+    const offset = backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+    return backend.wasm.HEAPF32.subarray(offset, offset + t.shape.reduce((a, b) => a * b, 1));
+  };
+  return {
+    step(grads, lr) {
+      const { momentum: mu, weightDecay: wd } = opt;
+      vars.forEach((v, i) => {
+        const info = backend.makeOutput(v.shape, 'float32');
+        // Views after the allocation, which may have grown (moved) the heap.
+        const w = view(v);
+        const g = view(grads[v.name]);
+        const out = view(info);
+        const m = momentum[i];
+        for (let j = 0; j < w.length; j++) {
+          const gj = g[j] + wd * w[j];
+          const b = first ? gj : mu * m[j] + gj;
+          m[j] = b;
+          out[j] = w[j] - lr * b;
+        }
+        const next = tf.engine().makeTensorFromTensorInfo(info);
+        v.assign(next);
+        next.dispose();
+      });
+      first = false;
+    },
+    dispose() {},
+  };
+}
+
+function tensorSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSettings): Sgd {
+  const momentum: (tfType.Tensor | undefined)[] = vars.map(() => undefined);
+  return {
+    step(grads, lr) {
+      tf.tidy(() => {
+        vars.forEach((v, i) => {
+          const g = tf.add(grads[v.name], tf.mul(v, opt.weightDecay));
+          const buf = momentum[i] ? tf.add(tf.mul(momentum[i]!, opt.momentum), g) : g;
+          momentum[i]?.dispose();
+          momentum[i] = tf.keep(buf);
+          v.assign(tf.sub(v, tf.mul(buf, lr)));
+        });
+      });
+    },
+    dispose() {
+      tf.dispose(momentum.filter((m): m is tfType.Tensor => m !== undefined));
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/ml/backend.ts';
+import { trainClient } from '../../src/ml/client-train.ts';
+import { lenet } from '../../src/ml/models/lenet.ts';
+import { opsFor } from '../../src/ml/ops.ts';
+import { initWeights } from '../../src/ml/params.ts';
+import { BatchMaker, preprocessFor } from '../../src/ml/preprocess.ts';
+import { syntheticDataset } from '../../src/data/synthetic.ts';
+
+let tf: typeof tfType;
+beforeAll(async () => {
+  tf = await initBackend({ name: 'wasm' });
+  await initBackend({ name: 'cpu' });
+});
+
+async function on<T>(backend: string, f: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  return f();
+}
+
+function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  expect(a.length, what).toBe(b.length);
+  expect(worst, what).toBeLessThan(tol);
+}
+
+describe('fused wasm ops equal the standard ops on cpu', () => {
+  for (const shape of [[3, 24, 24, 6], [2, 8, 8, 16]] as [number, number, number, number][]) {
+    it(`relu(maxPool2×2(x) + b), value and gradients, ${shape.join('×')}`, async () => {
+      const compute = () =>
+        tf.tidy(() => {
+          const x = tf.randomNormal(shape, 0, 1, 'float32', 11) as tfType.Tensor4D;
+          const b = tf.randomNormal([shape[3]], 0, 1, 'float32', 12);
+          const r = tf.randomNormal([shape[0], shape[1] / 2, shape[2] / 2, shape[3]], 0, 1, 'float32', 13);
+          const ops = opsFor(tf);
+          const value = ops.poolBiasRelu(x, b);
+          const grads = tf.grads((xx: tfType.Tensor, bb: tfType.Tensor) => tf.sum(tf.mul(ops.poolBiasRelu(xx as tfType.Tensor4D, bb), r)))([x, b]);
+          return [value, ...grads].map((t) => t.dataSync().slice());
+        });
+      const [fused, standard] = [await on('wasm', compute), await on('cpu', compute)];
+      fused.forEach((a, i) => expectClose(a, standard[i], 1e-5, `output ${i}`));
+    });
+  }
+
+  for (const eps of [0, 1e-7]) {
+    it(`softmax cross-entropy (eps ${eps}), value and gradient`, async () => {
+      const compute = () =>
+        tf.tidy(() => {
+          const z = tf.mul(tf.randomNormal([16, 10], 0, 1, 'float32', 14), 4) as tfType.Tensor2D;
+          const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => (i * 7) % 10), 'int32');
+          const ops = opsFor(tf);
+          return [ops.xent(z, y, eps), tf.grad((zz: tfType.Tensor) => ops.xent(zz as tfType.Tensor2D, y, eps))(z)].map((t) => t.dataSync().slice());
+        });
+      const [fused, standard] = [await on('wasm', compute), await on('cpu', compute)];
+      fused.forEach((a, i) => expectClose(a, standard[i], 1e-5, `output ${i}`));
+    });
+  }
+
+  for (const ul of [false, true]) {
+    it(`LeNet local training (${ul ? 'unlearning client, two heads' : 'normal client'}): wasm with fused ops and heap SGD = cpu`, async () => {
+      const ds = syntheticDataset({ classes: 10, train: 96, test: 1, height: 28, width: 28, channels: 1, noise: 30 }, 3);
+      const model = lenet(10);
+      const data = { batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor('mnist', 1)), headA: ds.trainLabels, headB: ds.trainLabels.map((l) => (l + 3) % 10) };
+      const job = { round: 0, client: 0, weights: initWeights(model.specs, 5), head: ul ? initWeights(model.specs.slice(-2), 6) : undefined, indices: Int32Array.from({ length: 96 }, (_, i) => i), lr: 0.05, epochs: 2, batchSize: 32, seed: 1, augment: true };
+      const opt = { momentum: 0.9, weightDecay: 5e-4 };
+      const train = () => {
+        const before = tf.memory().numTensors;
+        const r = trainClient(tf, model, data, job, opt);
+        expect(tf.memory().numTensors).toBe(before);
+        return r;
+      };
+      const [w, c] = [await on('wasm', train), await on('cpu', train)];
+      expect(w.loss).toBeCloseTo(c.loss, 4);
+      w.weights.forEach((a, i) => expectClose(a, c.weights[i], 2e-4, model.specs[i].name));
+      (w.head ?? []).forEach((a, i) => expectClose(a, c.head![i], 2e-4, `head ${i}`));
+    });
+  }
+});
