@@ -19,7 +19,7 @@ export interface Ops {
 const cache = new Map<string, Ops>();
 
 export function opsFor(tf: typeof tfType): Ops {
-  const fused = tf.getBackend() === 'wasm' && tf.getKernel('FedauPoolBiasRelu', 'wasm') !== undefined;
+  const fused = tf.getBackend() === 'wasm' && tf.getKernel('FedauPoolBiasReluGrad', 'wasm') !== undefined;
   const key = fused ? 'fused' : 'standard';
   let ops = cache.get(key);
   if (!ops) {
@@ -45,11 +45,12 @@ function fusedOps(tf: typeof tfType): Ops {
   const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}) => tf.engine().runKernel(name, inputs as never, attrs as never) as Tensor | Tensor[];
   // customGrad passes (…inputs, save); its typings cannot say so, hence the casts.
   const poolBiasRelu = tf.customGrad(((x: Tensor, bias: Tensor, save: tfType.GradSaveFunc) => {
-    const [y, arg] = run('FedauPoolBiasRelu', { x, bias }) as Tensor[];
-    save([y, arg]);
+    // Ops inside a custom gradient's forward pass are not taped: only the one backward kernel below runs.
+    const y = tf.relu(tf.add(tf.maxPool(x as tfType.Tensor4D, 2, 2, 'valid'), bias));
+    save([x, y]);
     return {
       value: y,
-      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => run('FedauPoolBiasReluGrad', { dy: dy as Tensor, y: saved[0], arg: saved[1] }, { xShape: x.shape }) as Tensor[],
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => run('FedauPoolBiasReluGrad', { dy: dy as Tensor, x: saved[0], y: saved[1] }) as Tensor[],
     };
   }) as never) as (x: Tensor, bias: Tensor) => Tensor;
   const xentFor = (eps: number) =>

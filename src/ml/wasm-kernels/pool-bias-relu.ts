@@ -1,26 +1,28 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { heapF32, type WasmBackend } from './util.ts';
 
-function heapI32(backend: WasmBackend, t: TensorInfo): Int32Array {
-  const { memoryOffset } = backend.dataIdMap.get(t.dataId);
-  const size = t.shape.reduce((a, b) => a * b, 1);
-  return backend.wasm.HEAP32.subarray(memoryOffset / 4, memoryOffset / 4 + size);
+/**
+ * The gradient of y = relu(maxPool2×2(x) + bias) in one pass: where the ReLU is open, dy goes to the first
+ * maximum of the window, and dbias sums it per channel. The forward pass stays XNNPACK's max-pool (SIMD): an
+ * argmax recorded there cost more in branch mispredictions than it saves here.
+ */
+function poolBiasReluGrad({ inputs, backend }: { inputs: { dy: TensorInfo; x: TensorInfo; y: TensorInfo }; backend: WasmBackend }): TensorInfo[] {
+  const [N, H, W, C] = inputs.x.shape;
+  const dx = backend.makeOutput(inputs.x.shape, 'float32');
+  const db = backend.makeOutput([C], 'float32');
+  const sums = gradLoop(heapF32(backend, inputs.dy), heapF32(backend, inputs.x), heapF32(backend, inputs.y), heapF32(backend, dx), N, H, W, C);
+  heapF32(backend, db).set(sums);
+  return [dx, db];
 }
 
-/**
- * y = relu(maxPool2×2(x) + bias), in one pass over the heap, also recording where each maximum was (the first
- * of its window), so that the gradient is a single scatter instead of MaxPoolGrad, ReLU and Add gradients.
- */
-function poolBiasRelu({ inputs, backend }: { inputs: { x: TensorInfo; bias: TensorInfo }; backend: WasmBackend }): TensorInfo[] {
-  const [N, H, W, C] = inputs.x.shape;
+// A function of typed arrays and numbers only, so that V8 compiles it monomorphically. Branch-free: whether the
+// ReLU is open and which element is the maximum are data-dependent coin flips, so they are 0/1 factors, not
+// branches. Non-overlapping 2×2 windows tile the input, so every dx element is written exactly once.
+function gradLoop(g: Float32Array, x: Float32Array, y: Float32Array, dx: Float32Array, N: number, H: number, W: number, C: number): Float64Array {
   const OH = Math.floor(H / 2);
   const OW = Math.floor(W / 2);
-  const y = backend.makeOutput([N, OH, OW, C], 'float32');
-  const arg = backend.makeOutput([N, OH, OW, C], 'int32');
-  const x = heapF32(backend, inputs.x);
-  const b = heapF32(backend, inputs.bias);
-  const yv = heapF32(backend, y);
-  const av = heapI32(backend, arg);
+  const sums = new Float64Array(C);
+  if (OH * 2 !== H || OW * 2 !== W) dx.fill(0); // an odd last row or column belongs to no window
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -30,46 +32,29 @@ function poolBiasRelu({ inputs, backend }: { inputs: { x: TensorInfo; bias: Tens
         const i10 = i00 + W * C;
         const i11 = i10 + C;
         for (let c = 0; c < C; c++, o++) {
-          let best = x[i00 + c];
-          let at = i00 + c;
-          if (x[i01 + c] > best) { best = x[i01 + c]; at = i01 + c; }
-          if (x[i10 + c] > best) { best = x[i10 + c]; at = i10 + c; }
-          if (x[i11 + c] > best) { best = x[i11 + c]; at = i11 + c; }
-          const v = best + b[c];
-          yv[o] = v > 0 ? v : 0;
-          av[o] = at;
+          const v = g[o] * +(y[o] > 0);
+          sums[c] += v;
+          const x0 = x[i00 + c];
+          const x1 = x[i01 + c];
+          const x2 = x[i10 + c];
+          const x3 = x[i11 + c];
+          // Math.max returns one of its arguments exactly; the first maximum takes the gradient.
+          const m = Math.max(Math.max(x0, x1), Math.max(x2, x3));
+          const a0 = +(x0 === m);
+          const a1 = +(x1 === m) * (1 - a0);
+          const a2 = +(x2 === m) * (1 - a0 - a1);
+          const a3 = 1 - a0 - a1 - a2;
+          dx[i00 + c] = v * a0;
+          dx[i01 + c] = v * a1;
+          dx[i10 + c] = v * a2;
+          dx[i11 + c] = v * a3;
         }
       }
     }
   }
-  return [y, arg];
-}
-
-/** dx: dy routed to each window's maximum where the ReLU was open; dbias: the sum of those dy per channel. */
-function poolBiasReluGrad({ inputs, backend, attrs }: { inputs: { dy: TensorInfo; y: TensorInfo; arg: TensorInfo }; backend: WasmBackend; attrs: any }): TensorInfo[] {
-  const xShape = attrs.xShape as number[];
-  const C = xShape[3];
-  const dx = backend.makeOutput(xShape, 'float32');
-  const db = backend.makeOutput([C], 'float32');
-  const g = heapF32(backend, inputs.dy);
-  const y = heapF32(backend, inputs.y);
-  const arg = heapI32(backend, inputs.arg);
-  const dxv = heapF32(backend, dx);
-  const dbv = heapF32(backend, db);
-  dxv.fill(0);
-  const acc = new Float64Array(C);
-  for (let i = 0, c = 0; i < g.length; i++) {
-    if (y[i] > 0) {
-      dxv[arg[i]] += g[i];
-      acc[c] += g[i];
-    }
-    if (++c === C) c = 0;
-  }
-  dbv.set(acc);
-  return [dx, db];
+  return sums;
 }
 
 export const poolBiasReluConfigs: KernelConfig[] = [
-  { kernelName: 'FedauPoolBiasRelu', backendName: 'wasm', kernelFunc: poolBiasRelu as unknown as KernelConfig['kernelFunc'] },
   { kernelName: 'FedauPoolBiasReluGrad', backendName: 'wasm', kernelFunc: poolBiasReluGrad as unknown as KernelConfig['kernelFunc'] },
 ];
