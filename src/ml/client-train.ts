@@ -84,8 +84,11 @@ export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData,
       const x = tf.tensor4d(buffer.subarray(0, n * size), [n, H, W, C]);
       const la = tf.tensor1d(yA.subarray(0, n), 'int32');
       const lb = tf.tensor1d(yB.subarray(0, n), 'int32');
+      const buffers = new Map<number, tfType.Tensor>();
       const { value, grads } = tf.variableGrads(() => {
-        const { z } = model.features(tf, vars, x, true);
+        const { z, updatedBuffers } = model.features(tf, vars, x, true);
+        // New BatchNorm running statistics outlive the gradient scope; they are assigned after the step.
+        for (const [i, t] of updatedBuffers ?? []) buffers.set(i, tf.keep(t));
         const a = tf.add(tf.matMul(z, vars[model.classifier.weight] as tfType.Tensor2D), vars[model.classifier.bias]) as tfType.Tensor2D;
         if (!job.head) return crossEntropy(tf, a, la);
         const head = vars.length - 2;
@@ -93,6 +96,10 @@ export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData,
         return twoHeadLoss(tf, a, b, la, lb);
       }, trainVars);
       sgd.step(grads, job.lr);
+      for (const [i, t] of buffers) {
+        vars[i].assign(t);
+        t.dispose();
+      }
       tf.dispose([x, la, lb, ...Object.values(grads)]);
       lossTensors.push(value);
       step++;

@@ -14,6 +14,11 @@ export interface Ops {
   dense(x: tfType.Tensor2D, w: Tensor, b: Tensor, relu: boolean): tfType.Tensor2D;
   /** mean over the batch of −log(softmax(z)[y] + eps); eps = 0 is the usual cross-entropy */
   xent(logits: tfType.Tensor2D, labels: tfType.Tensor1D, eps: number): tfType.Scalar;
+  /**
+   * BatchNorm in training mode over N, H, W: y = γ·(x − μ)/√(σ² + eps) + β with the batch's μ and (biased) σ²,
+   * which are returned too, for the running statistics.
+   */
+  batchNormTrain(x: tfType.Tensor4D, gamma: Tensor, beta: Tensor, eps: number): { y: tfType.Tensor4D; mean: Tensor; variance: Tensor };
 }
 
 const cache = new Map<string, Ops>();
@@ -31,6 +36,7 @@ export function opsFor(tf: typeof tfType): Ops {
 
 export function standardOps(tf: typeof tfType): Ops {
   return {
+    batchNormTrain: batchNormTrainOp(tf),
     poolBiasRelu: (x, bias) => tf.relu(tf.add(tf.maxPool(x, 2, 2, 'valid'), bias)) as tfType.Tensor4D,
     dense: (x, w, b, relu) => tf.fused.matMul({ a: x, b: w as tfType.Tensor2D, bias: b, activation: relu ? 'relu' : 'linear' }) as tfType.Tensor2D,
     xent: (logits, labels, eps) => {
@@ -45,8 +51,9 @@ function fusedOps(tf: typeof tfType): Ops {
   const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}) => tf.engine().runKernel(name, inputs as never, attrs as never) as Tensor | Tensor[];
   // customGrad passes (…inputs, save); its typings cannot say so, hence the casts.
   const poolBiasRelu = tf.customGrad(((x: Tensor, bias: Tensor, save: tfType.GradSaveFunc) => {
-    // Ops inside a custom gradient's forward pass are not taped: only the one backward kernel below runs.
-    const y = tf.relu(tf.add(tf.maxPool(x as tfType.Tensor4D, 2, 2, 'valid'), bias));
+    // Ops inside a custom gradient's forward pass are not taped: only the one backward kernel below runs. tidy,
+    // or the pooled intermediates would live until the whole backward pass ends.
+    const y = tf.tidy(() => tf.relu(tf.add(tf.maxPool(x as tfType.Tensor4D, 2, 2, 'valid'), bias)));
     save([x, y]);
     return {
       value: y,
@@ -65,6 +72,7 @@ function fusedOps(tf: typeof tfType): Ops {
     }) as never) as (logits: Tensor, labels: Tensor) => Tensor;
   const xents = new Map<number, (logits: Tensor, labels: Tensor) => Tensor>();
   return {
+    batchNormTrain: batchNormTrainOp(tf),
     poolBiasRelu: (x, bias) => poolBiasRelu(x, bias) as tfType.Tensor4D,
     dense: standardOps(tf).dense,
     xent: (logits, labels, eps) => {
@@ -72,5 +80,43 @@ function fusedOps(tf: typeof tfType): Ops {
       if (!f) xents.set(eps, (f = xentFor(eps)));
       return f(logits, labels) as tfType.Scalar;
     },
+  };
+}
+
+/**
+ * Training-mode BatchNorm with its closed-form gradient. Differentiating tf.moments and tf.batchNorm would keep
+ * several full-size intermediates per layer on the tape; this keeps only x and per-channel vectors.
+ * With x̂ = (x − μ)·s, s = 1/√(σ² + eps), m = N·H·W:
+ *   dβ = Σ dy,   dγ = Σ dy·x̂,   dx = (γ·s/m)·(m·dy − Σ dy − x̂·Σ dy·x̂)
+ */
+function batchNormTrainOp(tf: typeof tfType): Ops['batchNormTrain'] {
+  return (x, gamma, beta, eps) => {
+    const stats: Tensor[] = [];
+    const f = tf.customGrad(((xx: Tensor, g: Tensor, b: Tensor, save: tfType.GradSaveFunc) => {
+      // tidy: intermediates of a custom forward pass would otherwise live until the whole backward pass ends.
+      const [y, mean, variance, invStd] = tf.tidy(() => {
+        const m = tf.moments(xx, [0, 1, 2]);
+        const inv = tf.rsqrt(tf.add(m.variance, eps));
+        return [tf.add(tf.mul(tf.mul(tf.sub(xx, m.mean), inv), g), b), m.mean, m.variance, inv];
+      });
+      save([xx, mean, invStd, g]);
+      // The statistics leave the untaped forward pass for the running averages; the caller disposes them.
+      stats.push(tf.keep(mean), tf.keep(variance));
+      return {
+        value: y,
+        gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+          const [sx, smean, sinv, sg] = saved;
+          const d = dy as Tensor;
+          const m = sx.shape[0]! * sx.shape[1]! * sx.shape[2]!;
+          const xhat = tf.mul(tf.sub(sx, smean), sinv);
+          const sumDy = tf.sum(d, [0, 1, 2]);
+          const sumDyXhat = tf.sum(tf.mul(d, xhat), [0, 1, 2]);
+          const dx = tf.mul(tf.mul(tf.mul(sg, sinv), 1 / m), tf.sub(tf.sub(tf.mul(d, m), sumDy), tf.mul(xhat, sumDyXhat)));
+          return [dx, sumDyXhat, sumDy];
+        },
+      };
+    }) as never) as (x: Tensor, g: Tensor, b: Tensor) => Tensor;
+    const y = f(x, gamma, beta) as tfType.Tensor4D;
+    return { y, mean: stats[0], variance: stats[1] };
   };
 }

@@ -69,7 +69,14 @@ export async function workerPoolRunner(opts: { count: number; init: Omit<WorkerI
         });
       } else if (m.type === 'error') {
         slot.busy = undefined;
-        busy.reject(new FedauError('FEDAU_STAGE_FAILED', `training client ${busy.job.client} failed in a worker: ${m.error.message}`, { cause: m.error.stack }));
+        // A wasm trap (out of heap, usually) leaves that backend unusable: say what it means.
+        const wasmTrap = /^(Aborted\(|memory access out of bounds)/.test(m.error.message);
+        busy.reject(
+          new FedauError('FEDAU_STAGE_FAILED', `training client ${busy.job.client} failed in a worker: ${m.error.message}`, {
+            cause: m.error.stack,
+            hint: wasmTrap ? 'the wasm backend ran out of its 4 GB heap: use a smaller batchSize, or a native backend (--backend tensorflow)' : undefined,
+          }),
+        );
       }
     });
     slot.worker.on('error', (error) => slot.busy?.reject(error));

@@ -39,10 +39,10 @@ export function lineChart(spec: ChartSpec): { svg: string; width: number; height
     out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.left - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end" font-size="10">${fmt(y)}</text>`);
   }
-  const xTicks = Math.min(10, Math.max(1, x1 - x0));
-  for (let i = 0; i <= xTicks; i++) {
-    const x = x0 + ((x1 - x0) * i) / xTicks;
-    out.push(`<text x="${px(x).toFixed(1)}" y="${height - m.bottom + 14}" text-anchor="middle" font-size="10">${fmt(Math.round(x * 10) / 10)}</text>`);
+  // Rounds are whole numbers: ticks at multiples of 1, 2, 5, 10, 20, 50... about eight of them.
+  const step = niceStep((x1 - x0) / 8);
+  for (let x = Math.ceil(x0 / step) * step; x <= x1; x += step) {
+    out.push(`<text x="${px(x).toFixed(1)}" y="${height - m.bottom + 14}" text-anchor="middle" font-size="10">${fmt(x)}</text>`);
   }
   out.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${height - m.bottom}" y2="${height - m.bottom}" stroke="#333"/>`);
   out.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${height - m.bottom}" stroke="#333"/>`);
@@ -61,6 +61,13 @@ export function lineChart(spec: ChartSpec): { svg: string; width: number; height
     out.push(`<text x="${lx + 28}" y="${ly}" font-size="10">${esc(s.name)}</text>`);
   });
   return { svg: out.join('\n'), width, height };
+}
+
+function niceStep(raw: number): number {
+  if (!(raw > 1)) return 1;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const unit = [1, 2, 5, 10].find((u) => u * magnitude >= raw)!;
+  return unit * magnitude;
 }
 
 /** Charts side by side in one SVG document. */

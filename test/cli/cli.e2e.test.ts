@@ -18,9 +18,10 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     const end = events.at(-1);
     expect(end).toMatchObject({ type: 'run:end', status: 'success', counts: { cached: stageIds.length, success: 0, failure: 0, skipped: 0 } });
 
-    const plan = await fedau(['plan', 'pipelines/smoke.yaml', '--store', store, '--set', 'split-iid.proportion=0.1']);
+    const plan = await fedau(['plan', 'pipelines/smoke.yaml', '--store', store, '--set', 'split.proportion=0.2']);
     expect(plan.exitCode).toBe(0);
-    expect(plan.stdout).toMatch(/split-iid\s+partition\s+will run\s+param proportion: 0.05 → 0.1/);
+    expect(plan.stdout).toMatch(/split\s+partition\s+will run\s+param proportion: 0.15 → 0.2/);
+    expect(plan.stdout).toMatch(/train\s+train-federation\s+may run\s+upstream will run first: split/);
     expect(plan.stdout).toMatch(/data\s+dataset\s+cached/);
 
     const runs = await fedau(['runs', '--store', store]);
@@ -37,7 +38,7 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     await writeFile(join(dir, 'bad.yaml'), 'name: bad\nstages:\n  data: { uses: dataset, with: { source: nmp } }\n');
     const result = await fedau(['run', 'bad.yaml', '--store', join(dir, 'store')], { cwd: dir });
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('bad.yaml:3:42  stages.data.with.source: must be one of "npm", "file", "synthetic"');
+    expect(result.stderr).toContain('bad.yaml:3:42  stages.data.with.source: must be one of "npm", "file", "url", "synthetic"');
     expect(result.stderr).toContain('did you mean "npm"?');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
@@ -53,6 +54,17 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     const badFlag = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'fancy']);
     expect(badFlag.exitCode).toBe(2);
     expect(badFlag.stderr).toContain('expected ink | plain | json, got fancy');
+  });
+
+  it('a requested backend that cannot load stops the run before any stage, with exit code 2 and how to get it', async () => {
+    const store = join(await tempDir(), 'store');
+    const result = await fedau(['run', 'pipelines/smoke.yaml', '--backend', 'tensorflow', '--store', store]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed');
+    expect(result.stderr).toContain('hint: see the README section "Native TensorFlow backend"');
+    expect(result.stdout).not.toContain('running');
+    const json = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'json', '--store', store]);
+    expect(parseEvents(json.stdout)[0]).toMatchObject({ type: 'run:start', backend: 'wasm' });
   });
 
   it('validate and stages describe the pipeline and every stage kind from the schemas', async () => {

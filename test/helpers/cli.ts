@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { tsxLoaderUrl } from '../../src/tsx-loader.ts';
+import { tsxLoaderUrl } from './tsx-loader.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/fedau.js', import.meta.url));

@@ -78,3 +78,27 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
     });
   }
 });
+
+describe('training-mode BatchNorm with its closed-form gradient', () => {
+  it('equals differentiating tf.moments and tf.batchNorm, on every backend', async () => {
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const [custom, composite] = tf.tidy(() => {
+        const x = tf.randomNormal([4, 5, 5, 3], 0.5, 2, 'float32', 21) as tfType.Tensor4D;
+        const g = tf.randomNormal([3], 1, 0.2, 'float32', 22);
+        const b = tf.randomNormal([3], 0, 0.2, 'float32', 23);
+        const r = tf.randomNormal([4, 5, 5, 3], 0, 1, 'float32', 24);
+        const viaOp = (xx: tfType.Tensor, gg: tfType.Tensor, bb: tfType.Tensor) => {
+          const out = opsFor(tf).batchNormTrain(xx as tfType.Tensor4D, gg, bb, 1e-5);
+          return tf.sum(tf.mul(out.y, r));
+        };
+        const viaAutodiff = (xx: tfType.Tensor, gg: tfType.Tensor, bb: tfType.Tensor) => {
+          const { mean, variance } = tf.moments(xx, [0, 1, 2]);
+          return tf.sum(tf.mul(tf.batchNorm(xx, mean, variance, bb, gg, 1e-5), r));
+        };
+        return [tf.grads(viaOp)([x, g, b]), tf.grads(viaAutodiff)([x, g, b])].map((gs) => gs.map((t) => t.dataSync().slice()));
+      });
+      custom.forEach((a, i) => expectClose(a, composite[i], 1e-4, `${backend} gradient ${i}`));
+    }
+  });
+});

@@ -31,7 +31,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     const decision = p.decision === 'cached' ? 'cached  ' : p.decision === 'run' ? 'will run' : 'may run ';
     out(`  ${p.id.padEnd(idWidth)}  ${p.kind.padEnd(kindWidth)}  ${decision}  ${p.why}`);
     const stage = pipeline.stages.find((s) => s.id === p.id)!;
-    const cost = p.decision === 'cached' ? undefined : stage.def.estimateCost?.(stage.params);
+    const cost = p.decision === 'cached' ? undefined : stage.def.estimateCost?.(stage.params, p.inputs ?? {});
     if (cost) out(`  ${''.padEnd(idWidth)}  ${''.padEnd(kindWidth)}            ${cost}`);
   }
   const counts = { cached: plan.filter((p) => p.decision === 'cached').length, run: plan.filter((p) => p.decision !== 'cached').length };

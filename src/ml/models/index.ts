@@ -1,4 +1,6 @@
+import { alexnet } from './alexnet.ts';
 import { lenet } from './lenet.ts';
+import { resnet18 } from './resnet18.ts';
 import type { ModelDef } from './model.ts';
 
 export type ModelName = 'lenet' | 'alexnet' | 'resnet18';
@@ -10,7 +12,9 @@ export function buildModel(name: ModelName, classes: number, inputShape: [number
   switch (name) {
     case 'lenet':
       return lenet(classes, inputShape);
-    default:
-      throw new Error(`model ${name} is not available yet`);
+    case 'alexnet':
+      return alexnet(classes, inputShape);
+    case 'resnet18':
+      return resnet18(classes, inputShape);
   }
 }

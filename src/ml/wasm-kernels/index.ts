@@ -3,13 +3,14 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchMatMulConfig } from './batch-mat-mul.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { identityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { poolBiasReluConfigs } from './pool-bias-relu.ts';
 import { softmaxXentConfigs } from './softmax-xent.ts';
 
 /** Kernels fedau adds to or replaces in tfjs-backend-wasm so that it can train, and train fast. */
 export function wasmKernels(): KernelConfig[] {
-  return [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, batchMatMulConfig(), ...poolBiasReluConfigs, ...softmaxXentConfigs];
+  return [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, batchMatMulConfig(), identityConfig(), ...poolBiasReluConfigs, ...softmaxXentConfigs];
 }
 
 let registered = false;
@@ -17,7 +18,7 @@ let registered = false;
 /** Registers the kernels once per thread, replacing any built-in kernel of the same name. */
 export function registerWasmKernels(): void {
   if (registered) return;
-  // Built from the current registry first: the BatchMatMul wrapper keeps a handle on the built-in kernel.
+  // Built from the current registry first: the BatchMatMul and Identity wrappers keep a handle on the built-ins.
   for (const config of wasmKernels()) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);

@@ -1,0 +1,34 @@
+import { availableParallelism } from 'node:os';
+import type { ModelName } from './models/index.ts';
+
+/**
+ * Training samples per second of one worker on the wasm backend (batch 128, augmentation), measured on the
+ * project's 2-core machine (x86-64, AVX-512) with fedau's kernels; see README "Speed". Used only for estimates.
+ */
+export const WASM_SAMPLES_PER_SECOND: Record<ModelName, number> = { lenet: 8500, alexnet: 28, resnet18: 8 };
+
+/**
+ * The largest batch whose training step fits in a wasm heap (4 GB, wasm32), measured; models not listed fit at
+ * any batch the reference uses.
+ */
+export const WASM_MAX_BATCH: Partial<Record<ModelName, number>> = { resnet18: 112 };
+
+/** The reference training-set size for each model's dataset, when the dataset is not known yet. */
+const DEFAULT_TRAIN_SIZE: Record<ModelName, number> = { lenet: 60_000, alexnet: 50_000, resnet18: 50_000 };
+
+export function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  if (s < 48 * 3600) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86400).toFixed(1)} days`;
+}
+
+/** "≈ 1.2 h per round on this machine's CPU (wasm, 2 workers); 200 rounds ≈ 10 days: use a GPU backend". */
+export function trainingCostNote(opts: { model: ModelName; rounds: number; localEpochs: number; trainSize?: number; workers?: number }): string {
+  const workers = opts.workers && opts.workers > 0 ? opts.workers : availableParallelism();
+  const samples = (opts.trainSize ?? DEFAULT_TRAIN_SIZE[opts.model]) * opts.localEpochs;
+  const perRound = samples / (WASM_SAMPLES_PER_SECOND[opts.model] * workers);
+  const total = perRound * opts.rounds;
+  const advice = total > 6 * 3600 ? '; a GPU backend (README: Native TensorFlow backend) is the practical way to run it in full, `--set train.rounds=N` a short run' : '';
+  return `cost: ≈ ${formatSeconds(perRound)} per round of training on the CPU (wasm, ${workers} workers), ${opts.rounds} rounds ≈ ${formatSeconds(total)}${advice}`;
+}
