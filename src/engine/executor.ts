@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
 import { emptyCounts, ReporterHub, type Reporter, type StageStatus } from './events.ts';
 import { transitiveDependents } from './graph.ts';
-import { CACHE_FORMAT, stageKey, type KeyParts } from './hash.ts';
+import { keyFor } from './stage-key.ts';
 import { LockDir } from './locks.ts';
 import { lastPartsOf, newRunId, writeRunLog, type RunLog } from './run-log.ts';
 import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
@@ -102,17 +102,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     }
     const inputs: Record<string, ArtifactRef> = {};
     for (const [name, ref] of Object.entries(stage.needs)) inputs[name] = results.get(ref.stage)!.outputs![ref.output];
-    const runtimeFacts = stage.def.usesTfjs ? await opts.runtimeFacts?.(stage.def) : undefined;
-    const parts: KeyParts = {
-      cacheFormat: CACHE_FORMAT,
-      kind: stage.kind,
-      version: stage.def.version,
-      params: stage.params,
-      inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.digest])),
-      seed: stage.seed,
-      ...(runtimeFacts ? { runtime: runtimeFacts } : {}),
-    };
-    const key = stageKey(parts);
+    const { key, parts } = await keyFor(stage, inputs, opts.runtimeFacts);
     const forced = forcedReason(stage, opts.force);
     const publishCtx = {
       stageId: stage.id,
@@ -166,7 +156,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
         key,
         keyParts: parts,
         signal,
-        runtime: { ...runtime, resolvedBackend: runtimeFacts?.backend as string | undefined },
+        runtime: { ...runtime, resolvedBackend: parts.runtime?.backend as string | undefined },
         checkpointDir: store.checkpointDir(key),
         downloadDir: store.downloadDir,
         writeArtifact: (kind, bytes, meta) => store.putBytes(kind, bytes, meta),

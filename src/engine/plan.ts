@@ -1,4 +1,4 @@
-import { CACHE_FORMAT, stageKey, type KeyParts } from './hash.ts';
+import { keyFor } from './stage-key.ts';
 import { lastPartsOf } from './run-log.ts';
 import type { ArtifactRef, StageDefinition } from './stage.ts';
 import type { ArtifactStore } from './store.ts';
@@ -33,17 +33,7 @@ export async function planPipeline(
       plan.push({ id: stage.id, kind: stage.kind, decision: forced ? 'run' : 'after-upstream', why, inputs: known });
       continue;
     }
-    const runtime = stage.def.usesTfjs ? await opts.runtimeFacts?.(stage.def) : undefined;
-    const parts: KeyParts = {
-      cacheFormat: CACHE_FORMAT,
-      kind: stage.kind,
-      version: stage.def.version,
-      params: stage.params,
-      inputs: Object.fromEntries(Object.entries(stage.needs).map(([name, ref]) => [name, outputs.get(ref.stage)![ref.output].digest])),
-      seed: stage.seed,
-      ...(runtime ? { runtime } : {}),
-    };
-    const key = stageKey(parts);
+    const { key, parts } = await keyFor(stage, known as Record<string, ArtifactRef>, opts.runtimeFacts);
     const lookup = await opts.store.lookup(key);
     if (lookup.hit && !forced) {
       outputs.set(stage.id, lookup.record.outputs);

@@ -110,18 +110,11 @@ export async function workerPoolRunner(opts: { count: number; init: Omit<WorkerI
             const job = queue.shift()!;
             active++;
             const message: WorkerTrain = {
+              ...job,
               type: 'train',
               id: nextId++,
-              round: job.round,
-              client: job.client,
               weights: job.weights === jobs[0].weights ? globalShared : flattenWeights(job.weights),
               head: job.head ? flattenWeights(job.head) : undefined,
-              indices: job.indices,
-              lr: job.lr,
-              epochs: job.epochs,
-              batchSize: job.batchSize,
-              seed: job.seed,
-              augment: job.augment,
             };
             new Promise<ClientResult>((res, rej) => (slot.busy = { job, resolve: res, reject: rej }))
               .then((r) => {

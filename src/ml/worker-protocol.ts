@@ -1,5 +1,5 @@
 import type { BackendChoice } from './backend.ts';
-import type { OptimizerSettings } from './client-train.ts';
+import type { ClientJob, OptimizerSettings } from './client-train.ts';
 import type { ModelName } from './models/index.ts';
 import type { SerializedError } from '../engine/errors.ts';
 
@@ -16,21 +16,14 @@ export interface WorkerInit {
   optimizer: OptimizerSettings;
 }
 
-export interface WorkerTrain {
+/** A client job as sent to a worker: the job itself, with its weights flattened for the transfer. */
+export type WorkerTrain = Omit<ClientJob, 'weights' | 'head'> & {
   type: 'train';
   id: number;
-  round: number;
-  client: number;
   /** The round's global weights, flattened, in a SharedArrayBuffer shared by all jobs of the round. */
   weights: Float32Array;
   head?: Float32Array;
-  indices: Int32Array;
-  lr: number;
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  augment: boolean;
-}
+};
 
 export type WorkerRequest = WorkerInit | WorkerTrain;
 

@@ -32,18 +32,7 @@ port.on('message', async (msg: WorkerRequest) => {
       tf,
       model,
       data,
-      {
-        round: msg.round,
-        client: msg.client,
-        weights: unflattenWeights(msg.weights, model.specs),
-        head: msg.head ? unflattenWeights(msg.head, headSpecs(model)) : undefined,
-        indices: msg.indices,
-        lr: msg.lr,
-        epochs: msg.epochs,
-        batchSize: msg.batchSize,
-        seed: msg.seed,
-        augment: msg.augment,
-      },
+      { ...msg, weights: unflattenWeights(msg.weights, model.specs), head: msg.head ? unflattenWeights(msg.head, headSpecs(model)) : undefined },
       optimizer,
       (step, total) => {
         const now = Date.now();

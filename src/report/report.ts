@@ -10,22 +10,10 @@ export interface History {
   rounds: RoundRecord[];
 }
 
-export interface ReportJson {
+/** report.json: the evaluation, the pipeline's name, the timings and the per-round history. */
+export interface ReportJson extends Metrics {
   pipeline: string;
-  dataset: string;
-  model: string;
-  mode: string;
-  clients: number;
-  unlearningClients: number[];
-  forgottenClients: number[];
-  rounds: number;
-  forgetMetric: string;
-  original: { testAccuracy: number; forget: number | null };
-  unlearned: { testAccuracy: number; forget: number | null };
   seconds: { train: number; unlearn: number; evaluate: number };
-  backend: string;
-  testCount: number;
-  forgetCount: number;
   history: RoundRecord[];
 }
 
@@ -35,20 +23,8 @@ const r4 = (x: number) => Math.round(x * 10000) / 10000;
 export function buildReportJson(pipeline: string, m: Metrics, h: History, seconds: { unlearn: number; evaluate: number }): ReportJson {
   return {
     pipeline,
-    dataset: m.dataset,
-    model: m.model,
-    mode: m.mode,
-    clients: m.clients,
-    unlearningClients: m.unlearningClients,
-    forgottenClients: m.forgottenClients,
-    rounds: m.rounds,
-    forgetMetric: m.forgetMetric,
-    original: m.original,
-    unlearned: m.unlearned,
+    ...m,
     seconds: { train: r4(h.rounds.reduce((s, r) => s + r.seconds, 0)), unlearn: r4(seconds.unlearn), evaluate: r4(seconds.evaluate) },
-    backend: m.backend,
-    testCount: m.testCount,
-    forgetCount: m.forgetCount,
     history: h.rounds,
   };
 }

@@ -1,0 +1,23 @@
+import { CACHE_FORMAT, stageKey, type KeyParts } from './hash.ts';
+import type { ArtifactRef, StageDefinition } from './stage.ts';
+import type { ResolvedStage } from '../config/resolve.ts';
+
+export type RuntimeFacts = (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
+
+/**
+ * What a stage's cache key hashes, given its input artifacts: the one recipe that `run` and `plan` share, so that
+ * `plan` can never predict a key that `run` would not compute.
+ */
+export async function keyFor(stage: ResolvedStage, inputs: Record<string, ArtifactRef>, runtimeFacts?: RuntimeFacts): Promise<{ key: string; parts: KeyParts }> {
+  const runtime = stage.def.usesTfjs ? await runtimeFacts?.(stage.def) : undefined;
+  const parts: KeyParts = {
+    cacheFormat: CACHE_FORMAT,
+    kind: stage.kind,
+    version: stage.def.version,
+    params: stage.params,
+    inputs: Object.fromEntries(Object.entries(inputs).map(([name, ref]) => [name, ref.digest])),
+    seed: stage.seed,
+    ...(runtime ? { runtime } : {}),
+  };
+  return { key: stageKey(parts), parts };
+}
