@@ -30,7 +30,9 @@ interface Slot {
 export async function workerPoolRunner(opts: { count: number; init: Omit<WorkerInit, 'type'>; model: ModelDef; onStep?: (client: number, step: number, total: number) => void }): Promise<ClientRunner> {
   const slots: Slot[] = [];
   const starting = Array.from({ length: opts.count }, () => {
-    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url));
+    // Whatever a worker prints goes to stderr: stdout may be carrying the json reporter's NDJSON.
+    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { stdout: true });
+    worker.stdout.pipe(process.stderr);
     const slot: Slot = { worker };
     slots.push(slot);
     return new Promise<void>((resolve, reject) => {
