@@ -44,7 +44,7 @@ export default defineStage<TrainFederationParams>({
     const meta = inputs.dataset?.meta;
     const model = p.model === 'auto' ? (meta ? DEFAULT_MODEL[String(meta.name)] : undefined) : p.model;
     if (!model) return undefined;
-    return trainingCostNote({ model, rounds: p.rounds, localEpochs: p.localEpochs, trainSize: meta ? Number(meta.train) : undefined });
+    return trainingCostNote({ model, rounds: p.rounds, localEpochs: p.localEpochs, batchSize: p.batchSize, trainSize: meta ? Number(meta.train) : undefined });
   },
   async run(ctx) {
     const p = ctx.params;

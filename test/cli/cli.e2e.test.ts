@@ -67,6 +67,17 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     expect(parseEvents(json.stdout)[0]).toMatchObject({ type: 'run:start', backend: 'wasm' });
   });
 
+  it('plan states the cost per round of the CIFAR pipelines on the CPU, and the way to a short run', async () => {
+    const store = join(await tempDir(), 'store');
+    const c10 = await fedau(['plan', 'pipelines/cifar10-ul-class.yaml', '--store', store]);
+    expect(c10.exitCode).toBe(0);
+    expect(c10.stdout).toMatch(/train\s+train-federation[\s\S]*cost: ≈ \d+ min per round of training on the CPU \(wasm, \d workers\), 200 rounds ≈ [\d.]+ days; a GPU backend/);
+    expect(c10.stdout).toContain('`--set train.rounds=N` a short run');
+    const c100 = await fedau(['plan', 'pipelines/cifar100-ul-samples.yaml', '--store', store]);
+    expect(c100.stdout).toMatch(/cost: ≈ [\d.]+ h per round/);
+    expect(c100.stdout).toContain('resnet18 trains at most batch 112: add --set train.batchSize=112');
+  });
+
   it('validate and stages describe the pipeline and every stage kind from the schemas', async () => {
     const validate = await fedau(['validate', 'pipelines/smoke.yaml']);
     expect(validate.exitCode).toBe(0);
