@@ -17,9 +17,9 @@ stages:
 
 describe('CIFAR-shaped pipelines end to end on generated data', () => {
   it.each([
-    ['cifar10-alexnet', 'cifar10', 'alexnet', 'samples', 10],
-    ['cifar100-resnet18', 'cifar100', 'resnet18', 'class', 100],
-  ])('%s: dataset → partition → train → unlearn → evaluate → report', async (name, dataset, model, mode, classes) => {
+    ['cifar10-alexnet', 'cifar10', 'alexnet', 'samples'],
+    ['cifar100-resnet18', 'cifar100', 'resnet18', 'class'],
+  ])('%s: dataset → partition → train → unlearn → evaluate → report', async (name, dataset, model, mode) => {
     const dir = await tempDir();
     await writeFile(join(dir, 'p.yaml'), pipeline(name, dataset, model, mode));
     const result = await runPipeline(join(dir, 'p.yaml'), { store: join(dir, 'store'), workDir: dir });
