@@ -6,7 +6,7 @@ import { keyFor } from './stage-key.ts';
 import { LockDir } from './locks.ts';
 import { lastPartsOf, newRunId, writeRunLog, type RunLog } from './run-log.ts';
 import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
-import type { ArtifactStore } from './store.ts';
+import type { ArtifactStore, Lookup } from './store.ts';
 import { explainMiss } from './why.ts';
 import type { ResolvedPipeline, ResolvedStage } from '../config/resolve.ts';
 
@@ -94,12 +94,13 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     }
   };
 
+  const skipInterrupted = (id: string, result: Partial<StageResult> = {}, extra: Partial<RunLog['stages'][string]> = {}) => {
+    finish(id, { ...result, status: 'skipped' }, extra);
+    hub.emit({ type: 'stage:skipped', stageId: id, reason: 'interrupted' });
+  };
+
   const runStage = async (stage: ResolvedStage): Promise<void> => {
-    if (signal.aborted) {
-      finish(stage.id, { status: 'skipped' });
-      hub.emit({ type: 'stage:skipped', stageId: stage.id, reason: 'interrupted' });
-      return;
-    }
+    if (signal.aborted) return skipInterrupted(stage.id);
     const inputs: Record<string, ArtifactRef> = {};
     for (const [name, ref] of Object.entries(stage.needs)) inputs[name] = results.get(ref.stage)!.outputs![ref.output];
     const { key, parts } = await keyFor(stage, inputs, opts.runtimeFacts);
@@ -114,20 +115,21 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       log: (level: 'debug' | 'info' | 'warn', text: string) => hub.emit({ type: 'stage:log', stageId: stage.id, level, text }),
     };
 
-    const tryCache = async (): Promise<boolean> => {
-      if (forced) return false;
+    /** Serves the stage from the cache when it can; otherwise returns the miss (undefined when forced). */
+    const tryCache = async (): Promise<'hit' | Lookup | undefined> => {
+      if (forced) return undefined;
       const lookup = await store.lookup(key);
       if (!lookup.hit) {
         if (lookup.warning) hub.emit({ type: 'stage:log', stageId: stage.id, level: 'warn', text: lookup.warning });
-        return false;
+        return lookup;
       }
       await stage.def.publish?.(publishCtx, lookup.record.outputs);
       finish(stage.id, { status: 'cached', key, outputs: lookup.record.outputs }, { parts });
       hub.emit({ type: 'stage:cached', stageId: stage.id, key, outputs: lookup.record.outputs });
-      return true;
+      return 'hit';
     };
 
-    if (await tryCache()) return;
+    if ((await tryCache()) === 'hit') return;
     const lock = await locks.acquire(key, `stage ${stage.id} of ${pipeline.name}`, {
       signal,
       pollMs: opts.lockPollMs,
@@ -136,16 +138,13 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       if (error instanceof InterruptedError) return undefined;
       throw error;
     });
-    if (!lock) {
-      finish(stage.id, { status: 'skipped' });
-      hub.emit({ type: 'stage:skipped', stageId: stage.id, reason: 'interrupted' });
-      return;
-    }
+    if (!lock) return skipInterrupted(stage.id);
     const t0 = Date.now();
     try {
       // Another process may have finished this key while we waited for its lock.
-      if (await tryCache()) return;
-      const reason = explainMiss({ forced, last: await lastPartsOf(store, pipeline.name, stage.id), parts, lookup: forced ? undefined : await store.lookup(key) });
+      const lookup = await tryCache();
+      if (lookup === 'hit') return;
+      const reason = explainMiss({ forced, last: await lastPartsOf(store, pipeline.name, stage.id), parts, lookup });
       hub.emit({ type: 'stage:start', stageId: stage.id, key, reason });
       log.stages[stage.id] = { ...log.stages[stage.id], status: 'running', key, parts };
       void saveLog();
@@ -169,11 +168,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       finish(stage.id, { status: 'success', key, outputs }, { parts, durationMs: Date.now() - t0 });
       hub.emit({ type: 'stage:end', stageId: stage.id, status: 'success', durationMs: Date.now() - t0, outputs });
     } catch (error) {
-      if (signal.aborted) {
-        finish(stage.id, { status: 'skipped', key }, { parts });
-        hub.emit({ type: 'stage:skipped', stageId: stage.id, reason: 'interrupted' });
-        return;
-      }
+      if (signal.aborted) return skipInterrupted(stage.id, { key }, { parts });
       const wrapped = wrapStageError(stage, error);
       finish(stage.id, { status: 'failure', key, error: serializeError(wrapped) }, { parts, durationMs: Date.now() - t0 });
       hub.emit({ type: 'stage:end', stageId: stage.id, status: 'failure', durationMs: Date.now() - t0, error: serializeError(wrapped) });
