@@ -11,10 +11,10 @@ import { makePartition, clientIndices } from '../src/data/partition.ts';
 import { backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { trainClient } from '../src/ml/client-train.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
-import { classifierOf, initialState, runFederation, referenceLrDecay } from '../src/ml/federated-training.ts';
+import { initialState, runFederation, referenceLrDecay } from '../src/ml/federated-training.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
 import { initWeights } from '../src/ml/params.ts';
-import { accuracy, predictWithHeads } from '../src/ml/predict.ts';
+import { roundMetrics } from '../src/ml/predict.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
@@ -49,11 +49,8 @@ async function fedauFigures() {
   const sets = makeEvalSets(ds, partition.header);
   let state = initialState(model, partition, 0);
   const settings = { rounds: 0, localEpochs: 2, batchSize: 128, lr: 0.01, lrDecay: referenceLrDecay(30), momentum: 0.9, weightDecay: 5e-4, augment: true, aggregation: 'equal' as const, evalEvery: 1, evalUnlearn: { mode: 'samples' as const, alpha: 0.9, rule: 'mix' as const, classScale: 1 }, seed: 0 };
-  const evaluate = async (weights: Float32Array[], unlearned: ReturnType<typeof classifierOf> | undefined) => {
-    const heads = [classifierOf(model, weights), ...(unlearned ? [unlearned] : [])];
-    const [t, f] = [predictWithHeads(tf, model, weights, heads, sets.test), predictWithHeads(tf, model, weights, heads, sets.forget!)];
-    return { testAccuracy: accuracy(t[0], sets.test.expected), forget: accuracy(f[0], sets.forget!.expected) };
-  };
+  // The train stage's own per-round evaluation, so the round timed here is the pipeline's round.
+  const evaluate = async (weights: Float32Array[], unlearned: Parameters<typeof roundMetrics>[4]) => roundMetrics(tf, model, sets, weights, unlearned);
   const rounds: number[] = [];
   try {
     for (let r = 0; r < 3; r++) {

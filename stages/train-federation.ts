@@ -5,10 +5,10 @@ import { unpackPartition } from '../src/data/partition.ts';
 import { backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { loadCheckpoint, saveCheckpoint } from '../src/ml/checkpoint.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
-import { classifierOf, initialState, referenceLrDecay, runFederation, type FederationSettings, type RoundRecord } from '../src/ml/federated-training.ts';
+import { initialState, referenceLrDecay, runFederation, type FederationSettings, type RoundRecord } from '../src/ml/federated-training.ts';
 import { packFederation, modelHeader } from '../src/ml/model-artifact.ts';
 import { buildModel, DEFAULT_MODEL, type ModelName } from '../src/ml/models/index.ts';
-import { accuracy, predictWithHeads } from '../src/ml/predict.ts';
+import { roundMetrics } from '../src/ml/predict.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages } from '../src/ml/train-data.ts';
 import type { UnlearnSettings } from '../src/ml/unlearn-op.ts';
@@ -113,17 +113,7 @@ export default defineStage<TrainFederationParams>({
         partition,
         runner: runner.runner,
         state: state0,
-        evaluate: async (weights, unlearned) => {
-          const heads = [classifierOf(model, weights), ...(unlearned ? [unlearned] : [])];
-          const test = predictWithHeads(tf, model, weights, heads, sets.test);
-          const forget = sets.forget ? predictWithHeads(tf, model, weights, heads, sets.forget) : undefined;
-          return {
-            testAccuracy: accuracy(test[0], sets.test.expected),
-            forget: forget ? accuracy(forget[0], sets.forget!.expected) : undefined,
-            unlearnedTestAccuracy: unlearned ? accuracy(test[1], sets.test.expected) : undefined,
-            unlearnedForget: unlearned && forget ? accuracy(forget[1], sets.forget!.expected) : undefined,
-          };
-        },
+        evaluate: async (weights, unlearned) => roundMetrics(tf, model, sets, weights, unlearned),
         hooks: {
           signal: ctx.signal,
           onClient: (round, done, total) =>

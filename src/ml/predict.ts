@@ -2,7 +2,7 @@ import type * as tfType from '@tensorflow/tfjs';
 import type { ModelDef } from './models/model.ts';
 import type { Weights } from './params.ts';
 import type { Head } from './unlearn-op.ts';
-import type { EvalSet } from './eval-sets.ts';
+import type { EvalSet, EvalSets } from './eval-sets.ts';
 
 /**
  * Predicted classes of `set` under several classifiers that share one feature extractor (the global model and
@@ -38,4 +38,20 @@ export function accuracy(pred: Int32Array, expected: Int32Array): number {
   let hits = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === expected[i]) hits++;
   return hits / pred.length;
+}
+
+/**
+ * The per-round evaluation of a federation: test accuracy and forget metric of the global model and, when given,
+ * of its unlearned classifier; one feature pass per set serves both classifiers.
+ */
+export function roundMetrics(tf: typeof tfType, model: ModelDef, sets: EvalSets, weights: Weights, unlearned: Head | undefined) {
+  const heads = [{ weight: weights[model.classifier.weight], bias: weights[model.classifier.bias] }, ...(unlearned ? [unlearned] : [])];
+  const test = predictWithHeads(tf, model, weights, heads, sets.test);
+  const forget = sets.forget ? predictWithHeads(tf, model, weights, heads, sets.forget) : undefined;
+  return {
+    testAccuracy: accuracy(test[0], sets.test.expected),
+    forget: forget ? accuracy(forget[0], sets.forget!.expected) : undefined,
+    unlearnedTestAccuracy: unlearned ? accuracy(test[1], sets.test.expected) : undefined,
+    unlearnedForget: unlearned && forget ? accuracy(forget[1], sets.forget!.expected) : undefined,
+  };
 }
