@@ -3,7 +3,6 @@ import type { ArtifactRef, LogLevel } from './stage.ts';
 
 /** How a stage ended. `cached` is first class: a cached stage did no work. */
 export type StageStatus = 'success' | 'failure' | 'cached' | 'skipped';
-export const STAGE_STATUSES: readonly StageStatus[] = ['success', 'cached', 'failure', 'skipped'];
 
 /** Everything the engine tells the outside world. Plain JSON: reporters, tests and logs all consume the same stream. */
 export type RunEvent =

@@ -139,14 +139,6 @@ export class ArtifactStore {
     await rm(this.recordPath(key), { force: true });
   }
 
-  /** Every run record in the store (unreadable ones are skipped). */
-  async *records(): AsyncGenerator<RunRecord> {
-    for (const key of await this.listKeys()) {
-      const record = await this.readRecord(key);
-      if (record && record !== 'bad') yield record;
-    }
-  }
-
   async listKeys(): Promise<string[]> {
     const keys: string[] = [];
     for (const prefix of await safeReaddir(join(this.root, 'records'))) {

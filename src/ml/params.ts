@@ -37,10 +37,6 @@ export function initWeights(specs: ParamSpec[], seed: number): Weights {
   });
 }
 
-export function cloneWeights(w: Weights): Weights {
-  return w.map((a) => new Float32Array(a));
-}
-
 /** Concatenates weights into one buffer (for workers and artifacts) and back. */
 export function flattenWeights(w: Weights): Float32Array {
   const out = new Float32Array(w.reduce((n, a) => n + a.length, 0));

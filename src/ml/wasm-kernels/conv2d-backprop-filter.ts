@@ -10,39 +10,6 @@ import { callKernel, dispose, type WasmBackend } from './util.ts';
  */
 function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackend; attrs: any }): TensorInfo {
   const { x, dy } = inputs;
-  // dW sums over the batch: large batches go in slices, so the transposed copies stay small (a ResNet18 step
-  // at batch 128 would otherwise not fit in wasm32's 4 GB heap).
-  const slices = batchSlices(x, BYTES_PER_SLICE);
-  if (slices.length === 1) return filterGradOf(x, dy, backend, attrs);
-  let total: TensorInfo | undefined;
-  for (const [begin, size] of slices) {
-    const xs = callKernel('Slice', backend, { x }, { begin: [begin, 0, 0, 0], size: [size, -1, -1, -1] });
-    const dys = callKernel('Slice', backend, { x: dy }, { begin: [begin, 0, 0, 0], size: [size, -1, -1, -1] });
-    const part = filterGradOf(xs, dys, backend, attrs);
-    dispose(backend, xs, dys);
-    if (total) {
-      const sum = callKernel('Add', backend, { a: total, b: part });
-      dispose(backend, total, part);
-      total = sum;
-    } else total = part;
-  }
-  return total!;
-}
-
-/** Bytes of input per slice of the batch for the gradient kernels. */
-export const BYTES_PER_SLICE = 64 * 1024 * 1024;
-
-/** [begin, size] ranges over the batch axis so that each range of `x` holds at most `bytes`. */
-export function batchSlices(x: TensorInfo, bytes: number): [number, number][] {
-  const n = x.shape[0];
-  const perSample = (x.shape.slice(1).reduce((a, b) => a * b, 1) || 1) * 4;
-  const size = Math.max(1, Math.min(n, Math.floor(bytes / perSample)));
-  const out: [number, number][] = [];
-  for (let b = 0; b < n; b += size) out.push([b, Math.min(size, n - b)]);
-  return out;
-}
-
-function filterGradOf(x: TensorInfo, dy: TensorInfo, backend: WasmBackend, attrs: any): TensorInfo {
   const { strides, pad, dimRoundingMode, filterShape } = attrs;
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
   const { top, bottom, left, right } = info.padInfo;
