@@ -1,4 +1,5 @@
 import type * as tfType from '@tensorflow/tfjs';
+import { heapF32, type WasmBackend } from './wasm-kernels/util.ts';
 
 export interface OptimizerSettings {
   momentum: number;
@@ -11,12 +12,6 @@ export interface Sgd {
   dispose(): void;
 }
 
-interface HeapBackend {
-  wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): tfType.TensorInfo;
-}
-
 export function createSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSettings): Sgd {
   return tf.getBackend() === 'wasm' ? heapSgd(tf, vars, opt) : tensorSgd(tf, vars, opt);
 }
@@ -27,13 +22,10 @@ export function createSgd(tf: typeof tfType, vars: tfType.Variable[], opt: Optim
  * packed, by tensor id, so a weight changed in place would silently keep being used with its old value.
  */
 function heapSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSettings): Sgd {
-  const backend = tf.backend() as unknown as HeapBackend;
+  const backend = tf.backend() as unknown as WasmBackend;
   const momentum = vars.map((v) => new Float32Array(v.size));
   let first = true;
-  const view = (t: tfType.TensorInfo) => {
-    const offset = backend.dataIdMap.get(t.dataId).memoryOffset / 4;
-    return backend.wasm.HEAPF32.subarray(offset, offset + t.shape.reduce((a, b) => a * b, 1));
-  };
+  const view = (t: tfType.TensorInfo) => heapF32(backend, t);
   return {
     step(grads, lr) {
       const { momentum: mu, weightDecay: wd } = opt;
