@@ -1,5 +1,6 @@
 import type { SerializedError } from './errors.ts';
 import type { ArtifactRef, LogLevel } from './stage.ts';
+import { ProgressGate } from './progress-gate.ts';
 
 /** How a stage ended. `cached` is first class: a cached stage did no work. */
 export type StageStatus = 'success' | 'failure' | 'cached' | 'skipped';
@@ -63,28 +64,18 @@ export interface Reporter {
  */
 export class ReporterHub {
   private reporters: Reporter[];
-  private lastProgress = new Map<string, number>();
-  private lastMetrics = new Map<string, string>();
-  private readonly minProgressIntervalMs: number;
+  private readonly gate: ProgressGate;
   private readonly now: () => number;
 
   constructor(reporters: Reporter[], opts: { minProgressIntervalMs?: number; now?: () => number } = {}) {
     this.reporters = [...reporters];
-    this.minProgressIntervalMs = opts.minProgressIntervalMs ?? 100;
+    this.gate = new ProgressGate(opts.minProgressIntervalMs ?? 100);
     this.now = opts.now ?? Date.now;
   }
 
   emit(input: RunEventInput): void {
     const event = { ...input, time: this.now() } as RunEvent;
-    if (event.type === 'stage:progress') {
-      const last = this.lastProgress.get(event.stageId) ?? -Infinity;
-      const final = event.total !== undefined && event.step >= event.total;
-      const metrics = JSON.stringify(event.metrics ?? null);
-      const fresh = event.metrics !== undefined && metrics !== this.lastMetrics.get(event.stageId);
-      if (!final && !fresh && event.time - last < this.minProgressIntervalMs) return;
-      this.lastProgress.set(event.stageId, event.time);
-      this.lastMetrics.set(event.stageId, metrics);
-    }
+    if (event.type === 'stage:progress' && !this.gate.admit(event)) return;
     for (const reporter of [...this.reporters]) {
       try {
         const result = reporter.onEvent(event);

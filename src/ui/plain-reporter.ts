@@ -1,5 +1,6 @@
 import { formatError } from '../engine/errors.ts';
 import type { Reporter, RunEvent } from '../engine/events.ts';
+import { ProgressGate } from '../engine/progress-gate.ts';
 import { formatDuration, formatMetrics, summarizeCounts } from './run-view-state.ts';
 
 /**
@@ -7,15 +8,13 @@ import { formatDuration, formatMetrics, summarizeCounts } from './run-view-state
  * `progressEveryMs` per stage (and the final step), so a long training does not flood a log.
  */
 export class PlainReporter implements Reporter {
-  private lastProgress = new Map<string, number>();
-  private lastMetrics = new Map<string, string>();
+  private readonly gate: ProgressGate;
   private readonly write: (line: string) => void;
-  private readonly progressEveryMs: number;
   private readonly verbose: boolean;
 
   constructor(opts: { write?: (line: string) => void; progressEveryMs?: number; verbose?: boolean } = {}) {
     this.write = opts.write ?? ((line) => process.stdout.write(`${line}\n`));
-    this.progressEveryMs = opts.progressEveryMs ?? 2000;
+    this.gate = new ProgressGate(opts.progressEveryMs ?? 2000);
     this.verbose = opts.verbose ?? false;
   }
 
@@ -31,14 +30,8 @@ export class PlainReporter implements Reporter {
         this.write(`[${e.stageId}] running: ${e.reason}`);
         break;
       case 'stage:progress': {
-        const last = this.lastProgress.get(e.stageId) ?? -Infinity;
-        const final = e.total !== undefined && e.step >= e.total;
+        if (!this.gate.admit(e)) return;
         const metrics = formatMetrics(e.metrics);
-        // New results (a round's evaluation) always get a line; plain progress at most every progressEveryMs.
-        const fresh = metrics !== '' && metrics !== this.lastMetrics.get(e.stageId);
-        if (!final && !fresh && e.time - last < this.progressEveryMs) return;
-        this.lastProgress.set(e.stageId, e.time);
-        this.lastMetrics.set(e.stageId, metrics);
         const where = e.label ?? (e.total !== undefined ? `step ${e.step}/${e.total}` : `step ${e.step}`);
         this.write(`[${e.stageId}] ${where}${metrics ? `  ${metrics}` : ''}`);
         break;
