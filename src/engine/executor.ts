@@ -4,7 +4,7 @@ import { emptyCounts, ReporterHub, type Reporter, type StageStatus } from './eve
 import { transitiveDependents } from './graph.ts';
 import { keyFor } from './stage-key.ts';
 import { LockDir } from './locks.ts';
-import { lastPartsOf, newRunId, writeRunLog, type RunLog } from './run-log.ts';
+import { lastPartsByStage, newRunId, writeRunLog, type RunLog } from './run-log.ts';
 import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
 import type { ArtifactStore, Lookup } from './store.ts';
 import { explainMiss } from './why.ts';
@@ -75,6 +75,8 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   const tfjsStage = pipeline.stages.find((s) => s.def.usesTfjs);
   const resolved = tfjsStage ? (await opts.runtimeFacts?.(tfjsStage.def))?.backend : undefined;
   if (resolved) log.backend = String(resolved);
+  // Read before this run logs anything, so that each stage is explained against earlier runs only.
+  const previousParts = await lastPartsByStage(store, pipeline.name);
   // A run lock tells `fedau gc` that blobs may be in flight.
   const runLock = await locks.acquire(`run-${runId}`, `fedau run ${pipeline.name}`);
   hub.emit({ type: 'run:start', runId, pipeline: pipeline.name, file: pipeline.file, backend: log.backend, stages: nodes.map((n) => ({ id: n.id, kind: pipeline.stages.find((s) => s.id === n.id)!.kind, needs: n.deps })) });
@@ -144,7 +146,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       // Another process may have finished this key while we waited for its lock.
       const lookup = await tryCache();
       if (lookup === 'hit') return;
-      const reason = explainMiss({ forced, last: await lastPartsOf(store, pipeline.name, stage.id), parts, lookup });
+      const reason = explainMiss({ forced, last: previousParts.get(stage.id), parts, lookup });
       hub.emit({ type: 'stage:start', stageId: stage.id, key, reason });
       log.stages[stage.id] = { ...log.stages[stage.id], status: 'running', key, parts };
       void saveLog();

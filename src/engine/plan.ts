@@ -1,5 +1,6 @@
 import { keyFor } from './stage-key.ts';
-import { lastPartsOf } from './run-log.ts';
+import type { KeyParts } from './hash.ts';
+import { lastPartsByStage } from './run-log.ts';
 import type { ArtifactRef, StageDefinition } from './stage.ts';
 import type { ArtifactStore } from './store.ts';
 import { explainMiss } from './why.ts';
@@ -24,6 +25,7 @@ export async function planPipeline(
 ): Promise<PlannedStage[]> {
   const outputs = new Map<string, Record<string, ArtifactRef>>();
   const plan: PlannedStage[] = [];
+  let previous: Map<string, KeyParts> | undefined;
   for (const stage of pipeline.stages) {
     const upstream = [...new Set(Object.values(stage.needs).map((n) => n.stage))].filter((id) => !outputs.has(id));
     const known = Object.fromEntries(Object.entries(stage.needs).map(([name, ref]) => [name, outputs.get(ref.stage)?.[ref.output]]));
@@ -40,8 +42,8 @@ export async function planPipeline(
       plan.push({ id: stage.id, kind: stage.kind, decision: 'cached', key, why: `run record ${key.slice(0, 12)}` });
       continue;
     }
-    const last = await lastPartsOf(opts.store, pipeline.name, stage.id);
-    plan.push({ id: stage.id, kind: stage.kind, decision: 'run', key, why: explainMiss({ forced, lookup, last, parts }), inputs: known });
+    previous ??= await lastPartsByStage(opts.store, pipeline.name);
+    plan.push({ id: stage.id, kind: stage.kind, decision: 'run', key, why: explainMiss({ forced, lookup, last: previous.get(stage.id), parts }), inputs: known });
   }
   return plan;
 }

@@ -56,12 +56,16 @@ export async function listRunLogs(store: ArtifactStore): Promise<(RunLog & { kil
   return logs.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId));
 }
 
-/** The key parts that stage `stageId` of pipeline `pipeline` had in its most recent run, for `fedau plan`. */
-export async function lastPartsOf(store: ArtifactStore, pipeline: string, stageId: string): Promise<KeyParts | undefined> {
-  const logs = await listRunLogs(store);
-  for (let i = logs.length - 1; i >= 0; i--) {
-    const entry = logs[i].pipeline === pipeline ? logs[i].stages[stageId] : undefined;
-    if (entry?.parts) return entry.parts;
+/**
+ * For each stage id of `pipeline`, the key parts it had in its most recent run, for explaining why a stage runs
+ * (`fedau plan`, `stage:start`). Read once per run: the run history only grows.
+ */
+export async function lastPartsByStage(store: ArtifactStore, pipeline: string): Promise<Map<string, KeyParts>> {
+  const last = new Map<string, KeyParts>();
+  for (const log of await listRunLogs(store)) {
+    if (log.pipeline !== pipeline) continue;
+    // Logs come oldest first, so later runs overwrite earlier ones.
+    for (const [id, entry] of Object.entries(log.stages)) if (entry.parts) last.set(id, entry.parts);
   }
-  return undefined;
+  return last;
 }
