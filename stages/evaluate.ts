@@ -1,8 +1,8 @@
+import { unpackDataset } from '../src/data/dataset.ts';
+import { unpackPartition } from '../src/data/partition.ts';
 import { DataError } from '../src/engine/errors.ts';
 import { canonicalJson } from '../src/engine/hash.ts';
 import { defineStage } from '../src/engine/stage.ts';
-import { unpackDataset } from '../src/data/dataset.ts';
-import { unpackPartition } from '../src/data/partition.ts';
 import { chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
 import { unpackFederation, unpackModel } from '../src/ml/model-artifact.ts';
@@ -29,7 +29,8 @@ export interface Metrics {
 export default defineStage<{ batchSize: number }>({
   kind: 'evaluate',
   version: 1,
-  summary: 'Test accuracy and forget metric (backdoor ASR on a triggered test set, or forgotten-class accuracy) of the original and unlearned models.',
+  summary:
+    'Test accuracy and forget metric (backdoor ASR on a triggered test set, or forgotten-class accuracy) of the original and unlearned models.',
   inputs: { dataset: 'dataset', partition: 'partition', federation: 'federation', model: 'model' },
   outputs: { metrics: 'metrics' },
   usesTfjs: true,
@@ -40,11 +41,19 @@ export default defineStage<{ batchSize: number }>({
     const fed = unpackFederation(await ctx.readArtifact(ctx.inputs.federation));
     const unlearned = unpackModel(await ctx.readArtifact(ctx.inputs.model));
     const fh = fed.header;
-    if (fh.dataset !== ds.header.name || fh.inputShape.join() !== [ds.header.height, ds.header.width, ds.header.channels].join()) {
-      throw new DataError(`the federation was trained on ${fh.dataset} ${fh.inputShape.join('×')}, not on this ${ds.header.name} dataset`, { hint: 'wire evaluate to the dataset the federation was trained on' });
+    if (
+      fh.dataset !== ds.header.name ||
+      fh.inputShape.join() !== [ds.header.height, ds.header.width, ds.header.channels].join()
+    ) {
+      throw new DataError(
+        `the federation was trained on ${fh.dataset} ${fh.inputShape.join('×')}, not on this ${ds.header.name} dataset`,
+        { hint: 'wire evaluate to the dataset the federation was trained on' },
+      );
     }
     if (fh.specs.map((s) => s.name).join() !== unlearned.header.specs.map((s) => s.name).join()) {
-      throw new DataError('the unlearned model is not a variant of this federation (its parameters differ)', { hint: 'wire evaluate.model to the unlearn stage that reads this federation' });
+      throw new DataError('the unlearned model is not a variant of this federation (its parameters differ)', {
+        hint: 'wire evaluate.model to the unlearn stage that reads this federation',
+      });
     }
     const model = buildModel(fh.model as ModelName, fh.classes, fh.inputShape);
     const tf = await initBackend(chooseBackend(ctx.runtime.backend));
@@ -56,16 +65,32 @@ export default defineStage<{ batchSize: number }>({
       { weight: unlearned.weights[wi], bias: unlearned.weights[bi] },
     ];
     // The unlearned model shares the federation's feature extractor; check it, then score both heads on one pass.
-    const sameFeatures = fed.weights.every((w, i) => i === wi || i === bi || w.every((v, j) => v === unlearned.weights[i][j]));
+    const sameFeatures = fed.weights.every(
+      (w, i) => i === wi || i === bi || w.every((v, j) => v === unlearned.weights[i][j]),
+    );
     const score = (set: typeof sets.test) => {
-      if (sameFeatures) return predictWithHeads(tf, model, fed.weights, heads, set, ctx.params.batchSize).map((p) => accuracy(p, set.expected));
-      return [fed.weights, unlearned.weights].map((w, i) => accuracy(predictWithHeads(tf, model, w, [heads[i]], set, ctx.params.batchSize)[0], set.expected));
+      if (sameFeatures)
+        return predictWithHeads(tf, model, fed.weights, heads, set, ctx.params.batchSize).map((p) =>
+          accuracy(p, set.expected),
+        );
+      return [fed.weights, unlearned.weights].map((w, i) =>
+        accuracy(predictWithHeads(tf, model, w, [heads[i]], set, ctx.params.batchSize)[0], set.expected),
+      );
     };
     ctx.progress({ step: 0, total: 2, label: 'test set' });
     const [testOrig, testUnl] = score(sets.test);
     ctx.progress({ step: 1, total: 2, label: sets.forget?.name ?? 'done' });
     const [forgetOrig, forgetUnl] = sets.forget ? score(sets.forget) : [null, null];
-    ctx.progress({ step: 2, total: 2, label: 'done', metrics: { acc: testOrig, 'ul-acc': testUnl, ...(forgetOrig !== null ? { forget: forgetOrig, 'ul-forget': forgetUnl! } : {}) } });
+    ctx.progress({
+      step: 2,
+      total: 2,
+      label: 'done',
+      metrics: {
+        acc: testOrig,
+        'ul-acc': testUnl,
+        ...(forgetOrig !== null ? { forget: forgetOrig, 'ul-forget': forgetUnl! } : {}),
+      },
+    });
     const metrics: Metrics = {
       dataset: fh.dataset,
       model: fh.model,
@@ -81,7 +106,10 @@ export default defineStage<{ batchSize: number }>({
       original: { testAccuracy: testOrig, forget: forgetOrig },
       unlearned: { testAccuracy: testUnl, forget: forgetUnl },
     };
-    const meta = { seconds: (performance.now() - t0) / 1000, unlearnSeconds: Number(ctx.inputs.model.meta?.seconds ?? 0) };
+    const meta = {
+      seconds: (performance.now() - t0) / 1000,
+      unlearnSeconds: Number(ctx.inputs.model.meta?.seconds ?? 0),
+    };
     return { metrics: await ctx.writeArtifact('metrics', new TextEncoder().encode(canonicalJson(metrics)), meta) };
   },
 });

@@ -1,7 +1,13 @@
+import { unpackDataset } from '../src/data/dataset.ts';
+import {
+  makePartition,
+  type Partition,
+  PartitionInputError,
+  type PartitionParams,
+  packPartition,
+} from '../src/data/partition.ts';
 import { DataError } from '../src/engine/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
-import { unpackDataset } from '../src/data/dataset.ts';
-import { makePartition, packPartition, PartitionInputError, type PartitionParams } from '../src/data/partition.ts';
 
 export default defineStage<PartitionParams>({
   kind: 'partition',
@@ -13,21 +19,36 @@ export default defineStage<PartitionParams>({
     const ds = unpackDataset(await ctx.readArtifact(ctx.inputs.dataset));
     const { trigger } = ctx.params;
     if (trigger.x + trigger.size > ds.header.width || trigger.y + trigger.size > ds.header.height) {
-      throw new DataError(`the trigger square (${trigger.size}px at ${trigger.x},${trigger.y}) does not fit in ${ds.header.width}×${ds.header.height} images`, {
-        path: `stages.${ctx.stageId}.with.trigger`,
-        hint: 'make it smaller or move it',
-      });
+      throw new DataError(
+        `the trigger square (${trigger.size}px at ${trigger.x},${trigger.y}) does not fit in ${ds.header.width}×${ds.header.height} images`,
+        {
+          path: `stages.${ctx.stageId}.with.trigger`,
+          hint: 'make it smaller or move it',
+        },
+      );
     }
-    let partition;
+    let partition: Partition;
     try {
       partition = makePartition(ds.trainLabels, ds.header.classes, ctx.params, ctx.seed);
     } catch (error) {
       if (!(error instanceof PartitionInputError)) throw error;
-      throw new DataError(error.message, { path: error.path ? `stages.${ctx.stageId}.with.${error.path}` : undefined, hint: error.hint });
+      throw new DataError(error.message, {
+        path: error.path ? `stages.${ctx.stageId}.with.${error.path}` : undefined,
+        hint: error.hint,
+      });
     }
     const h = partition.header;
     ctx.progress({ step: 1, total: 1, label: 'split', metrics: { clients: h.clients, forget: h.forgetCount } });
-    ctx.log('info', `clients ${h.clients} (${h.scheme}); unlearning clients [${h.unlearningClients.join(', ')}]; forget set ${h.forgetCount} samples; sizes ${h.clientSizes.join(' ')}`);
-    return { partition: await ctx.writeArtifact('partition', packPartition(partition), { clients: h.clients, mode: h.mode, forget: h.forgetCount }) };
+    ctx.log(
+      'info',
+      `clients ${h.clients} (${h.scheme}); unlearning clients [${h.unlearningClients.join(', ')}]; forget set ${h.forgetCount} samples; sizes ${h.clientSizes.join(' ')}`,
+    );
+    return {
+      partition: await ctx.writeArtifact('partition', packPartition(partition), {
+        clients: h.clients,
+        mode: h.mode,
+        forget: h.forgetCount,
+      }),
+    };
   },
 });

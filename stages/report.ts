@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { packContainer, unpackContainer } from '../src/data/container.ts';
 import { writeFileAtomic } from '../src/engine/fs-atomic.ts';
 import { defineStage } from '../src/engine/stage.ts';
-import { buildReportJson, curvesSvg, reportMarkdown, type History } from '../src/report/report.ts';
+import { buildReportJson, curvesSvg, type History, reportMarkdown } from '../src/report/report.ts';
 import type { Metrics } from './evaluate.ts';
 
 const FILES = ['report.md', 'report.json', 'curves.svg'] as const;
@@ -19,9 +19,20 @@ export default defineStage<{ dir: string }>({
     const metrics = decode(await ctx.readArtifact(ctx.inputs.metrics)) as Metrics;
     const history = decode(await ctx.readArtifact(ctx.inputs.history)) as History;
     const meta = ctx.inputs.metrics.meta ?? {};
-    const json = buildReportJson(ctx.pipeline.name, metrics, history, { unlearn: Number(meta.unlearnSeconds ?? 0), evaluate: Number(meta.seconds ?? 0) });
+    const json = buildReportJson(ctx.pipeline.name, metrics, history, {
+      unlearn: Number(meta.unlearnSeconds ?? 0),
+      evaluate: Number(meta.seconds ?? 0),
+    });
     const enc = (s: string) => new TextEncoder().encode(s);
-    const bytes = packContainer('report', { files: FILES }, { 'report.md': enc(reportMarkdown(json)), 'report.json': enc(`${JSON.stringify(json, null, 2)}\n`), 'curves.svg': enc(curvesSvg(json)) });
+    const bytes = packContainer(
+      'report',
+      { files: FILES },
+      {
+        'report.md': enc(reportMarkdown(json)),
+        'report.json': enc(`${JSON.stringify(json, null, 2)}\n`),
+        'curves.svg': enc(curvesSvg(json)),
+      },
+    );
     ctx.progress({ step: 1, total: 1, label: 'written' });
     return { report: await ctx.writeArtifact('report', bytes, { pipeline: ctx.pipeline.name }) };
   },

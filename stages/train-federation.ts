@@ -1,20 +1,26 @@
-import { DataError } from '../src/engine/errors.ts';
-import { defineStage } from '../src/engine/stage.ts';
 import { unpackDataset } from '../src/data/dataset.ts';
 import { unpackPartition } from '../src/data/partition.ts';
+import { DataError } from '../src/engine/errors.ts';
+import { canonicalJson } from '../src/engine/hash.ts';
+import { defineStage } from '../src/engine/stage.ts';
 import { backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { loadCheckpoint, saveCheckpoint } from '../src/ml/checkpoint.ts';
+import { trainingCostNote, WASM_MAX_BATCH } from '../src/ml/cost.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
-import { initialState, referenceLrDecay, runFederation, type FederationSettings, type RoundRecord } from '../src/ml/federated-training.ts';
-import { packFederation, modelHeader } from '../src/ml/model-artifact.ts';
+import {
+  type FederationSettings,
+  initialState,
+  type RoundRecord,
+  referenceLrDecay,
+  runFederation,
+} from '../src/ml/federated-training.ts';
+import { metricNames } from '../src/ml/metric-names.ts';
+import { modelHeader, packFederation } from '../src/ml/model-artifact.ts';
 import { buildModel, DEFAULT_MODEL, type ModelName } from '../src/ml/models/index.ts';
 import { roundMetrics } from '../src/ml/predict.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages } from '../src/ml/train-data.ts';
 import type { UnlearnSettings } from '../src/ml/unlearn-op.ts';
-import { canonicalJson } from '../src/engine/hash.ts';
-import { metricNames } from '../src/ml/metric-names.ts';
-import { trainingCostNote, WASM_MAX_BATCH } from '../src/ml/cost.ts';
 
 export interface TrainFederationParams {
   model: 'auto' | ModelName;
@@ -44,7 +50,13 @@ export default defineStage<TrainFederationParams>({
     const meta = inputs.dataset?.meta;
     const model = p.model === 'auto' ? (meta ? DEFAULT_MODEL[String(meta.name)] : undefined) : p.model;
     if (!model) return undefined;
-    return trainingCostNote({ model, rounds: p.rounds, localEpochs: p.localEpochs, batchSize: p.batchSize, trainSize: meta ? Number(meta.train) : undefined });
+    return trainingCostNote({
+      model,
+      rounds: p.rounds,
+      localEpochs: p.localEpochs,
+      batchSize: p.batchSize,
+      trainSize: meta ? Number(meta.train) : undefined,
+    });
   },
   async run(ctx) {
     const p = ctx.params;
@@ -52,25 +64,33 @@ export default defineStage<TrainFederationParams>({
     const partition = unpackPartition(await ctx.readArtifact(ctx.inputs.partition));
     const ph = partition.header;
     if (ph.trainCount !== ds.header.trainCount) {
-      throw new DataError(`the partition was made for a training set of ${ph.trainCount} images, but the dataset has ${ds.header.trainCount}`, {
-        path: `stages.${ctx.stageId}.needs`,
-        hint: 'wire the partition stage to the same dataset stage as this one',
-      });
+      throw new DataError(
+        `the partition was made for a training set of ${ph.trainCount} images, but the dataset has ${ds.header.trainCount}`,
+        {
+          path: `stages.${ctx.stageId}.needs`,
+          hint: 'wire the partition stage to the same dataset stage as this one',
+        },
+      );
     }
-    const modelName = p.model === 'auto' ? DEFAULT_MODEL[ds.header.name] ?? 'lenet' : p.model;
+    const modelName = p.model === 'auto' ? (DEFAULT_MODEL[ds.header.name] ?? 'lenet') : p.model;
     const model = buildModel(modelName, ds.header.classes, [ds.header.height, ds.header.width, ds.header.channels]);
     const choice = chooseBackend(ctx.runtime.backend);
     const maxBatch = WASM_MAX_BATCH[model.name as ModelName];
     if (choice.name === 'wasm' && maxBatch !== undefined && p.batchSize > maxBatch) {
-      throw new DataError(`${model.name} at batch ${p.batchSize} does not fit in the wasm backend's 4 GB heap (at most ${maxBatch})`, {
-        path: `stages.${ctx.stageId}.with.batchSize`,
-        expected: `batchSize ≤ ${maxBatch} on wasm`,
-        got: String(p.batchSize),
-        hint: `run it on a native backend (--backend tensorflow, README "Native TensorFlow backend"), or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
-      });
+      throw new DataError(
+        `${model.name} at batch ${p.batchSize} does not fit in the wasm backend's 4 GB heap (at most ${maxBatch})`,
+        {
+          path: `stages.${ctx.stageId}.with.batchSize`,
+          expected: `batchSize ≤ ${maxBatch} on wasm`,
+          got: String(p.batchSize),
+          hint: `run it on a native backend (--backend tensorflow, README "Native TensorFlow backend"), or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
+        },
+      );
     }
     const tf = await initBackend(choice);
-    const reanchor = p.reanchor === 'always' || (p.reanchor === 'auto' && (ph.mode === 'client' || (ph.mode === 'samples' && ds.header.name === 'cifar100')));
+    const reanchor =
+      p.reanchor === 'always' ||
+      (p.reanchor === 'auto' && (ph.mode === 'client' || (ph.mode === 'samples' && ds.header.name === 'cifar100')));
     const settings: FederationSettings = {
       rounds: p.rounds,
       localEpochs: p.localEpochs,
@@ -99,13 +119,19 @@ export default defineStage<TrainFederationParams>({
       headB: partition.headB,
       optimizer: { momentum: p.momentum, weightDecay: p.weightDecay },
     });
-    ctx.log('info', `model ${model.name}, backend ${backendLabel(choice)}, ${runner.workers} worker${runner.workers === 1 ? '' : 's'}, ${ph.clients} clients (unlearning: ${ph.unlearningClients.join(', ') || 'none'})`);
+    ctx.log(
+      'info',
+      `model ${model.name}, backend ${backendLabel(choice)}, ${runner.workers} worker${runner.workers === 1 ? '' : 's'}, ${ph.clients} clients (unlearning: ${ph.unlearningClients.join(', ') || 'none'})`,
+    );
     const resumed = await loadCheckpoint(ctx.checkpointDir);
     const usable = resumed && resumed.weights.length === model.specs.length && resumed.round <= p.rounds;
     if (usable) ctx.log('info', `resuming from the checkpoint after round ${resumed.round}`);
     const state0 = usable ? resumed : initialState(model, partition, ctx.seed);
     let metrics: Record<string, number> = lastMetrics(state0.history, names);
-    const clientsPerRound = Array.from({ length: ph.clients }, (_, k) => partition.offsets[k + 1] - partition.offsets[k]).filter((n) => n > 0).length;
+    const clientsPerRound = Array.from(
+      { length: ph.clients },
+      (_, k) => partition.offsets[k + 1] - partition.offsets[k],
+    ).filter((n) => n > 0).length;
     try {
       const final = await runFederation({
         model,
@@ -117,18 +143,47 @@ export default defineStage<TrainFederationParams>({
         hooks: {
           signal: ctx.signal,
           onClient: (round, done, total) =>
-            ctx.progress({ step: round * clientsPerRound + done, total: p.rounds * clientsPerRound, label: `round ${round + 1}/${p.rounds} · client ${done}/${total}`, metrics }),
+            ctx.progress({
+              step: round * clientsPerRound + done,
+              total: p.rounds * clientsPerRound,
+              label: `round ${round + 1}/${p.rounds} · client ${done}/${total}`,
+              metrics,
+            }),
           onRound: async (state, record) => {
             await saveCheckpoint(ctx.checkpointDir, state);
             metrics = lastMetrics(state.history, names);
-            ctx.progress({ step: record.round * clientsPerRound, total: p.rounds * clientsPerRound, label: `round ${record.round}/${p.rounds} done`, metrics });
+            ctx.progress({
+              step: record.round * clientsPerRound,
+              total: p.rounds * clientsPerRound,
+              label: `round ${record.round}/${p.rounds} done`,
+              metrics,
+            });
           },
         },
       });
-      const header = { ...modelHeader(model, ds.header.name), rounds: final.round, clients: ph.clients, mode: ph.mode, unlearningClients: ph.unlearningClients, backend: backendLabel(choice) };
-      const federation = await ctx.writeArtifact('federation', packFederation({ header, weights: final.weights, heads: final.heads }), { model: model.name, rounds: final.round });
-      const history = { model: model.name, dataset: ds.header.name, mode: ph.mode, forgetMetric: sets.forgetMetric, rounds: final.history };
-      const historyRef = await ctx.writeArtifact('history', new TextEncoder().encode(canonicalJson(history)), { seconds: round3(final.history.reduce((s, r) => s + r.seconds, 0)) });
+      const header = {
+        ...modelHeader(model, ds.header.name),
+        rounds: final.round,
+        clients: ph.clients,
+        mode: ph.mode,
+        unlearningClients: ph.unlearningClients,
+        backend: backendLabel(choice),
+      };
+      const federation = await ctx.writeArtifact(
+        'federation',
+        packFederation({ header, weights: final.weights, heads: final.heads }),
+        { model: model.name, rounds: final.round },
+      );
+      const history = {
+        model: model.name,
+        dataset: ds.header.name,
+        mode: ph.mode,
+        forgetMetric: sets.forgetMetric,
+        rounds: final.history,
+      };
+      const historyRef = await ctx.writeArtifact('history', new TextEncoder().encode(canonicalJson(history)), {
+        seconds: round3(final.history.reduce((s, r) => s + r.seconds, 0)),
+      });
       return { federation, history: historyRef };
     } finally {
       await runner.runner.close();

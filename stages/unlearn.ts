@@ -1,7 +1,7 @@
 import { DataError } from '../src/engine/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import { packModel, unpackFederation } from '../src/ml/model-artifact.ts';
-import { unlearnClassifier, type UnlearnSettings } from '../src/ml/unlearn-op.ts';
+import { type UnlearnSettings, unlearnClassifier } from '../src/ml/unlearn-op.ts';
 
 export interface UnlearnParams {
   alpha: number;
@@ -21,7 +21,9 @@ export default defineStage<UnlearnParams>({
     const f = unpackFederation(await ctx.readArtifact(ctx.inputs.federation));
     const h = f.header;
     if (h.mode === 'none' || h.unlearningClients.length === 0) {
-      throw new DataError('this federation has no unlearning clients, so there is nothing to forget', { hint: 'set a partition mode (samples, class or client) with unlearningClients ≥ 1' });
+      throw new DataError('this federation has no unlearning clients, so there is nothing to forget', {
+        hint: 'set a partition mode (samples, class or client) with unlearningClients ≥ 1',
+      });
     }
     const clients = ctx.params.clients.length ? ctx.params.clients : h.unlearningClients;
     const unknown = clients.filter((k) => !h.unlearningClients.includes(k));
@@ -36,14 +38,34 @@ export default defineStage<UnlearnParams>({
     const specIndex = (name: string) => h.specs.findIndex((s) => s.name === name);
     const wi = specIndex('classifier.weight');
     const bi = specIndex('classifier.bias');
-    const settings: UnlearnSettings = { mode: h.mode, alpha: ctx.params.alpha, rule: ctx.params.rule, classScale: ctx.params.classScale };
-    const head = unlearnClassifier({ weight: f.weights[wi], bias: f.weights[bi] }, clients.map((k) => f.heads.get(k)!), settings);
+    const settings: UnlearnSettings = {
+      mode: h.mode,
+      alpha: ctx.params.alpha,
+      rule: ctx.params.rule,
+      classScale: ctx.params.classScale,
+    };
+    const head = unlearnClassifier(
+      { weight: f.weights[wi], bias: f.weights[bi] },
+      clients.map((k) => f.heads.get(k)!),
+      settings,
+    );
     const weights = f.weights.slice();
     weights[wi] = head.weight;
     weights[bi] = head.bias;
     const { rounds: _r, clients: _c, mode: _m, unlearningClients: _u, backend: _b, ...model } = h;
-    const bytes = packModel({ header: { ...model, unlearned: { clients, alpha: settings.alpha, rule: settings.rule, classScale: settings.classScale } }, weights });
+    const bytes = packModel({
+      header: {
+        ...model,
+        unlearned: { clients, alpha: settings.alpha, rule: settings.rule, classScale: settings.classScale },
+      },
+      weights,
+    });
     ctx.progress({ step: 1, total: 1, label: `forgot clients ${clients.join(', ')}` });
-    return { model: await ctx.writeArtifact('model', bytes, { seconds: (performance.now() - t0) / 1000, clients: clients.join(',') }) };
+    return {
+      model: await ctx.writeArtifact('model', bytes, {
+        seconds: (performance.now() - t0) / 1000,
+        clients: clients.join(','),
+      }),
+    };
   },
 });

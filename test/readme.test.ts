@@ -13,7 +13,14 @@ describe('README', () => {
   it('documents a pipeline that fedau accepts', () => {
     const example = /```yaml\n([\s\S]*?)```/.exec(readme)![1];
     const pipeline = resolvePipeline(parsePipelineText(example, 'README.md'), { registry: stageRegistry });
-    expect(pipeline.stages.map((s) => s.kind)).toEqual(['dataset', 'partition', 'train-federation', 'unlearn', 'evaluate', 'report']);
+    expect(pipeline.stages.map((s) => s.kind)).toEqual([
+      'dataset',
+      'partition',
+      'train-federation',
+      'unlearn',
+      'evaluate',
+      'report',
+    ]);
   });
 
   it('gives the two set-up commands, and .ci/run runs the test one', () => {

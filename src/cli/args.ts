@@ -35,7 +35,11 @@ export function parseArgs(argv: string[], spec: CommandSpec): { positionals: str
     const flag = byName.get(name);
     if (!flag) {
       const known = spec.flags.map((f) => `--${f.name}`);
-      throw usage(`unknown option --${name} for \`fedau ${spec.name}\``, spec, known.length ? `options: ${known.join(', ')}` : 'it takes no options');
+      throw usage(
+        `unknown option --${name} for \`fedau ${spec.name}\``,
+        spec,
+        known.length ? `options: ${known.join(', ')}` : 'it takes no options',
+      );
     }
     let value: string | boolean;
     if (flag.arg === 'boolean') {
@@ -44,7 +48,8 @@ export function parseArgs(argv: string[], spec: CommandSpec): { positionals: str
     } else if (eq >= 0) {
       value = token.slice(eq + 1);
     } else if (flag.arg === 'value') {
-      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw usage(`--${name} needs a value (${flag.placeholder ?? 'value'})`, spec);
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--'))
+        throw usage(`--${name} needs a value (${flag.placeholder ?? 'value'})`, spec);
       value = argv[++i];
     } else {
       // An optional value is taken only when the next token cannot be the pipeline file.
@@ -54,20 +59,34 @@ export function parseArgs(argv: string[], spec: CommandSpec): { positionals: str
     if (flag.repeat) flags[name] = [...((flags[name] as (string | boolean)[] | undefined) ?? []), value];
     else flags[name] = value;
   }
-  if (positionals.length > spec.positionals) throw usage(`too many arguments: ${positionals.slice(spec.positionals).join(' ')}`, spec);
+  if (positionals.length > spec.positionals)
+    throw usage(`too many arguments: ${positionals.slice(spec.positionals).join(' ')}`, spec);
   return { positionals, flags };
 }
 
 export function usage(message: string, spec?: CommandSpec, hint?: string): ConfigError {
-  return new ConfigError('FEDAU_USAGE', message, { hint: hint ?? (spec ? `usage: ${spec.usage}` : 'see `fedau --help`') });
+  return new ConfigError('FEDAU_USAGE', message, {
+    hint: hint ?? (spec ? `usage: ${spec.usage}` : 'see `fedau --help`'),
+  });
 }
 
 export function helpText(spec: CommandSpec): string {
   const width = Math.max(0, ...spec.flags.map((f) => flagLabel(f).length));
-  return [`usage: ${spec.usage}`, '', spec.summary, '', ...spec.flags.map((f) => `  ${flagLabel(f).padEnd(width)}  ${f.description}`)].join('\n');
+  return [
+    `usage: ${spec.usage}`,
+    '',
+    spec.summary,
+    '',
+    ...spec.flags.map((f) => `  ${flagLabel(f).padEnd(width)}  ${f.description}`),
+  ].join('\n');
 }
 
 function flagLabel(f: FlagSpec): string {
-  const arg = f.arg === 'value' ? ` <${f.placeholder ?? 'value'}>` : f.arg === 'optional' ? ` [<${f.placeholder ?? 'value'}>]` : '';
+  const arg =
+    f.arg === 'value'
+      ? ` <${f.placeholder ?? 'value'}>`
+      : f.arg === 'optional'
+        ? ` [<${f.placeholder ?? 'value'}>]`
+        : '';
   return `--${f.name}${arg}`;
 }

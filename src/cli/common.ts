@@ -1,13 +1,44 @@
+import type { ResolvedPipeline } from '../config/resolve.ts';
 import { ConfigError, unknownNameHint } from '../engine/errors.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
-import type { ResolvedPipeline } from '../config/resolve.ts';
 
-export const FLAG_STORE: FlagSpec = { name: 'store', arg: 'value', placeholder: 'dir', description: 'the artifact store (default $FEDAU_STORE, else ./artifacts)' };
-export const FLAG_SET: FlagSpec = { name: 'set', arg: 'value', repeat: true, placeholder: 'stage.param=value', description: 'override a param (repeatable); `--set seed=1` sets a top-level key' };
-export const FLAG_FORCE: FlagSpec = { name: 'force', arg: 'optional', repeat: true, placeholder: 'stage', description: 're-run every stage, or only the named one (repeatable)' };
-export const FLAG_BACKEND: FlagSpec = { name: 'backend', arg: 'value', placeholder: 'auto|tensorflow|wasm|cpu', description: 'tfjs backend (overrides the pipeline); auto prefers tfjs-node-gpu, tfjs-node, wasm, cpu' };
-export const FLAG_WORKERS: FlagSpec = { name: 'workers', arg: 'value', placeholder: 'n', description: 'worker threads training clients in parallel (0 = one per core)' };
-export const FLAG_VERBOSE: FlagSpec = { name: 'verbose', arg: 'boolean', description: 'print stack traces and debug logs' };
+export const FLAG_STORE: FlagSpec = {
+  name: 'store',
+  arg: 'value',
+  placeholder: 'dir',
+  description: 'the artifact store (default $FEDAU_STORE, else ./artifacts)',
+};
+export const FLAG_SET: FlagSpec = {
+  name: 'set',
+  arg: 'value',
+  repeat: true,
+  placeholder: 'stage.param=value',
+  description: 'override a param (repeatable); `--set seed=1` sets a top-level key',
+};
+export const FLAG_FORCE: FlagSpec = {
+  name: 'force',
+  arg: 'optional',
+  repeat: true,
+  placeholder: 'stage',
+  description: 're-run every stage, or only the named one (repeatable)',
+};
+export const FLAG_BACKEND: FlagSpec = {
+  name: 'backend',
+  arg: 'value',
+  placeholder: 'auto|tensorflow|wasm|cpu',
+  description: 'tfjs backend (overrides the pipeline); auto prefers tfjs-node-gpu, tfjs-node, wasm, cpu',
+};
+export const FLAG_WORKERS: FlagSpec = {
+  name: 'workers',
+  arg: 'value',
+  placeholder: 'n',
+  description: 'worker threads training clients in parallel (0 = one per core)',
+};
+export const FLAG_VERBOSE: FlagSpec = {
+  name: 'verbose',
+  arg: 'boolean',
+  description: 'print stack traces and debug logs',
+};
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -24,7 +55,11 @@ export function parseForce(value: ParsedFlags[string], pipeline: ResolvedPipelin
   const ids = pipeline.stages.map((s) => s.id);
   for (const id of items as string[]) {
     if (!ids.includes(id)) {
-      throw new ConfigError('FEDAU_USAGE', `--force names stage "${id}", which pipeline "${pipeline.name}" does not have`, { file: `--force ${id}`, hint: unknownNameHint(id, ids) });
+      throw new ConfigError(
+        'FEDAU_USAGE',
+        `--force names stage "${id}", which pipeline "${pipeline.name}" does not have`,
+        { file: `--force ${id}`, hint: unknownNameHint(id, ids) },
+      );
     }
   }
   return items as string[];
@@ -33,7 +68,12 @@ export function parseForce(value: ParsedFlags[string], pipeline: ResolvedPipelin
 export function parseBackend(value: ParsedFlags[string]): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !(BACKENDS as readonly string[]).includes(value)) {
-    throw new ConfigError('FEDAU_USAGE', `unknown backend "${String(value)}"`, { file: '--backend', expected: BACKENDS.join(' | '), got: String(value), hint: unknownNameHint(String(value), [...BACKENDS]) });
+    throw new ConfigError('FEDAU_USAGE', `unknown backend "${String(value)}"`, {
+      file: '--backend',
+      expected: BACKENDS.join(' | '),
+      got: String(value),
+      hint: unknownNameHint(String(value), [...BACKENDS]),
+    });
   }
   return value;
 }
@@ -42,14 +82,21 @@ export function parseWorkers(value: ParsedFlags[string]): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(n) || n < 0 || n > 64) {
-    throw new ConfigError('FEDAU_USAGE', '--workers must be a whole number from 0 to 64', { file: '--workers', expected: '0–64', got: String(value), hint: '0 uses one worker per core' });
+    throw new ConfigError('FEDAU_USAGE', '--workers must be a whole number from 0 to 64', {
+      file: '--workers',
+      expected: '0–64',
+      got: String(value),
+      hint: '0 uses one worker per core',
+    });
   }
   return n;
 }
 
 export function requirePipelineArg(positionals: string[], command: string): string {
   if (!positionals[0]) {
-    throw new ConfigError('FEDAU_USAGE', `\`fedau ${command}\` needs a pipeline file`, { hint: `e.g. fedau ${command} pipelines/smoke.yaml` });
+    throw new ConfigError('FEDAU_USAGE', `\`fedau ${command}\` needs a pipeline file`, {
+      hint: `e.g. fedau ${command} pipelines/smoke.yaml`,
+    });
   }
   return positionals[0];
 }

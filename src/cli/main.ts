@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { ConfigErrors } from '../config/ajv-errors.ts';
 import { FedauError, formatError, serializeError } from '../engine/errors.ts';
-import { helpText, usage, type CommandSpec } from './args.ts';
-import type { CliContext } from './context.ts';
+import { type CommandSpec, helpText, usage } from './args.ts';
 import { gcCommand, gcSpec } from './commands/gc.ts';
 import { planCommand, planSpec } from './commands/plan.ts';
 import { runCommand, runSpec } from './commands/run.ts';
 import { runsCommand, runsSpec } from './commands/runs.ts';
 import { stagesCommand, stagesSpec } from './commands/stages.ts';
 import { validateCommand, validateSpec } from './commands/validate.ts';
+import type { CliContext } from './context.ts';
 
 const COMMANDS: { spec: CommandSpec; run: (argv: string[], ctx: CliContext) => Promise<number> | number }[] = [
   { spec: runSpec, run: runCommand },
@@ -20,7 +20,8 @@ const COMMANDS: { spec: CommandSpec; run: (argv: string[], ctx: CliContext) => P
 ];
 
 function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
 }
 
 function overview(): string {
@@ -53,7 +54,8 @@ export async function main(argv: string[], deps: Partial<CliContext> = {}): Prom
       return 0;
     }
     const command = COMMANDS.find((c) => c.spec.name === name);
-    if (!command) throw usage(`unknown command "${name}"`, undefined, `commands: ${COMMANDS.map((c) => c.spec.name).join(', ')}`);
+    if (!command)
+      throw usage(`unknown command "${name}"`, undefined, `commands: ${COMMANDS.map((c) => c.spec.name).join(', ')}`);
     if (rest.includes('--help') || rest.includes('-h')) {
       out(helpText(command.spec));
       return 0;
@@ -64,8 +66,14 @@ export async function main(argv: string[], deps: Partial<CliContext> = {}): Prom
     for (const e of errors) {
       process.stderr.write(`${formatError(e instanceof FedauError ? e : serializeError(e), { verbose })}\n`);
     }
-    if (error instanceof ConfigErrors && error.errors.length > 1) process.stderr.write(`${error.errors.length} problems; nothing was run\n`);
-    if (error instanceof FedauError && error.isUserError) return error.code === 'FEDAU_INTERRUPTED' ? 130 : error.code === 'FEDAU_STAGE_FAILED' || error.code === 'FEDAU_DATA' ? 1 : 2;
+    if (error instanceof ConfigErrors && error.errors.length > 1)
+      process.stderr.write(`${error.errors.length} problems; nothing was run\n`);
+    if (error instanceof FedauError && error.isUserError)
+      return error.code === 'FEDAU_INTERRUPTED'
+        ? 130
+        : error.code === 'FEDAU_STAGE_FAILED' || error.code === 'FEDAU_DATA'
+          ? 1
+          : 2;
     return 1;
   }
 }

@@ -5,7 +5,9 @@ import type { StageDefinition } from '../engine/stage.ts';
  * chosen). The backend is resolved once, and only if such a stage is reached, so pipelines without one
  * never load tfjs.
  */
-export function runtimeFactsFor(requested: string): (def: StageDefinition) => Promise<Record<string, string> | undefined> {
+export function runtimeFactsFor(
+  requested: string,
+): (def: StageDefinition) => Promise<Record<string, string> | undefined> {
   let facts: Promise<Record<string, string>> | undefined;
   return async (def) => {
     if (!def.usesTfjs) return undefined;

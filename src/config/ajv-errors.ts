@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { ConfigError, unknownNameHint } from '../engine/errors.ts';
-import { locate, type LoadedPipeline, type YamlPath } from './load.ts';
+import { type LoadedPipeline, locate, type YamlPath } from './load.ts';
 
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -37,13 +37,16 @@ export function toConfigErrors(errors: ErrorObject[], source: ErrorSource): Conf
   for (const e of errors) {
     if (e.keyword === 'if') continue;
     const instance = [...source.base, ...pointerToPath(e.instancePath)];
-    const parent = e.parentSchema as { description?: string; default?: unknown; properties?: Record<string, unknown> } | undefined;
+    const parent = e.parentSchema as
+      | { description?: string; default?: unknown; properties?: Record<string, unknown> }
+      | undefined;
     let path = instance;
     let atKey = false;
     let message: string;
     let expected: string | undefined;
     let got: string | undefined;
     let hint = parent?.description;
+    // biome-ignore lint/suspicious/noExplicitAny: ajv's params differ per keyword
     const p = e.params as Record<string, any>;
     switch (e.keyword) {
       case 'additionalProperties': {
@@ -114,10 +117,19 @@ export function toConfigErrors(errors: ErrorObject[], source: ErrorSource): Conf
 export function makeError(
   source: Pick<ErrorSource, 'loaded' | 'overrides'>,
   path: YamlPath,
-  m: { atKey?: boolean; message: string; expected?: string; got?: string; hint?: string; code?: ConstructorParameters<typeof ConfigError>[0] },
+  m: {
+    atKey?: boolean;
+    message: string;
+    expected?: string;
+    got?: string;
+    hint?: string;
+    code?: ConstructorParameters<typeof ConfigError>[0];
+  },
 ): ConfigError {
   const pathText = path.join('.');
-  const override = [...(source.overrides ?? new Map<string, string>())].find(([p]) => pathText === p || pathText.startsWith(`${p}.`));
+  const override = [...(source.overrides ?? new Map<string, string>())].find(
+    ([p]) => pathText === p || pathText.startsWith(`${p}.`),
+  );
   const pos = override || !source.loaded ? undefined : locate(source.loaded, path, { atKey: m.atKey });
   return new ConfigError(m.code ?? 'FEDAU_CONFIG_INVALID', m.message, {
     file: override ? `--set ${override[1]}` : source.loaded?.file,
@@ -138,7 +150,11 @@ function articled(type: string): string {
 export class ConfigErrors extends ConfigError {
   readonly errors: ConfigError[];
   constructor(errors: ConfigError[]) {
-    super(errors[0].code, errors.length === 1 ? errors[0].message : `${errors.length} problems in the pipeline`, errors[0].info);
+    super(
+      errors[0].code,
+      errors.length === 1 ? errors[0].message : `${errors.length} problems in the pipeline`,
+      errors[0].info,
+    );
     this.errors = errors;
   }
 }

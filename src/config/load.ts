@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { relative, isAbsolute } from 'node:path';
-import { Document, isMap, isPair, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import { isAbsolute, relative } from 'node:path';
+import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import { ConfigError } from '../engine/errors.ts';
 
 export type YamlPath = (string | number)[];
@@ -26,10 +26,14 @@ export async function loadPipelineFile(path: string): Promise<LoadedPipeline> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError('FEDAU_USAGE', code === 'ENOENT' ? `pipeline file not found: ${path}` : `cannot read pipeline file ${path}: ${code}`, {
-      file: displayPath(path),
-      hint: 'pass the path of a pipeline YAML, e.g. `fedau run pipelines/smoke.yaml`',
-    });
+    throw new ConfigError(
+      'FEDAU_USAGE',
+      code === 'ENOENT' ? `pipeline file not found: ${path}` : `cannot read pipeline file ${path}: ${code}`,
+      {
+        file: displayPath(path),
+        hint: 'pass the path of a pipeline YAML, e.g. `fedau run pipelines/smoke.yaml`',
+      },
+    );
   }
   return parsePipelineText(text, displayPath(path));
 }
@@ -40,12 +44,19 @@ export function parsePipelineText(text: string, file: string): LoadedPipeline {
   const first = doc.errors[0];
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
-    throw new ConfigError('FEDAU_CONFIG_PARSE', `invalid YAML: ${first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, {
-      file,
-      line: pos?.line,
-      col: pos?.col,
-      hint: first.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : 'check indentation, colons and brackets near this position',
-    });
+    throw new ConfigError(
+      'FEDAU_CONFIG_PARSE',
+      `invalid YAML: ${first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      {
+        file,
+        line: pos?.line,
+        col: pos?.col,
+        hint:
+          first.code === 'DUPLICATE_KEY'
+            ? 'each key may appear once in a mapping'
+            : 'check indentation, colons and brackets near this position',
+      },
+    );
   }
   return { file, doc, lineCounter, value: doc.toJS() };
 }
@@ -54,10 +65,15 @@ export function parsePipelineText(text: string, file: string): LoadedPipeline {
  * The source position of `path`. With `atKey`, the position of the mapping key itself (for "unknown param"
  * errors); otherwise the value's. A path that does not exist resolves to its nearest existing ancestor.
  */
-export function locate(loaded: LoadedPipeline, path: YamlPath, opts: { atKey?: boolean } = {}): { line: number; col: number } | undefined {
+export function locate(
+  loaded: LoadedPipeline,
+  path: YamlPath,
+  opts: { atKey?: boolean } = {},
+): { line: number; col: number } | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
     const sub = path.slice(0, depth);
-    const range = opts.atKey && depth === path.length && depth > 0 ? keyRange(loaded.doc, sub) : valueRange(loaded.doc, sub);
+    const range =
+      opts.atKey && depth === path.length && depth > 0 ? keyRange(loaded.doc, sub) : valueRange(loaded.doc, sub);
     if (range) return loaded.lineCounter.linePos(range[0]);
   }
   return undefined;
@@ -65,7 +81,7 @@ export function locate(loaded: LoadedPipeline, path: YamlPath, opts: { atKey?: b
 
 function valueRange(doc: Document, path: YamlPath): readonly number[] | undefined {
   const node = (path.length ? doc.getIn(path, true) : doc.contents) as Node | undefined;
-  return node && typeof node === 'object' && 'range' in node ? node.range ?? undefined : undefined;
+  return node && typeof node === 'object' && 'range' in node ? (node.range ?? undefined) : undefined;
 }
 
 function keyRange(doc: Document, path: YamlPath): readonly number[] | undefined {

@@ -56,11 +56,16 @@ const TOP_LEVEL = new Set(['name', 'seed', 'backend', 'workers', 'concurrency', 
 export function applyOverrides(value: unknown, sets: string[]): Map<string, string> {
   const overridden = new Map<string, string>();
   if (!value || typeof value !== 'object') return overridden;
+  // biome-ignore lint/suspicious/noExplicitAny: a plain YAML document, checked by the schema afterwards
   const doc = value as Record<string, any>;
   for (const expr of sets) {
     const eq = expr.indexOf('=');
     if (eq <= 0) {
-      throw new ConfigError('FEDAU_USAGE', `--set needs <stage>.<param>=<value>`, { file: `--set ${expr}`, got: JSON.stringify(expr), hint: 'e.g. --set train.rounds=5' });
+      throw new ConfigError('FEDAU_USAGE', `--set needs <stage>.<param>=<value>`, {
+        file: `--set ${expr}`,
+        got: JSON.stringify(expr),
+        hint: 'e.g. --set train.rounds=5',
+      });
     }
     const lhs = expr.slice(0, eq).trim();
     const parsed = parseOverrideValue(expr.slice(eq + 1));
@@ -71,15 +76,25 @@ export function applyOverrides(value: unknown, sets: string[]): Map<string, stri
       continue;
     }
     const [stageId, ...param] = segments;
+    // biome-ignore lint/suspicious/noExplicitAny: a plain YAML document, checked by the schema afterwards
     const stages = (doc.stages ?? {}) as Record<string, any>;
     if (!param.length || !stages[stageId]) {
-      throw new ConfigError('FEDAU_USAGE', param.length ? `--set names stage "${stageId}", which the pipeline does not have` : `--set needs <stage>.<param>=<value>`, {
-        file: `--set ${expr}`,
-        hint: param.length ? unknownNameHint(stageId, Object.keys(stages)) : `top-level keys that can be set: ${[...TOP_LEVEL].join(', ')}`,
-      });
+      throw new ConfigError(
+        'FEDAU_USAGE',
+        param.length
+          ? `--set names stage "${stageId}", which the pipeline does not have`
+          : `--set needs <stage>.<param>=<value>`,
+        {
+          file: `--set ${expr}`,
+          hint: param.length
+            ? unknownNameHint(stageId, Object.keys(stages))
+            : `top-level keys that can be set: ${[...TOP_LEVEL].join(', ')}`,
+        },
+      );
     }
     const stage = stages[stageId];
     stage.with = stage.with && typeof stage.with === 'object' ? stage.with : {};
+    // biome-ignore lint/suspicious/noExplicitAny: a plain YAML document, checked by the schema afterwards
     let target = stage.with as Record<string, any>;
     for (const key of param.slice(0, -1)) {
       if (!target[key] || typeof target[key] !== 'object') target[key] = {};
@@ -153,19 +168,38 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
       if (!(input in def.inputs)) {
         const inputs = Object.keys(def.inputs);
         const hint = inputs.length ? unknownNameHint(input, inputs) : `"${def.kind}" takes no inputs; remove its needs`;
-        errors.push(makeError(source, path, { atKey: true, code: 'FEDAU_MISSING_INPUT', message: `stage kind "${def.kind}" has no input "${input}"`, hint }));
+        errors.push(
+          makeError(source, path, {
+            atKey: true,
+            code: 'FEDAU_MISSING_INPUT',
+            message: `stage kind "${def.kind}" has no input "${input}"`,
+            hint,
+          }),
+        );
         continue;
       }
       const [from, output] = ref.split('.');
       const fromStage = raw.stages[from];
       if (!fromStage) {
-        errors.push(makeError(source, path, { code: 'FEDAU_MISSING_INPUT', message: `refers to "${ref}", but no stage is called "${from}"`, hint: unknownNameHint(from, Object.keys(raw.stages)) }));
+        errors.push(
+          makeError(source, path, {
+            code: 'FEDAU_MISSING_INPUT',
+            message: `refers to "${ref}", but no stage is called "${from}"`,
+            hint: unknownNameHint(from, Object.keys(raw.stages)),
+          }),
+        );
         continue;
       }
       const fromDef = defs.get(from);
       if (!fromDef) continue; // its unknown kind is already reported
       if (!(output in fromDef.outputs)) {
-        errors.push(makeError(source, path, { code: 'FEDAU_MISSING_INPUT', message: `refers to "${ref}", but stage "${from}" (${fromDef.kind}) has no output "${output}"`, hint: unknownNameHint(output, Object.keys(fromDef.outputs)) }));
+        errors.push(
+          makeError(source, path, {
+            code: 'FEDAU_MISSING_INPUT',
+            message: `refers to "${ref}", but stage "${from}" (${fromDef.kind}) has no output "${output}"`,
+            hint: unknownNameHint(output, Object.keys(fromDef.outputs)),
+          }),
+        );
         continue;
       }
       const want = def.inputs[input];
@@ -195,7 +229,12 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
     }
   }
 
-  const nodes = Object.entries(raw.stages).map(([id, s]) => ({ id, deps: Object.values(s.needs ?? {}).map((r) => r.split('.')[0]).filter((d) => d in raw.stages) }));
+  const nodes = Object.entries(raw.stages).map(([id, s]) => ({
+    id,
+    deps: Object.values(s.needs ?? {})
+      .map((r) => r.split('.')[0])
+      .filter((d) => d in raw.stages),
+  }));
   const sorted = topologicalOrder(nodes);
   if ('cycle' in sorted) {
     const [first, second] = sorted.cycle;
@@ -225,10 +264,12 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
         kind: def.kind,
         def,
         params: stage.with ?? {},
-        needs: Object.fromEntries(Object.entries(stage.needs ?? {}).map(([k, r]) => {
-          const [s, o] = r.split('.');
-          return [k, { stage: s, output: o }];
-        })),
+        needs: Object.fromEntries(
+          Object.entries(stage.needs ?? {}).map(([k, r]) => {
+            const [s, o] = r.split('.');
+            return [k, { stage: s, output: o }];
+          }),
+        ),
         cache: stage.cache ?? true,
         seed: deriveSeed(raw.seed, def.kind),
       };
@@ -236,12 +277,19 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
   };
 }
 
-function suggestProducers(kind: string, stages: Record<string, RawStage>, defs: Map<string, StageDefinition>, except: string): string {
+function suggestProducers(
+  kind: string,
+  stages: Record<string, RawStage>,
+  defs: Map<string, StageDefinition>,
+  except: string,
+): string {
   const producers: string[] = [];
   for (const [id] of Object.entries(stages)) {
     const def = defs.get(id);
     if (!def || id === except) continue;
     for (const [out, k] of Object.entries(def.outputs)) if (k === kind) producers.push(`${id}.${out}`);
   }
-  return producers.length ? `outputs of that kind here: ${producers.join(', ')}` : `no stage in this pipeline produces a ${kind}`;
+  return producers.length
+    ? `outputs of that kind here: ${producers.join(', ')}`
+    : `no stage in this pipeline produces a ${kind}`;
 }

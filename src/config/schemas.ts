@@ -1,6 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction, type AnySchemaObject } from 'ajv';
+import { Ajv, type AnySchemaObject, type ValidateFunction } from 'ajv';
 
 /** Folder of the JSON Schemas: the single source of truth for params, defaults and descriptions. */
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -16,11 +16,19 @@ export interface SchemaSet {
 let cached: SchemaSet | undefined;
 
 /** Compiles a pipeline schema and stage schemas (by kind) into validators that apply defaults in place. */
-export function buildSchemaSet(pipelineSchema: AnySchemaObject, stageSchemas: Record<string, AnySchemaObject>): SchemaSet {
+export function buildSchemaSet(
+  pipelineSchema: AnySchemaObject,
+  stageSchemas: Record<string, AnySchemaObject>,
+): SchemaSet {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false });
   const stages = new Map<string, ValidateFunction>();
   for (const [kind, schema] of Object.entries(stageSchemas)) stages.set(kind, ajv.compile(schema));
-  return { pipeline: ajv.compile(pipelineSchema), pipelineSchema, stages, stageSchemas: new Map(Object.entries(stageSchemas)) };
+  return {
+    pipeline: ajv.compile(pipelineSchema),
+    pipelineSchema,
+    stages,
+    stageSchemas: new Map(Object.entries(stageSchemas)),
+  };
 }
 
 /** The schemas shipped in `schemas/`, compiled once per process. */
@@ -29,7 +37,8 @@ export function loadSchemas(): SchemaSet {
   const read = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as AnySchemaObject;
   const stageSchemas: Record<string, AnySchemaObject> = {};
   for (const file of readdirSync(`${SCHEMA_DIR}/stages`).sort()) {
-    if (file.endsWith('.schema.json')) stageSchemas[file.slice(0, -'.schema.json'.length)] = read(`${SCHEMA_DIR}/stages/${file}`);
+    if (file.endsWith('.schema.json'))
+      stageSchemas[file.slice(0, -'.schema.json'.length)] = read(`${SCHEMA_DIR}/stages/${file}`);
   }
   cached = buildSchemaSet(read(`${SCHEMA_DIR}/pipeline.schema.json`), stageSchemas);
   return cached;

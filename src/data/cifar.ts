@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { DataError } from '../engine/errors.ts';
 import type { Dataset } from './dataset.ts';
@@ -36,16 +36,23 @@ export const CIFAR = {
 const PIXELS = 32 * 32;
 
 /** Parses CIFAR binary records into HWC uint8 images and the (fine) labels. */
-export function parseCifarBatch(bytes: Uint8Array, name: CifarName, file: string): { images: Uint8Array; labels: Uint8Array } {
+export function parseCifarBatch(
+  bytes: Uint8Array,
+  name: CifarName,
+  file: string,
+): { images: Uint8Array; labels: Uint8Array } {
   const spec = CIFAR[name];
   const record = spec.labelBytes + 3 * PIXELS;
   if (bytes.length === 0 || bytes.length % record !== 0) {
-    throw new DataError(`${file} is not a ${name} binary batch: ${bytes.length} bytes is not a whole number of ${record}-byte records`, {
-      file,
-      expected: `a multiple of ${record} bytes`,
-      got: `${bytes.length}`,
-      hint: bytes.length % record ? 'the file is truncated or of the other CIFAR variant' : 'the file is empty',
-    });
+    throw new DataError(
+      `${file} is not a ${name} binary batch: ${bytes.length} bytes is not a whole number of ${record}-byte records`,
+      {
+        file,
+        expected: `a multiple of ${record} bytes`,
+        got: `${bytes.length}`,
+        hint: bytes.length % record ? 'the file is truncated or of the other CIFAR variant' : 'the file is empty',
+      },
+    );
   }
   const count = bytes.length / record;
   const images = new Uint8Array(count * 3 * PIXELS);
@@ -53,7 +60,8 @@ export function parseCifarBatch(bytes: Uint8Array, name: CifarName, file: string
   for (let n = 0; n < count; n++) {
     const base = n * record;
     const label = bytes[base + spec.labelBytes - 1];
-    if (label >= spec.classes) throw new DataError(`${file} record ${n} has label ${label}; ${name} has ${spec.classes} classes`, { file });
+    if (label >= spec.classes)
+      throw new DataError(`${file} record ${n} has label ${label}; ${name} has ${spec.classes} classes`, { file });
     labels[n] = label;
     // Records store the red plane, then green, then blue (CHW); fedau's images are HWC.
     const src = base + spec.labelBytes;
@@ -81,7 +89,11 @@ async function findBatchDir(dir: string, name: CifarName): Promise<string> {
 }
 
 /** Loads CIFAR from an archive (.tar.gz/.tgz/.tar, extracted safely next to `extractRoot`) or an extracted folder. */
-export async function loadCifar(path: string, name: CifarName, opts: { extractRoot: string; source: string }): Promise<Dataset> {
+export async function loadCifar(
+  path: string,
+  name: CifarName,
+  opts: { extractRoot: string; source: string },
+): Promise<Dataset> {
   const info = await stat(path).catch(() => undefined);
   if (!info) {
     throw new DataError(`${path} does not exist`, {
@@ -98,7 +110,14 @@ export async function loadCifar(path: string, name: CifarName, opts: { extractRo
   const batchDir = await findBatchDir(dir, name);
   const read = async (files: readonly string[]) => {
     const parts = [];
-    for (const f of files) parts.push(parseCifarBatch(new Uint8Array(await readFile(join(batchDir, f))), name, relative(process.cwd(), join(batchDir, f)) || f));
+    for (const f of files)
+      parts.push(
+        parseCifarBatch(
+          new Uint8Array(await readFile(join(batchDir, f))),
+          name,
+          relative(process.cwd(), join(batchDir, f)) || f,
+        ),
+      );
     const images = new Uint8Array(parts.reduce((n, p) => n + p.images.length, 0));
     const labels = new Uint8Array(parts.reduce((n, p) => n + p.labels.length, 0));
     let io = 0;

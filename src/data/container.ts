@@ -33,9 +33,19 @@ export function dtypeOf(array: TypedArray): Dtype {
   return 'int16';
 }
 
-const CTORS = { uint8: Uint8Array, int32: Int32Array, float32: Float32Array, uint16: Uint16Array, int16: Int16Array } as const;
+const CTORS = {
+  uint8: Uint8Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+} as const;
 
-export function packContainer<H extends object>(kind: string, header: H, sections: Record<string, TypedArray>): Uint8Array {
+export function packContainer<H extends object>(
+  kind: string,
+  header: H,
+  sections: Record<string, TypedArray>,
+): Uint8Array {
   const names = Object.keys(sections);
   // Offsets depend on the header's length, which depends on the offsets: lay out relative to the data start.
   const table: SectionEntry[] = [];
@@ -64,7 +74,9 @@ export function unpackContainer<H>(bytes: Uint8Array, expectedKind: string): Con
   if (magic !== MAGIC) throw new Error(`not a fedau artifact (magic ${JSON.stringify(magic)})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(MAGIC.length, true);
-  const parsed = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as {
+  const parsed = JSON.parse(
+    new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength)),
+  ) as {
     kind: string;
     header: H;
     sections: SectionEntry[];
@@ -77,7 +89,8 @@ export function unpackContainer<H>(bytes: Uint8Array, expectedKind: string): Con
   for (const s of parsed.sections) {
     const Ctor = CTORS[s.dtype];
     const start = base.byteOffset + dataStart + s.offset;
-    if (dataStart + s.offset + s.length * Ctor.BYTES_PER_ELEMENT > base.byteLength) throw new Error(`artifact truncated in section ${s.name}`);
+    if (dataStart + s.offset + s.length * Ctor.BYTES_PER_ELEMENT > base.byteLength)
+      throw new Error(`artifact truncated in section ${s.name}`);
     sections[s.name] = new Ctor(base.buffer as ArrayBuffer, start, s.length);
   }
   return { header: parsed.header, sections };

@@ -55,13 +55,21 @@ function checkDataset(ds: Dataset): void {
   const { header: h } = ds;
   const size = imageSize(h);
   const problems: string[] = [];
-  if (ds.trainImages.length !== h.trainCount * size) problems.push(`train images hold ${ds.trainImages.length} bytes, expected ${h.trainCount * size}`);
-  if (ds.testImages.length !== h.testCount * size) problems.push(`test images hold ${ds.testImages.length} bytes, expected ${h.testCount * size}`);
-  if (ds.trainLabels.length !== h.trainCount) problems.push(`${ds.trainLabels.length} train labels for ${h.trainCount} images`);
-  if (ds.testLabels.length !== h.testCount) problems.push(`${ds.testLabels.length} test labels for ${h.testCount} images`);
-  for (const [name, labels] of [['train', ds.trainLabels], ['test', ds.testLabels]] as const) {
+  if (ds.trainImages.length !== h.trainCount * size)
+    problems.push(`train images hold ${ds.trainImages.length} bytes, expected ${h.trainCount * size}`);
+  if (ds.testImages.length !== h.testCount * size)
+    problems.push(`test images hold ${ds.testImages.length} bytes, expected ${h.testCount * size}`);
+  if (ds.trainLabels.length !== h.trainCount)
+    problems.push(`${ds.trainLabels.length} train labels for ${h.trainCount} images`);
+  if (ds.testLabels.length !== h.testCount)
+    problems.push(`${ds.testLabels.length} test labels for ${h.testCount} images`);
+  for (const [name, labels] of [
+    ['train', ds.trainLabels],
+    ['test', ds.testLabels],
+  ] as const) {
     const bad = labels.findIndex((l) => l >= h.classes);
-    if (bad >= 0) problems.push(`${name} label ${labels[bad]} at index ${bad} is not below the class count ${h.classes}`);
+    if (bad >= 0)
+      problems.push(`${name} label ${labels[bad]} at index ${bad} is not below the class count ${h.classes}`);
   }
   if (problems.length) throw new Error(`inconsistent dataset "${h.name}": ${problems.join('; ')}`);
 }

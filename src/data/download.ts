@@ -77,7 +77,11 @@ async function fetchInto(url: string, partial: string, req: DownloadRequest): Pr
   let received = have;
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, signal: controller.signal, redirect: 'follow' });
+    const response = await fetch(url, {
+      headers: have > 0 ? { Range: `bytes=${have}-` } : {},
+      signal: controller.signal,
+      redirect: 'follow',
+    });
     if (response.status === 416) {
       // The partial file is as long as (or longer than) the resource: start over.
       await rm(partial, { force: true });
@@ -100,14 +104,24 @@ async function fetchInto(url: string, partial: string, req: DownloadRequest): Pr
     } finally {
       await handle.close();
     }
-    if (total !== undefined && received !== total) throw new Error(`connection closed after ${received} of ${total} bytes`);
+    if (total !== undefined && received !== total)
+      throw new Error(`connection closed after ${received} of ${total} bytes`);
   } catch (error) {
     const reason = controller.signal.reason;
     if (reason instanceof InterruptedError) throw reason;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const code = cause?.code ?? (error as NodeJS.ErrnoException).code;
-    const what = reason instanceof Error ? reason.message : NETWORK_ERRORS[code ?? ''] ?? cause?.message ?? (error as Error).message;
-    throw new Error(received > 0 ? `${what} after ${received} bytes (kept; the next run resumes)` : code && !(reason instanceof Error) ? `${what} (${code})` : what);
+    const what =
+      reason instanceof Error
+        ? reason.message
+        : (NETWORK_ERRORS[code ?? ''] ?? cause?.message ?? (error as Error).message);
+    throw new Error(
+      received > 0
+        ? `${what} after ${received} bytes (kept; the next run resumes)`
+        : code && !(reason instanceof Error)
+          ? `${what} (${code})`
+          : what,
+    );
   } finally {
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);

@@ -7,7 +7,14 @@ export interface IdxArray {
 }
 
 const UBYTE = 0x08;
-const TYPE_NAMES: Record<number, string> = { 0x08: 'ubyte', 0x09: 'byte', 0x0b: 'short', 0x0c: 'int', 0x0d: 'float', 0x0e: 'double' };
+const TYPE_NAMES: Record<number, string> = {
+  8: 'ubyte',
+  9: 'byte',
+  11: 'short',
+  12: 'int',
+  13: 'float',
+  14: 'double',
+};
 
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -19,7 +26,11 @@ export function maybeGunzip(bytes: Uint8Array, file: string): Uint8Array {
   try {
     return new Uint8Array(gunzipSync(bytes));
   } catch (error) {
-    throw new DataError(`${file} is not a valid gzip file: ${(error as Error).message}`, { file, hint: 'the download is probably incomplete; delete it and fetch it again', cause: error });
+    throw new DataError(`${file} is not a valid gzip file: ${(error as Error).message}`, {
+      file,
+      hint: 'the download is probably incomplete; delete it and fetch it again',
+      cause: error,
+    });
   }
 }
 
@@ -38,11 +49,18 @@ export function parseIdx(raw: Uint8Array, file: string): IdxArray {
     });
   }
   if (bytes[2] !== UBYTE) {
-    throw new DataError(`${file} holds IDX type ${TYPE_NAMES[bytes[2]] ?? `0x${bytes[2].toString(16)}`}, not unsigned bytes`, { file, expected: 'ubyte (0x08)', got: hex(bytes.subarray(2, 3)) });
+    throw new DataError(
+      `${file} holds IDX type ${TYPE_NAMES[bytes[2]] ?? `0x${bytes[2].toString(16)}`}, not unsigned bytes`,
+      { file, expected: 'ubyte (0x08)', got: hex(bytes.subarray(2, 3)) },
+    );
   }
   const rank = bytes[3];
   if (rank < 1 || bytes.length < 4 + 4 * rank) {
-    throw new DataError(`${file} is truncated in its IDX header`, { file, expected: `${4 + 4 * rank} header bytes`, got: `${bytes.length} bytes` });
+    throw new DataError(`${file} is truncated in its IDX header`, {
+      file,
+      expected: `${4 + 4 * rank} header bytes`,
+      got: `${bytes.length} bytes`,
+    });
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
@@ -50,12 +68,15 @@ export function parseIdx(raw: Uint8Array, file: string): IdxArray {
   const start = 4 + 4 * rank;
   const have = bytes.length - start;
   if (have !== count) {
-    throw new DataError(`${file} ${have < count ? 'is truncated' : 'has trailing bytes'}: its header announces ${dims.join('×')} values`, {
-      file,
-      expected: `${count} data bytes`,
-      got: `${have}`,
-      hint: have < count ? 'the file is incomplete; fetch it again' : 'this is not a well-formed IDX file',
-    });
+    throw new DataError(
+      `${file} ${have < count ? 'is truncated' : 'has trailing bytes'}: its header announces ${dims.join('×')} values`,
+      {
+        file,
+        expected: `${count} data bytes`,
+        got: `${have}`,
+        hint: have < count ? 'the file is incomplete; fetch it again' : 'this is not a well-formed IDX file',
+      },
+    );
   }
   return { dims, data: bytes.subarray(start) };
 }

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DataError } from '../engine/errors.ts';
@@ -40,31 +40,75 @@ export async function findMnistFiles(dir: string, name = 'mnist'): Promise<Recor
     else missing.push(base);
   }
   if (missing.length) {
-    throw new DataError(`dataset folder ${dir} lacks ${missing.join(', ')} (or .gz)`, { file: dir, hint: 'the four IDX files of MNIST must sit side by side in one folder' });
+    throw new DataError(`dataset folder ${dir} lacks ${missing.join(', ')} (or .gz)`, {
+      file: dir,
+      hint: 'the four IDX files of MNIST must sit side by side in one folder',
+    });
   }
   return found;
 }
 
 /** Reads and checks the four IDX files into a dataset. */
-export async function loadMnist(files: Record<MnistRole, string>, meta: { name?: string; source: string }): Promise<Dataset> {
+export async function loadMnist(
+  files: Record<MnistRole, string>,
+  meta: { name?: string; source: string },
+): Promise<Dataset> {
   const read = async (role: MnistRole) => parseIdx(new Uint8Array(await readFile(files[role])), files[role]);
-  const [trI, trL, teI, teL] = await Promise.all([read('trainImages'), read('trainLabels'), read('testImages'), read('testLabels')]);
-  for (const [images, labels, which] of [[trI, trL, 'train'], [teI, teL, 'test']] as const) {
+  const [trI, trL, teI, teL] = await Promise.all([
+    read('trainImages'),
+    read('trainLabels'),
+    read('testImages'),
+    read('testLabels'),
+  ]);
+  for (const [images, labels, which] of [
+    [trI, trL, 'train'],
+    [teI, teL, 'test'],
+  ] as const) {
     const imgFile = files[which === 'train' ? 'trainImages' : 'testImages'];
     const lblFile = files[which === 'train' ? 'trainLabels' : 'testLabels'];
-    if (images.dims.length !== 3) throw new DataError(`${imgFile} should hold images (rank 3), got rank ${images.dims.length}`, { file: imgFile, expected: 'dims N×H×W', got: images.dims.join('×') });
-    if (labels.dims.length !== 1) throw new DataError(`${lblFile} should hold labels (rank 1), got rank ${labels.dims.length}`, { file: lblFile, expected: 'dims N', got: labels.dims.join('×') });
+    if (images.dims.length !== 3)
+      throw new DataError(`${imgFile} should hold images (rank 3), got rank ${images.dims.length}`, {
+        file: imgFile,
+        expected: 'dims N×H×W',
+        got: images.dims.join('×'),
+      });
+    if (labels.dims.length !== 1)
+      throw new DataError(`${lblFile} should hold labels (rank 1), got rank ${labels.dims.length}`, {
+        file: lblFile,
+        expected: 'dims N',
+        got: labels.dims.join('×'),
+      });
     if (images.dims[0] !== labels.dims[0]) {
-      throw new DataError(`${which} images and labels disagree on the count`, { file: lblFile, expected: `${images.dims[0]} labels (as in ${imgFile})`, got: `${labels.dims[0]}` });
+      throw new DataError(`${which} images and labels disagree on the count`, {
+        file: lblFile,
+        expected: `${images.dims[0]} labels (as in ${imgFile})`,
+        got: `${labels.dims[0]}`,
+      });
     }
     const bad = labels.data.findIndex((l) => l > 9);
-    if (bad >= 0) throw new DataError(`${lblFile} holds label ${labels.data[bad]} at index ${bad}; MNIST labels are 0–9`, { file: lblFile });
+    if (bad >= 0)
+      throw new DataError(`${lblFile} holds label ${labels.data[bad]} at index ${bad}; MNIST labels are 0–9`, {
+        file: lblFile,
+      });
   }
   if (trI.dims[1] !== teI.dims[1] || trI.dims[2] !== teI.dims[2]) {
-    throw new DataError('train and test images differ in size', { file: files.testImages, expected: `${trI.dims[1]}×${trI.dims[2]}`, got: `${teI.dims[1]}×${teI.dims[2]}` });
+    throw new DataError('train and test images differ in size', {
+      file: files.testImages,
+      expected: `${trI.dims[1]}×${trI.dims[2]}`,
+      got: `${teI.dims[1]}×${teI.dims[2]}`,
+    });
   }
   return {
-    header: { name: meta.name ?? 'mnist', source: meta.source, height: trI.dims[1], width: trI.dims[2], channels: 1, classes: 10, trainCount: trI.dims[0], testCount: teI.dims[0] },
+    header: {
+      name: meta.name ?? 'mnist',
+      source: meta.source,
+      height: trI.dims[1],
+      width: trI.dims[2],
+      channels: 1,
+      classes: 10,
+      trainCount: trI.dims[0],
+      testCount: teI.dims[0],
+    },
     trainImages: trI.data,
     trainLabels: trL.data,
     testImages: teI.data,

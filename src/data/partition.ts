@@ -1,5 +1,5 @@
-import { packContainer, unpackContainer } from './container.ts';
 import { Rng } from '../ml/rng.ts';
+import { packContainer, unpackContainer } from './container.ts';
 
 export type UnlearnMode = 'none' | 'samples' | 'class' | 'client';
 
@@ -64,7 +64,14 @@ export interface Partition {
 export const PARTITION_KIND = 'partition';
 
 export function packPartition(p: Partition): Uint8Array {
-  return packContainer(PARTITION_KIND, p.header, { offsets: p.offsets, indices: p.indices, headA: p.headA, headB: p.headB, triggered: p.triggered, forget: p.forget });
+  return packContainer(PARTITION_KIND, p.header, {
+    offsets: p.offsets,
+    indices: p.indices,
+    headA: p.headA,
+    headB: p.headB,
+    triggered: p.triggered,
+    forget: p.forget,
+  });
 }
 
 export function unpackPartition(bytes: Uint8Array): Partition {
@@ -106,8 +113,14 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
   const K = params.clients;
   const ulClients = chooseUnlearningClients(params, rng);
   const isUlClient = new Set(ulClients);
-  if (params.mode === 'class' && params.classId >= classes) throw new PartitionInputError(`classId ${params.classId} is not a class of this dataset (0–${classes - 1})`, { path: 'classId' });
-  if (params.target >= classes) throw new PartitionInputError(`target ${params.target} is not a class of this dataset (0–${classes - 1})`, { path: 'target' });
+  if (params.mode === 'class' && params.classId >= classes)
+    throw new PartitionInputError(`classId ${params.classId} is not a class of this dataset (0–${classes - 1})`, {
+      path: 'classId',
+    });
+  if (params.target >= classes)
+    throw new PartitionInputError(`target ${params.target} is not a class of this dataset (0–${classes - 1})`, {
+      path: 'target',
+    });
 
   const headA = new Uint8Array(labels);
   const headB = new Uint8Array(labels);
@@ -122,10 +135,16 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
     headB[i] = r >= params.target ? r + 1 : r;
   };
 
-  const lists: number[][] = params.scheme === 'iid' ? iidSplit(n, labels, K, ulClients, isUlClient, params, rng, classes) : dirichletSplit(labels, classes, K, params.beta, rng);
+  const lists: number[][] =
+    params.scheme === 'iid'
+      ? iidSplit(n, labels, K, ulClients, isUlClient, params, rng, classes)
+      : dirichletSplit(labels, classes, K, params.beta, rng);
 
   if (params.mode === 'samples' || params.mode === 'client') {
-    const ulSets = params.scheme === 'iid' ? (lists as IidLists).ulParts : drawUlFromClients(lists, ulClients, labels, params, rng, n);
+    const ulSets =
+      params.scheme === 'iid'
+        ? (lists as IidLists).ulParts
+        : drawUlFromClients(lists, ulClients, labels, params, rng, n);
     ulClients.forEach((k, j) => {
       for (const i of ulSets[j]) markBackdoor(i);
       if (params.scheme === 'dirichlet' && params.mode === 'client') {
@@ -144,11 +163,12 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
   }
 
   const offsets = new Int32Array(K + 1);
-  lists.forEach((list, k) => (offsets[k + 1] = offsets[k] + list.length));
+  for (let k = 0; k < K; k++) offsets[k + 1] = offsets[k] + lists[k].length;
   const indices = new Int32Array(offsets[K]);
-  lists.forEach((list, k) => indices.set(list, offsets[k]));
+  for (let k = 0; k < K; k++) indices.set(lists[k], offsets[k]);
   const empty = lists.findIndex((l) => l.length === 0);
-  if (empty >= 0 && params.scheme === 'iid') throw new PartitionInputError(`client ${empty} gets no samples`, { hint: 'use fewer clients or more data' });
+  if (empty >= 0 && params.scheme === 'iid')
+    throw new PartitionInputError(`client ${empty} gets no samples`, { hint: 'use fewer clients or more data' });
   return {
     header: {
       clients: K,
@@ -159,7 +179,9 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
       mode: params.mode,
       unlearningClients: ulClients,
       ...(params.mode === 'class' ? { classId: params.classId } : {}),
-      ...(params.mode === 'samples' || params.mode === 'client' ? { target: params.target, trigger: params.trigger, proportion: params.proportion } : {}),
+      ...(params.mode === 'samples' || params.mode === 'client'
+        ? { target: params.target, trigger: params.trigger, proportion: params.proportion }
+        : {}),
       clientSizes: lists.map((l) => l.length),
       forgetCount: forget.reduce((a, b) => a + b, 0),
     },
@@ -176,14 +198,27 @@ function chooseUnlearningClients(params: PartitionParams, rng: Rng): number[] {
   if (params.mode === 'none') return [];
   if (params.unlearningClientIds?.length) {
     const bad = params.unlearningClientIds.find((k) => k >= params.clients);
-    if (bad !== undefined) throw new PartitionInputError(`unlearningClientIds contains ${bad}, but there are ${params.clients} clients (0–${params.clients - 1})`, { path: 'unlearningClientIds' });
-    if (new Set(params.unlearningClientIds).size !== params.unlearningClientIds.length) throw new PartitionInputError('unlearningClientIds lists a client twice', { path: 'unlearningClientIds' });
+    if (bad !== undefined)
+      throw new PartitionInputError(
+        `unlearningClientIds contains ${bad}, but there are ${params.clients} clients (0–${params.clients - 1})`,
+        { path: 'unlearningClientIds' },
+      );
+    if (new Set(params.unlearningClientIds).size !== params.unlearningClientIds.length)
+      throw new PartitionInputError('unlearningClientIds lists a client twice', { path: 'unlearningClientIds' });
     return [...params.unlearningClientIds].sort((a, b) => a - b);
   }
   if (params.unlearningClients > params.clients) {
-    throw new PartitionInputError(`unlearningClients is ${params.unlearningClients}, but there are only ${params.clients} clients`, { path: 'unlearningClients' });
+    throw new PartitionInputError(
+      `unlearningClients is ${params.unlearningClients}, but there are only ${params.clients} clients`,
+      { path: 'unlearningClients' },
+    );
   }
-  return rng.sample(Array.from({ length: params.clients }, (_, k) => k), params.unlearningClients).sort((a, b) => a - b);
+  return rng
+    .sample(
+      Array.from({ length: params.clients }, (_, k) => k),
+      params.unlearningClients,
+    )
+    .sort((a, b) => a - b);
 }
 
 type IidLists = number[][] & { ulParts: number[][] };
@@ -195,16 +230,30 @@ function backdoorPool(labels: Uint8Array, params: PartitionParams, from?: Iterab
   return pool;
 }
 
-function iidSplit(n: number, labels: Uint8Array, K: number, ulClients: number[], isUl: Set<number>, params: PartitionParams, rng: Rng, classes: number): IidLists {
+function iidSplit(
+  n: number,
+  labels: Uint8Array,
+  K: number,
+  ulClients: number[],
+  isUl: Set<number>,
+  params: PartitionParams,
+  rng: Rng,
+  classes: number,
+): IidLists {
   let ulIdx: number[] = [];
   if (params.mode === 'samples' || params.mode === 'client') {
     const count = Math.floor(params.proportion * n);
     const pool = backdoorPool(labels, params);
-    if (count > pool.length) throw new PartitionInputError(`proportion ${params.proportion} asks for ${count} samples, but only ${pool.length} can carry the backdoor`, { path: 'proportion' });
+    if (count > pool.length)
+      throw new PartitionInputError(
+        `proportion ${params.proportion} asks for ${count} samples, but only ${pool.length} can carry the backdoor`,
+        { path: 'proportion' },
+      );
     ulIdx = rng.sample(pool, count);
   } else if (params.mode === 'class') {
     ulIdx = rng.shuffle(Array.from(labels.keys()).filter((i) => labels[i] === params.classId));
-    if (!ulIdx.length) throw new PartitionInputError(`class ${params.classId} has no training images`, { path: 'classId' });
+    if (!ulIdx.length)
+      throw new PartitionInputError(`class ${params.classId} has no training images`, { path: 'classId' });
   }
   void classes;
   const nItems = Math.floor(n / K);
@@ -251,7 +300,14 @@ function dirichletSplit(labels: Uint8Array, classes: number, K: number, beta: nu
   return lists.map((l) => rng.shuffle(l));
 }
 
-function drawUlFromClients(lists: number[][], ulClients: number[], labels: Uint8Array, params: PartitionParams, rng: Rng, n: number): number[][] {
+function drawUlFromClients(
+  lists: number[][],
+  ulClients: number[],
+  labels: Uint8Array,
+  params: PartitionParams,
+  rng: Rng,
+  n: number,
+): number[][] {
   const count = Math.floor(params.proportion * n);
   const perUl = ulClients.length ? Math.floor(count / ulClients.length) : 0;
   return ulClients.map((k) => {

@@ -20,7 +20,9 @@ export interface SyntheticParams {
 export function syntheticDataset(p: SyntheticParams, seed: number): Dataset {
   const rng = new Rng(seed, 'synthetic-dataset');
   const cells = 4;
-  const prototypes = Array.from({ length: p.classes }, () => Float32Array.from({ length: cells * cells * p.channels }, () => (rng.next() < 0.5 ? 30 : 220)));
+  const prototypes = Array.from({ length: p.classes }, () =>
+    Float32Array.from({ length: cells * cells * p.channels }, () => (rng.next() < 0.5 ? 30 : 220)),
+  );
   const make = (count: number, stream: string) => {
     const r = new Rng(seed, stream);
     const size = p.height * p.width * p.channels;
@@ -56,7 +58,16 @@ export function syntheticDataset(p: SyntheticParams, seed: number): Dataset {
   const train = make(p.train, 'synthetic-train');
   const test = make(p.test, 'synthetic-test');
   return {
-    header: { name: 'synthetic', source: 'synthetic', height: p.height, width: p.width, channels: p.channels, classes: p.classes, trainCount: p.train, testCount: p.test },
+    header: {
+      name: 'synthetic',
+      source: 'synthetic',
+      height: p.height,
+      width: p.width,
+      channels: p.channels,
+      classes: p.classes,
+      trainCount: p.train,
+      testCount: p.test,
+    },
     trainImages: train.images,
     trainLabels: train.labels,
     testImages: test.images,

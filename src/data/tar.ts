@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { DataError } from '../engine/errors.ts';
 import { maybeGunzip } from './idx.ts';
@@ -11,7 +11,14 @@ export interface TarEntry {
 }
 
 const BLOCK = 512;
-const TYPE_NAMES: Record<string, string> = { '1': 'a hard link', '2': 'a symbolic link', '3': 'a character device', '4': 'a block device', '6': 'a FIFO', '7': 'a contiguous file' };
+const TYPE_NAMES: Record<string, string> = {
+  '1': 'a hard link',
+  '2': 'a symbolic link',
+  '3': 'a character device',
+  '4': 'a block device',
+  '6': 'a FIFO',
+  '7': 'a contiguous file',
+};
 
 const text = (b: Uint8Array) => {
   const end = b.indexOf(0);
@@ -38,7 +45,10 @@ export function readTar(raw: Uint8Array, archive: string): TarEntry[] {
     const type = String.fromCharCode(header[156] || 48);
     const dataStart = offset + BLOCK;
     if (dataStart + size > bytes.length) {
-      throw new DataError(`${archive} is truncated inside the entry at byte ${offset}`, { file: archive, hint: 'the download is incomplete; fetch it again' });
+      throw new DataError(`${archive} is truncated inside the entry at byte ${offset}`, {
+        file: archive,
+        hint: 'the download is incomplete; fetch it again',
+      });
     }
     const data = bytes.subarray(dataStart, dataStart + size);
     offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
@@ -52,16 +62,20 @@ export function readTar(raw: Uint8Array, archive: string): TarEntry[] {
       continue;
     }
     const prefix = text(header.subarray(345, 500));
-    const name = paxPath ?? longName ?? (prefix ? `${prefix}/${text(header.subarray(0, 100))}` : text(header.subarray(0, 100)));
+    const name =
+      paxPath ?? longName ?? (prefix ? `${prefix}/${text(header.subarray(0, 100))}` : text(header.subarray(0, 100)));
     longName = paxPath = undefined;
     checkName(name, archive);
     if (type === '0') entries.push({ name, type: 'file', data });
     else if (type === '5') entries.push({ name, type: 'directory', data: new Uint8Array() });
     else {
-      throw new DataError(`${archive} holds "${name}", which is ${TYPE_NAMES[type] ?? `an entry of type ${JSON.stringify(type)}`}: refused`, {
-        file: archive,
-        hint: 'fedau extracts only regular files and folders; a dataset archive has no reason to contain links or devices',
-      });
+      throw new DataError(
+        `${archive} holds "${name}", which is ${TYPE_NAMES[type] ?? `an entry of type ${JSON.stringify(type)}`}: refused`,
+        {
+          file: archive,
+          hint: 'fedau extracts only regular files and folders; a dataset archive has no reason to contain links or devices',
+        },
+      );
     }
   }
   return entries;
@@ -71,16 +85,26 @@ function checkChecksum(header: Uint8Array, archive: string, offset: number): voi
   const stored = octal(header.subarray(148, 156));
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i];
-  if (sum !== stored) throw new DataError(`${archive} is not a valid tar archive (bad header checksum at byte ${offset})`, { file: archive, hint: 'the file is corrupt or not a .tar/.tar.gz archive' });
+  if (sum !== stored)
+    throw new DataError(`${archive} is not a valid tar archive (bad header checksum at byte ${offset})`, {
+      file: archive,
+      hint: 'the file is corrupt or not a .tar/.tar.gz archive',
+    });
 }
 
 function checkName(name: string, archive: string): void {
   const parts = name.split(/[\\/]+/);
   if (isAbsolute(name) || /^[A-Za-z]:/.test(name) || name.startsWith('\\')) {
-    throw new DataError(`${archive} holds the absolute path "${name}": refused`, { file: archive, hint: 'a safe archive names its entries relative to the extraction folder' });
+    throw new DataError(`${archive} holds the absolute path "${name}": refused`, {
+      file: archive,
+      hint: 'a safe archive names its entries relative to the extraction folder',
+    });
   }
   if (parts.includes('..')) {
-    throw new DataError(`${archive} holds "${name}", which climbs out of the extraction folder with "..": refused`, { file: archive, hint: 'the archive is corrupt or hostile; get it from the canonical URL' });
+    throw new DataError(`${archive} holds "${name}", which climbs out of the extraction folder with "..": refused`, {
+      file: archive,
+      hint: 'the archive is corrupt or hostile; get it from the canonical URL',
+    });
   }
 }
 
@@ -96,7 +120,8 @@ export async function extractTar(entries: TarEntry[], dest: string): Promise<voi
     await mkdir(root, { recursive: true });
     for (const entry of entries) {
       const target = resolve(root, entry.name);
-      if (target !== root && !target.startsWith(root + sep)) throw new Error(`entry "${entry.name}" resolves outside the extraction folder`);
+      if (target !== root && !target.startsWith(root + sep))
+        throw new Error(`entry "${entry.name}" resolves outside the extraction folder`);
       if (entry.type === 'directory') await mkdir(target, { recursive: true });
       else {
         await mkdir(dirname(target), { recursive: true });
@@ -106,8 +131,8 @@ export async function extractTar(entries: TarEntry[], dest: string): Promise<voi
     await rename(root, dest);
   } catch (error) {
     await rm(root, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (error as NodeJS.ErrnoException).code === 'EEXIST') return; // another process won
+    if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (error as NodeJS.ErrnoException).code === 'EEXIST')
+      return; // another process won
     throw error;
   }
-
 }

@@ -97,7 +97,13 @@ export function serializeError(error: unknown): SerializedError {
     };
   }
   if (error instanceof Error) {
-    return { name: error.name, code: 'FEDAU_BUG', message: error.message, stack: error.stack, causes: causeChain(error.cause) };
+    return {
+      name: error.name,
+      code: 'FEDAU_BUG',
+      message: error.message,
+      stack: error.stack,
+      causes: causeChain(error.cause),
+    };
   }
   return { name: 'Error', code: 'FEDAU_BUG', message: String(error) };
 }

@@ -1,6 +1,6 @@
 import type { SerializedError } from './errors.ts';
-import type { ArtifactRef, LogLevel } from './stage.ts';
 import { ProgressGate } from './progress-gate.ts';
+import type { ArtifactRef, LogLevel } from './stage.ts';
 
 /** How a stage ended. `cached` is first class: a cached stage did no work. */
 export type StageStatus = 'success' | 'failure' | 'cached' | 'skipped';
@@ -38,7 +38,13 @@ export type RunEvent =
       error?: SerializedError;
       time: number;
     }
-  | { type: 'stage:skipped'; stageId: string; reason: 'upstream-failed' | 'interrupted'; because?: string; time: number }
+  | {
+      type: 'stage:skipped';
+      stageId: string;
+      reason: 'upstream-failed' | 'interrupted';
+      because?: string;
+      time: number;
+    }
   | {
       type: 'run:end';
       runId: string;
@@ -98,7 +104,11 @@ export class ReporterHub {
 
   private drop(reporter: Reporter, error: unknown): void {
     this.reporters = this.reporters.filter((r) => r !== reporter);
-    this.emit({ type: 'stage:log', level: 'warn', text: `a reporter failed and was removed: ${(error as Error)?.message ?? error}` });
+    this.emit({
+      type: 'stage:log',
+      level: 'warn',
+      text: `a reporter failed and was removed: ${(error as Error)?.message ?? error}`,
+    });
   }
 }
 

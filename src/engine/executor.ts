@@ -1,14 +1,14 @@
 import PQueue from 'p-queue';
+import type { ResolvedPipeline, ResolvedStage } from '../config/resolve.ts';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
-import { emptyCounts, ReporterHub, type Reporter, type StageStatus } from './events.ts';
+import { emptyCounts, type Reporter, ReporterHub, type StageStatus } from './events.ts';
 import { transitiveDependents } from './graph.ts';
-import { keyFor } from './stage-key.ts';
 import { LockDir } from './locks.ts';
-import { lastPartsByStage, newRunId, writeRunLog, type RunLog } from './run-log.ts';
+import { lastPartsByStage, newRunId, type RunLog, writeRunLog } from './run-log.ts';
 import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
+import { keyFor } from './stage-key.ts';
 import type { ArtifactStore, Lookup } from './store.ts';
 import { explainMiss } from './why.ts';
-import type { ResolvedPipeline, ResolvedStage } from '../config/resolve.ts';
 
 export interface ExecuteOptions {
   store: ArtifactStore;
@@ -53,9 +53,15 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   const runId = newRunId();
   const hub = new ReporterHub(opts.reporters);
   const locks = new LockDir(store.root);
-  const runtime: RuntimeOptions = { backend: opts.runtime?.backend ?? pipeline.backend, workers: opts.runtime?.workers ?? pipeline.workers };
+  const runtime: RuntimeOptions = {
+    backend: opts.runtime?.backend ?? pipeline.backend,
+    workers: opts.runtime?.workers ?? pipeline.workers,
+  };
   const signal = opts.signal ?? new AbortController().signal;
-  const nodes = pipeline.stages.map((s) => ({ id: s.id, deps: [...new Set(Object.values(s.needs).map((n) => n.stage))] }));
+  const nodes = pipeline.stages.map((s) => ({
+    id: s.id,
+    deps: [...new Set(Object.values(s.needs).map((n) => n.stage))],
+  }));
   const results = new Map<string, StageResult>();
   const log: RunLog = {
     runId,
@@ -79,12 +85,26 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   const previousParts = await lastPartsByStage(store, pipeline.name);
   // A run lock tells `fedau gc` that blobs may be in flight.
   const runLock = await locks.acquire(`run-${runId}`, `fedau run ${pipeline.name}`);
-  hub.emit({ type: 'run:start', runId, pipeline: pipeline.name, file: pipeline.file, backend: log.backend, stages: nodes.map((n) => ({ id: n.id, kind: pipeline.stages.find((s) => s.id === n.id)!.kind, needs: n.deps })) });
+  hub.emit({
+    type: 'run:start',
+    runId,
+    pipeline: pipeline.name,
+    file: pipeline.file,
+    backend: log.backend,
+    stages: nodes.map((n) => ({ id: n.id, kind: pipeline.stages.find((s) => s.id === n.id)!.kind, needs: n.deps })),
+  });
   await saveLog();
 
   const finish = (id: string, result: StageResult, extra: Partial<RunLog['stages'][string]> = {}) => {
     results.set(id, result);
-    log.stages[id] = { ...log.stages[id], ...extra, status: result.status, key: result.key, outputs: result.outputs, error: result.error };
+    log.stages[id] = {
+      ...log.stages[id],
+      ...extra,
+      status: result.status,
+      key: result.key,
+      outputs: result.outputs,
+      error: result.error,
+    };
     void saveLog();
   };
 
@@ -96,7 +116,11 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     }
   };
 
-  const skipInterrupted = (id: string, result: Partial<StageResult> = {}, extra: Partial<RunLog['stages'][string]> = {}) => {
+  const skipInterrupted = (
+    id: string,
+    result: Partial<StageResult> = {},
+    extra: Partial<RunLog['stages'][string]> = {},
+  ) => {
     finish(id, { ...result, status: 'skipped' }, extra);
     hub.emit({ type: 'stage:skipped', stageId: id, reason: 'interrupted' });
   };
@@ -114,7 +138,8 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       pipeline: { name: pipeline.name, file: pipeline.file },
       workDir: opts.workDir ?? process.cwd(),
       readArtifact: (ref: ArtifactRef) => store.getBytes(ref),
-      log: (level: 'debug' | 'info' | 'warn', text: string) => hub.emit({ type: 'stage:log', stageId: stage.id, level, text }),
+      log: (level: 'debug' | 'info' | 'warn', text: string) =>
+        hub.emit({ type: 'stage:log', stageId: stage.id, level, text }),
     };
 
     /** Serves the stage from the cache when it can; otherwise returns the miss (undefined when forced). */
@@ -132,14 +157,22 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     };
 
     if ((await tryCache()) === 'hit') return;
-    const lock = await locks.acquire(key, `stage ${stage.id} of ${pipeline.name}`, {
-      signal,
-      pollMs: opts.lockPollMs,
-      onWait: (owner) => hub.emit({ type: 'stage:log', stageId: stage.id, level: 'info', text: `waiting: process ${owner.pid} is running this stage with the same key` }),
-    }).catch((error) => {
-      if (error instanceof InterruptedError) return undefined;
-      throw error;
-    });
+    const lock = await locks
+      .acquire(key, `stage ${stage.id} of ${pipeline.name}`, {
+        signal,
+        pollMs: opts.lockPollMs,
+        onWait: (owner) =>
+          hub.emit({
+            type: 'stage:log',
+            stageId: stage.id,
+            level: 'info',
+            text: `waiting: process ${owner.pid} is running this stage with the same key`,
+          }),
+      })
+      .catch((error) => {
+        if (error instanceof InterruptedError) return undefined;
+        throw error;
+      });
     if (!lock) return skipInterrupted(stage.id);
     const t0 = Date.now();
     try {
@@ -165,15 +198,33 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       };
       const outputs = checkOutputs(stage.def, await stage.def.run(ctx));
       // The record is the commit point: it is written only after every blob it names is on disk.
-      await store.writeRecord({ format: 1, key, parts, outputs, producedBy: { stageId: stage.id, pipeline: pipeline.name }, createdAt: new Date().toISOString(), durationMs: Date.now() - t0 });
+      await store.writeRecord({
+        format: 1,
+        key,
+        parts,
+        outputs,
+        producedBy: { stageId: stage.id, pipeline: pipeline.name },
+        createdAt: new Date().toISOString(),
+        durationMs: Date.now() - t0,
+      });
       await stage.def.publish?.(publishCtx, outputs);
       finish(stage.id, { status: 'success', key, outputs }, { parts, durationMs: Date.now() - t0 });
       hub.emit({ type: 'stage:end', stageId: stage.id, status: 'success', durationMs: Date.now() - t0, outputs });
     } catch (error) {
       if (signal.aborted) return skipInterrupted(stage.id, { key }, { parts });
       const wrapped = wrapStageError(stage, error);
-      finish(stage.id, { status: 'failure', key, error: serializeError(wrapped) }, { parts, durationMs: Date.now() - t0 });
-      hub.emit({ type: 'stage:end', stageId: stage.id, status: 'failure', durationMs: Date.now() - t0, error: serializeError(wrapped) });
+      finish(
+        stage.id,
+        { status: 'failure', key, error: serializeError(wrapped) },
+        { parts, durationMs: Date.now() - t0 },
+      );
+      hub.emit({
+        type: 'stage:end',
+        stageId: stage.id,
+        status: 'failure',
+        durationMs: Date.now() - t0,
+        error: serializeError(wrapped),
+      });
       skipDependents(stage.id, 'upstream-failed');
     } finally {
       await lock.release();
@@ -220,7 +271,10 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
 }
 
 /** Why a stage runs regardless of its cache entry, if it does. */
-export function forcedReason(stage: ResolvedStage, force: boolean | string[] | undefined): 'force' | 'no-cache' | 'volatile' | undefined {
+export function forcedReason(
+  stage: ResolvedStage,
+  force: boolean | string[] | undefined,
+): 'force' | 'no-cache' | 'volatile' | undefined {
   if (force === true || (Array.isArray(force) && force.includes(stage.id))) return 'force';
   if (!stage.cache) return 'no-cache';
   if (stage.def.volatile?.(stage.params)) return 'volatile';
@@ -231,7 +285,10 @@ function checkOutputs(def: StageDefinition, outputs: Record<string, ArtifactRef>
   for (const [name, kind] of Object.entries(def.outputs)) {
     const ref = outputs?.[name];
     if (!ref || ref.kind !== kind || typeof ref.digest !== 'string') {
-      throw new BugError(`stage kind "${def.kind}" returned no ${kind} artifact for its output "${name}"`, { expected: kind, got: ref ? ref.kind : 'nothing' });
+      throw new BugError(`stage kind "${def.kind}" returned no ${kind} artifact for its output "${name}"`, {
+        expected: kind,
+        got: ref ? ref.kind : 'nothing',
+      });
     }
   }
   const extra = Object.keys(outputs).filter((k) => !(k in def.outputs));
@@ -242,11 +299,19 @@ function checkOutputs(def: StageDefinition, outputs: Record<string, ArtifactRef>
 function wrapStageError(stage: ResolvedStage, error: unknown): FedauError {
   if (error instanceof FedauError) {
     // Say where it happened without losing the original class, code and stack.
-    Object.assign(error.info, { stageId: error.info.stageId ?? stage.id, stageKind: error.info.stageKind ?? stage.kind });
+    Object.assign(error.info, {
+      stageId: error.info.stageId ?? stage.id,
+      stageKind: error.info.stageKind ?? stage.kind,
+    });
     return error;
   }
   const e = error instanceof Error ? error : new Error(String(error));
-  const wrapped = new StageError('FEDAU_STAGE_FAILED', e.message, { stageId: stage.id, stageKind: stage.kind, cause: e.cause, hint: 'run with --verbose for the stack trace' });
+  const wrapped = new StageError('FEDAU_STAGE_FAILED', e.message, {
+    stageId: stage.id,
+    stageKind: stage.kind,
+    cause: e.cause,
+    hint: 'run with --verbose for the stack trace',
+  });
   wrapped.stack = e.stack;
   return wrapped;
 }

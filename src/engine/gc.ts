@@ -1,8 +1,8 @@
-import { rm, stat, readdir } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FedauError } from './errors.ts';
 import { LockDir } from './locks.ts';
-import { safeReaddir, type ArtifactStore } from './store.ts';
+import { type ArtifactStore, safeReaddir } from './store.ts';
 
 export interface GcReport {
   objects: { digest: string; size: number }[];
@@ -19,14 +19,21 @@ export interface GcReport {
  * records whose blobs are gone, checkpoints of trainings that finished, and temp files.
  * Checkpoints of unfinished trainings are kept (they let a killed run resume) unless `allCheckpoints`.
  */
-export async function collectGarbage(store: ArtifactStore, opts: { dryRun?: boolean; allCheckpoints?: boolean } = {}): Promise<GcReport> {
+export async function collectGarbage(
+  store: ArtifactStore,
+  opts: { dryRun?: boolean; allCheckpoints?: boolean } = {},
+): Promise<GcReport> {
   const locks = new LockDir(store.root);
   const live = await locks.live();
   if (live.length) {
-    throw new FedauError('FEDAU_STORE_BUSY', `the store is in use by a running fedau process (pid ${live[0].pid}: ${live[0].what})`, {
-      file: store.root,
-      hint: 'run `fedau gc` when no `fedau run` is using this store',
-    });
+    throw new FedauError(
+      'FEDAU_STORE_BUSY',
+      `the store is in use by a running fedau process (pid ${live[0].pid}: ${live[0].what})`,
+      {
+        file: store.root,
+        hint: 'run `fedau gc` when no `fedau run` is using this store',
+      },
+    );
   }
   const dryRun = opts.dryRun ?? false;
   const referenced = new Set<string>();
@@ -60,7 +67,15 @@ export async function collectGarbage(store: ArtifactStore, opts: { dryRun?: bool
     await locks.removeStale();
   }
   const bytes = [...objects, ...checkpoints, ...tmp].reduce((sum, x) => sum + x.size, 0);
-  return { objects: objects.map(({ digest, size }) => ({ digest, size })), brokenRecords, checkpoints, tmp, keptCheckpoints, bytes, dryRun };
+  return {
+    objects: objects.map(({ digest, size }) => ({ digest, size })),
+    brokenRecords,
+    checkpoints,
+    tmp,
+    keptCheckpoints,
+    bytes,
+    dryRun,
+  };
 }
 
 async function dirSize(dir: string): Promise<number> {

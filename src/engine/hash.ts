@@ -66,6 +66,7 @@ export function diffKeyParts(before: unknown, after: unknown, path = ''): string
     const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
     return keys.flatMap((k) => diffKeyParts(b[k], a[k], path ? `${path}.${k}` : k));
   }
-  const show = (v: unknown) => (v === undefined ? '(unset)' : typeof v === 'string' && v.length === 64 ? v.slice(0, 12) : JSON.stringify(v));
+  const show = (v: unknown) =>
+    v === undefined ? '(unset)' : typeof v === 'string' && v.length === 64 ? v.slice(0, 12) : JSON.stringify(v);
   return [`${path}: ${show(before)} → ${show(after)}`];
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { InterruptedError } from './errors.ts';
 import { processAlive } from './fs-atomic.ts';
 import { safeReaddir } from './store.ts';
-import { InterruptedError } from './errors.ts';
 
 interface LockOwner {
   pid: number;
@@ -57,7 +57,11 @@ export class LockDir {
   }
 
   /** Waits until the lock is free; `onWait` is told once who holds it. */
-  async acquire(name: string, what: string, opts: { signal?: AbortSignal; onWait?: (owner: LockOwner) => void; pollMs?: number } = {}): Promise<Lock> {
+  async acquire(
+    name: string,
+    what: string,
+    opts: { signal?: AbortSignal; onWait?: (owner: LockOwner) => void; pollMs?: number } = {},
+  ): Promise<Lock> {
     let told = false;
     for (;;) {
       if (opts.signal?.aborted) throw new InterruptedError();
@@ -89,7 +93,10 @@ export class LockDir {
       const path = join(this.dir, file);
       if (file.startsWith('.')) {
         const pid = Number(file.split('.')[2]);
-        if (!processAlive(pid)) { await rm(path, { force: true }); removed++; }
+        if (!processAlive(pid)) {
+          await rm(path, { force: true });
+          removed++;
+        }
         continue;
       }
       const owner = await readOwner(path);

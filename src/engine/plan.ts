@@ -1,11 +1,11 @@
-import { keyFor } from './stage-key.ts';
+import type { ResolvedPipeline } from '../config/resolve.ts';
+import { forcedReason } from './executor.ts';
 import type { KeyParts } from './hash.ts';
 import { lastPartsByStage } from './run-log.ts';
 import type { ArtifactRef, StageDefinition } from './stage.ts';
+import { keyFor } from './stage-key.ts';
 import type { ArtifactStore } from './store.ts';
 import { explainMiss } from './why.ts';
-import { forcedReason } from './executor.ts';
-import type { ResolvedPipeline } from '../config/resolve.ts';
 
 export interface PlannedStage {
   id: string;
@@ -21,17 +21,24 @@ export interface PlannedStage {
 /** What `fedau run` would do now, and why, without running anything. */
 export async function planPipeline(
   pipeline: ResolvedPipeline,
-  opts: { store: ArtifactStore; force?: boolean | string[]; runtimeFacts?: (def: StageDefinition) => Promise<Record<string, string | number> | undefined> },
+  opts: {
+    store: ArtifactStore;
+    force?: boolean | string[];
+    runtimeFacts?: (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
+  },
 ): Promise<PlannedStage[]> {
   const outputs = new Map<string, Record<string, ArtifactRef>>();
   const plan: PlannedStage[] = [];
   let previous: Map<string, KeyParts> | undefined;
   for (const stage of pipeline.stages) {
     const upstream = [...new Set(Object.values(stage.needs).map((n) => n.stage))].filter((id) => !outputs.has(id));
-    const known = Object.fromEntries(Object.entries(stage.needs).map(([name, ref]) => [name, outputs.get(ref.stage)?.[ref.output]]));
+    const known = Object.fromEntries(
+      Object.entries(stage.needs).map(([name, ref]) => [name, outputs.get(ref.stage)?.[ref.output]]),
+    );
     const forced = forcedReason(stage, opts.force);
     if (upstream.length) {
-      const why = explainMiss({ forced, upstream }) + (forced ? '' : ' (stays cached if their outputs come out byte-identical)');
+      const why =
+        explainMiss({ forced, upstream }) + (forced ? '' : ' (stays cached if their outputs come out byte-identical)');
       plan.push({ id: stage.id, kind: stage.kind, decision: forced ? 'run' : 'after-upstream', why, inputs: known });
       continue;
     }
@@ -43,7 +50,14 @@ export async function planPipeline(
       continue;
     }
     previous ??= await lastPartsByStage(opts.store, pipeline.name);
-    plan.push({ id: stage.id, kind: stage.kind, decision: 'run', key, why: explainMiss({ forced, lookup, last: previous.get(stage.id), parts }), inputs: known });
+    plan.push({
+      id: stage.id,
+      kind: stage.kind,
+      decision: 'run',
+      key,
+      why: explainMiss({ forced, lookup, last: previous.get(stage.id), parts }),
+      inputs: known,
+    });
   }
   return plan;
 }

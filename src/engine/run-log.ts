@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, processAlive } from './fs-atomic.ts';
-import { safeReaddir, type ArtifactStore } from './store.ts';
-import type { KeyParts } from './hash.ts';
-import type { ArtifactRef } from './stage.ts';
 import type { SerializedError } from './errors.ts';
 import type { StageStatus } from './events.ts';
+import { processAlive, writeFileAtomic } from './fs-atomic.ts';
+import type { KeyParts } from './hash.ts';
+import type { ArtifactRef } from './stage.ts';
+import { type ArtifactStore, safeReaddir } from './store.ts';
 
 export interface StageLogEntry {
   kind: string;
@@ -33,7 +33,10 @@ export interface RunLog {
 }
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 

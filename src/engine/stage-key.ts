@@ -1,6 +1,6 @@
-import { CACHE_FORMAT, stageKey, type KeyParts } from './hash.ts';
-import type { ArtifactRef, StageDefinition } from './stage.ts';
 import type { ResolvedStage } from '../config/resolve.ts';
+import { CACHE_FORMAT, type KeyParts, stageKey } from './hash.ts';
+import type { ArtifactRef, StageDefinition } from './stage.ts';
 
 export type RuntimeFacts = (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
 
@@ -8,7 +8,11 @@ export type RuntimeFacts = (def: StageDefinition) => Promise<Record<string, stri
  * What a stage's cache key hashes, given its input artifacts: the one recipe that `run` and `plan` share, so that
  * `plan` can never predict a key that `run` would not compute.
  */
-export async function keyFor(stage: ResolvedStage, inputs: Record<string, ArtifactRef>, runtimeFacts?: RuntimeFacts): Promise<{ key: string; parts: KeyParts }> {
+export async function keyFor(
+  stage: ResolvedStage,
+  inputs: Record<string, ArtifactRef>,
+  runtimeFacts?: RuntimeFacts,
+): Promise<{ key: string; parts: KeyParts }> {
   const runtime = stage.def.usesTfjs ? await runtimeFacts?.(stage.def) : undefined;
   const parts: KeyParts = {
     cacheFormat: CACHE_FORMAT,

@@ -63,6 +63,7 @@ export type PublishContext<P = Record<string, unknown>> = Pick<
   'stageId' | 'kind' | 'params' | 'pipeline' | 'workDir' | 'readArtifact' | 'log'
 >;
 
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds stages of every params type
 export interface StageDefinition<P = any> {
   /** Registry key and the YAML `uses:` value. */
   readonly kind: string;

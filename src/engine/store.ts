@@ -1,8 +1,8 @@
-import { readFile, readdir, rm, stat, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FedauError } from './errors.ts';
-import { writeFileAtomic, sha256File } from './fs-atomic.ts';
-import { sha256, type KeyParts } from './hash.ts';
+import { sha256File, writeFileAtomic } from './fs-atomic.ts';
+import { type KeyParts, sha256 } from './hash.ts';
 import type { ArtifactKind, ArtifactRef } from './stage.ts';
 
 /** The cache entry of one stage execution: written only after every output blob is in place. */
@@ -66,20 +66,28 @@ export class ArtifactStore {
     try {
       bytes = await readFile(this.objectPath(ref.digest));
     } catch (error) {
-      throw new FedauError('FEDAU_STORE_CORRUPT', `artifact ${ref.digest.slice(0, 12)} (${ref.kind}) is missing from the store`, {
-        file: this.objectPath(ref.digest),
-        hint: 'run the pipeline again: the stage that produced it will re-run',
-        cause: error,
-      });
+      throw new FedauError(
+        'FEDAU_STORE_CORRUPT',
+        `artifact ${ref.digest.slice(0, 12)} (${ref.kind}) is missing from the store`,
+        {
+          file: this.objectPath(ref.digest),
+          hint: 'run the pipeline again: the stage that produced it will re-run',
+          cause: error,
+        },
+      );
     }
     const actual = sha256(bytes);
     if (actual !== ref.digest) {
-      throw new FedauError('FEDAU_STORE_CORRUPT', `artifact ${ref.digest.slice(0, 12)} (${ref.kind}) is corrupt on disk`, {
-        file: this.objectPath(ref.digest),
-        expected: ref.digest,
-        got: actual,
-        hint: 'run the pipeline again: the stage that produced it will re-run and rewrite it',
-      });
+      throw new FedauError(
+        'FEDAU_STORE_CORRUPT',
+        `artifact ${ref.digest.slice(0, 12)} (${ref.kind}) is corrupt on disk`,
+        {
+          file: this.objectPath(ref.digest),
+          expected: ref.digest,
+          got: actual,
+          hint: 'run the pipeline again: the stage that produced it will re-run and rewrite it',
+        },
+      );
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -116,7 +124,11 @@ export class ArtifactStore {
     const record = await this.readRecord(key);
     if (record === undefined) return { hit: false, reason: 'no-record' };
     if (record === 'bad') {
-      return { hit: false, reason: 'bad-record', warning: `run record ${key.slice(0, 12)} is unreadable; the stage will run again` };
+      return {
+        hit: false,
+        reason: 'bad-record',
+        warning: `run record ${key.slice(0, 12)} is unreadable; the stage will run again`,
+      };
     }
     for (const [name, ref] of Object.entries(record.outputs)) {
       const state = await this.verify(ref);

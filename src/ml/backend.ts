@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { FedauError } from '../engine/errors.ts';
 import type * as tfType from '@tensorflow/tfjs';
+import { FedauError } from '../engine/errors.ts';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -39,11 +39,15 @@ export function chooseBackend(requested: string): BackendChoice {
     case 'tensorflow': {
       const found = native();
       if (!found) {
-        throw new FedauError('FEDAU_BACKEND', 'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed and loadable', {
-          expected: 'an installed tfjs-node package whose native library loads',
-          got: 'none',
-          hint: 'see the README section "Native TensorFlow backend"; or use --backend wasm',
-        });
+        throw new FedauError(
+          'FEDAU_BACKEND',
+          'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed and loadable',
+          {
+            expected: 'an installed tfjs-node package whose native library loads',
+            got: 'none',
+            hint: 'see the README section "Native TensorFlow backend"; or use --backend wasm',
+          },
+        );
       }
       return found;
     }
@@ -54,7 +58,10 @@ export function chooseBackend(requested: string): BackendChoice {
     case 'auto':
       return native() ?? { name: 'wasm' };
     default:
-      throw new FedauError('FEDAU_BACKEND', `unknown backend "${requested}"`, { expected: 'auto | tensorflow | wasm | cpu', got: requested });
+      throw new FedauError('FEDAU_BACKEND', `unknown backend "${requested}"`, {
+        expected: 'auto | tensorflow | wasm | cpu',
+        got: requested,
+      });
   }
 }
 
@@ -88,7 +95,8 @@ export async function initBackend(choice: BackendChoice): Promise<typeof tfType>
     const { registerWasmKernels } = await import('./wasm-kernels/index.ts');
     registerWasmKernels();
     void wasm;
-    if (!(await tf.setBackend('wasm'))) throw new FedauError('FEDAU_BACKEND', 'the wasm backend failed to initialise', { hint: 'try --backend cpu' });
+    if (!(await tf.setBackend('wasm')))
+      throw new FedauError('FEDAU_BACKEND', 'the wasm backend failed to initialise', { hint: 'try --backend cpu' });
   } else {
     await tf.setBackend('cpu');
     // The cpu backend advertises tfjs-node on first use; fedau says which backend runs instead.

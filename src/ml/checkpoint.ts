@@ -17,7 +17,7 @@ const FILE = 'federation.ckpt';
 export async function saveCheckpoint(dir: string, state: TrainState): Promise<void> {
   const heads = [...state.heads.keys()].sort((a, b) => a - b);
   const sections: Record<string, Float32Array> = {};
-  state.weights.forEach((w, i) => (sections[`p${i}`] = w));
+  for (const [i, w] of state.weights.entries()) sections[`p${i}`] = w;
   for (const k of heads) {
     sections[`w2:${k}`] = state.heads.get(k)!.weight;
     sections[`b2:${k}`] = state.heads.get(k)!.bias;
@@ -35,9 +35,23 @@ export async function loadCheckpoint(dir: string): Promise<TrainState | undefine
     return undefined;
   }
   try {
-    const { header, sections } = unpackContainer<CheckpointHeader>(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'checkpoint');
-    const weights = Array.from({ length: header.params }, (_, i) => new Float32Array(sections[`p${i}`] as Float32Array));
-    const heads = new Map(header.heads.map((k) => [k, { weight: new Float32Array(sections[`w2:${k}`] as Float32Array), bias: new Float32Array(sections[`b2:${k}`] as Float32Array) }]));
+    const { header, sections } = unpackContainer<CheckpointHeader>(
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      'checkpoint',
+    );
+    const weights = Array.from(
+      { length: header.params },
+      (_, i) => new Float32Array(sections[`p${i}`] as Float32Array),
+    );
+    const heads = new Map(
+      header.heads.map((k) => [
+        k,
+        {
+          weight: new Float32Array(sections[`w2:${k}`] as Float32Array),
+          bias: new Float32Array(sections[`b2:${k}`] as Float32Array),
+        },
+      ]),
+    );
     return { round: header.round, weights, heads, history: header.history };
   } catch {
     return undefined;

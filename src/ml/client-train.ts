@@ -1,10 +1,10 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { crossEntropy, twoHeadLoss } from './losses.ts';
 import type { ModelDef } from './models/model.ts';
+import type { Weights } from './params.ts';
 import type { BatchMaker } from './preprocess.ts';
 import { Rng } from './rng.ts';
 import { createSgd, type OptimizerSettings } from './sgd.ts';
-import type { Weights } from './params.ts';
 
 /** The training set as one client sees it: images (triggers stamped) and the labels of each head. */
 export interface TrainData {
@@ -47,11 +47,20 @@ export type { OptimizerSettings } from './sgd.ts';
  * parameter, PyTorch's update rule), shuffled batches per epoch, the plain cross-entropy for a normal client and
  * FedAU's two-headed loss for an unlearning client, whose feature extractor learns from both heads.
  */
-export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData, job: ClientJob, opt: OptimizerSettings, onStep?: (step: number, total: number) => void): ClientResult {
+export function trainClient(
+  tf: typeof tfType,
+  model: ModelDef,
+  data: TrainData,
+  job: ClientJob,
+  opt: OptimizerSettings,
+  onStep?: (step: number, total: number) => void,
+): ClientResult {
   const t0 = performance.now();
   const trainable = model.specs.map((s) => !s.buffer);
   const values = job.head ? [...job.weights, ...job.head] : job.weights;
-  const specs = job.head ? [...model.specs, model.specs[model.classifier.weight], model.specs[model.classifier.bias]] : model.specs;
+  const specs = job.head
+    ? [...model.specs, model.specs[model.classifier.weight], model.specs[model.classifier.bias]]
+    : model.specs;
   const vars = values.map((v, i) => {
     const initial = tf.tensor(v, specs[i].shape);
     const variable = tf.variable(initial, i < trainable.length ? trainable[i] : true);
@@ -72,7 +81,9 @@ export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData,
   let step = 0;
   const lossTensors: tfType.Scalar[] = [];
   for (let epoch = 0; epoch < job.epochs; epoch++) {
-    const order = new Rng(job.seed, `shuffle/r${job.round}/c${job.client}/e${epoch}`).shuffle(Int32Array.from(job.indices));
+    const order = new Rng(job.seed, `shuffle/r${job.round}/c${job.client}/e${epoch}`).shuffle(
+      Int32Array.from(job.indices),
+    );
     for (let start = 0; start < order.length; start += job.batchSize) {
       const idx = order.subarray(start, Math.min(order.length, start + job.batchSize));
       const n = idx.length;
@@ -89,7 +100,10 @@ export function trainClient(tf: typeof tfType, model: ModelDef, data: TrainData,
         const { z, updatedBuffers } = model.features(tf, vars, x, true);
         // New BatchNorm running statistics outlive the gradient scope; they are assigned after the step.
         for (const [i, t] of updatedBuffers ?? []) buffers.set(i, tf.keep(t));
-        const a = tf.add(tf.matMul(z, vars[model.classifier.weight] as tfType.Tensor2D), vars[model.classifier.bias]) as tfType.Tensor2D;
+        const a = tf.add(
+          tf.matMul(z, vars[model.classifier.weight] as tfType.Tensor2D),
+          vars[model.classifier.bias],
+        ) as tfType.Tensor2D;
         if (!job.head) return crossEntropy(tf, a, la);
         const head = vars.length - 2;
         const b = tf.add(tf.matMul(z, vars[head] as tfType.Tensor2D), vars[head + 1]) as tfType.Tensor2D;

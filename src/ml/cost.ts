@@ -24,13 +24,26 @@ export function formatSeconds(s: number): string {
 }
 
 /** "≈ 1.2 h per round on this machine's CPU (wasm, 2 workers); 200 rounds ≈ 10 days: use a GPU backend". */
-export function trainingCostNote(opts: { model: ModelName; rounds: number; localEpochs: number; batchSize?: number; trainSize?: number; workers?: number }): string {
+export function trainingCostNote(opts: {
+  model: ModelName;
+  rounds: number;
+  localEpochs: number;
+  batchSize?: number;
+  trainSize?: number;
+  workers?: number;
+}): string {
   const workers = opts.workers && opts.workers > 0 ? opts.workers : availableParallelism();
   const samples = (opts.trainSize ?? DEFAULT_TRAIN_SIZE[opts.model]) * opts.localEpochs;
   const perRound = samples / (WASM_SAMPLES_PER_SECOND[opts.model] * workers);
   const total = perRound * opts.rounds;
-  const advice = total > 6 * 3600 ? '; a GPU backend (README: Native TensorFlow backend) is the practical way to run it in full, `--set train.rounds=N` a short run' : '';
+  const advice =
+    total > 6 * 3600
+      ? '; a GPU backend (README: Native TensorFlow backend) is the practical way to run it in full, `--set train.rounds=N` a short run'
+      : '';
   const limit = WASM_MAX_BATCH[opts.model];
-  const batchNote = limit !== undefined && (opts.batchSize ?? 0) > limit ? `; on the CPU (wasm) ${opts.model} trains at most batch ${limit}: add --set train.batchSize=${limit}` : '';
+  const batchNote =
+    limit !== undefined && (opts.batchSize ?? 0) > limit
+      ? `; on the CPU (wasm) ${opts.model} trains at most batch ${limit}: add --set train.batchSize=${limit}`
+      : '';
   return `cost: ≈ ${formatSeconds(perRound)} per round of training on the CPU (wasm, ${workers} workers), ${opts.rounds} rounds ≈ ${formatSeconds(total)}${advice}${batchNote}`;
 }

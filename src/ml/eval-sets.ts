@@ -30,13 +30,21 @@ export function forgetMetricOf(mode: string): ForgetMetric {
  * set, which for backdoor modes is the triggered test set (test images whose class is not the target, with the
  * trigger stamped).
  */
-export function makeEvalSets(ds: Dataset, p: Pick<PartitionHeader, 'mode' | 'classId' | 'target' | 'trigger'>): EvalSets {
+export function makeEvalSets(
+  ds: Dataset,
+  p: Pick<PartitionHeader, 'mode' | 'classId' | 'target' | 'trigger'>,
+): EvalSets {
   const h = ds.header;
   const size = h.height * h.width * h.channels;
   const pre = preprocessFor(h.name, h.channels);
-  const build = (name: string, pick: (label: number) => boolean, expected: (label: number) => number, trigger?: PartitionHeader['trigger']): EvalSet => {
+  const build = (
+    name: string,
+    pick: (label: number) => boolean,
+    expected: (label: number) => number,
+    trigger?: PartitionHeader['trigger'],
+  ): EvalSet => {
     const idx: number[] = [];
-    ds.testLabels.forEach((l, i) => pick(l) && idx.push(i));
+    for (const [i, l] of ds.testLabels.entries()) if (pick(l)) idx.push(i);
     let images = ds.testImages;
     if (trigger) {
       images = new Uint8Array(idx.length * size);
@@ -52,12 +60,37 @@ export function makeEvalSets(ds: Dataset, p: Pick<PartitionHeader, 'mode' | 'cla
   const forgetMetric = forgetMetricOf(p.mode);
   if (p.mode === 'class') {
     const c = p.classId!;
-    return { test: build('test', (l) => l !== c, (l) => l), forget: build('forgotten class', (l) => l === c, (l) => l), forgetMetric };
+    return {
+      test: build(
+        'test',
+        (l) => l !== c,
+        (l) => l,
+      ),
+      forget: build(
+        'forgotten class',
+        (l) => l === c,
+        (l) => l,
+      ),
+      forgetMetric,
+    };
   }
-  const test = build('test', () => true, (l) => l);
+  const test = build(
+    'test',
+    () => true,
+    (l) => l,
+  );
   if (forgetMetric === 'backdoor-asr') {
     const t = p.target!;
-    return { test, forget: build('triggered test', (l) => l !== t, () => t, p.trigger), forgetMetric };
+    return {
+      test,
+      forget: build(
+        'triggered test',
+        (l) => l !== t,
+        () => t,
+        p.trigger,
+      ),
+      forgetMetric,
+    };
   }
   return { test, forgetMetric };
 }

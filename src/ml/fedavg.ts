@@ -7,7 +7,8 @@ import type { Weights } from './params.ts';
  */
 export function fedAvg(models: Weights[], weights: number[]): Weights {
   if (models.length === 0) throw new Error('FedAvg of no models');
-  if (models.length !== weights.length) throw new Error(`FedAvg got ${models.length} models and ${weights.length} weights`);
+  if (models.length !== weights.length)
+    throw new Error(`FedAvg got ${models.length} models and ${weights.length} weights`);
   const total = weights.reduce((a, b) => a + b, 0);
   if (!(total > 0)) throw new Error('FedAvg weights sum to zero');
   return models[0].map((first, t) => {

@@ -5,8 +5,7 @@ import type { ClientJob, ClientResult } from './client-train.ts';
 import { aggregationWeights, fedAvg } from './fedavg.ts';
 import type { ModelDef } from './models/model.ts';
 import { initWeights, type Weights } from './params.ts';
-import { reanchor, unlearnClassifier, type Head, type UnlearnSettings } from './unlearn-op.ts';
-
+import { type Head, reanchor, type UnlearnSettings, unlearnClassifier } from './unlearn-op.ts';
 
 export interface FederationSettings {
   rounds: number;
@@ -54,7 +53,10 @@ export interface ClientRunner {
 }
 
 /** Evaluates a global model and its unlearned classifier on the test and forget sets. */
-export type Evaluator = (weights: Weights, unlearned: Head | undefined) => Promise<Pick<RoundRecord, 'testAccuracy' | 'forget' | 'unlearnedTestAccuracy' | 'unlearnedForget'>>;
+export type Evaluator = (
+  weights: Weights,
+  unlearned: Head | undefined,
+) => Promise<Pick<RoundRecord, 'testAccuracy' | 'forget' | 'unlearnedTestAccuracy' | 'unlearnedForget'>>;
 
 export function initialState(model: ModelDef, partition: Partition, seed: number): TrainState {
   const weights = initWeights(model.specs, seed);
@@ -63,7 +65,13 @@ export function initialState(model: ModelDef, partition: Partition, seed: number
   const b = model.specs[model.classifier.bias];
   for (const k of partition.header.unlearningClients) {
     // Each unlearning client's W2 starts as a fresh random head (reference §4.1), seeded per client.
-    const [weight, bias] = initWeights([{ ...w, name: `classifier_ul.weight/${k}` }, { ...b, name: `classifier_ul.bias/${k}` }], seed);
+    const [weight, bias] = initWeights(
+      [
+        { ...w, name: `classifier_ul.weight/${k}` },
+        { ...b, name: `classifier_ul.bias/${k}` },
+      ],
+      seed,
+    );
     heads.set(k, { weight, bias });
   }
   return { round: 0, weights, heads, history: [] };
@@ -104,7 +112,7 @@ export async function runFederation(opts: {
     if (hooks?.signal?.aborted) throw new InterruptedError();
     const round = state.round;
     const t0 = performance.now();
-    const lr = s.lr * Math.pow(s.lrDecay, round);
+    const lr = s.lr * s.lrDecay ** round;
     const global = classifierOf(model, state.weights);
     const jobs: ClientJob[] = [];
     for (let k = 0; k < K; k++) {
@@ -129,14 +137,25 @@ export async function runFederation(opts: {
     if (hooks?.signal?.aborted) throw new InterruptedError();
     // Aggregate in client order, whatever order the workers finished in.
     results.sort((a, b) => a.client - b.client);
-    const weights = fedAvg(results.map((r) => r.weights), results.map((r) => weightsOf[r.client]));
+    const weights = fedAvg(
+      results.map((r) => r.weights),
+      results.map((r) => weightsOf[r.client]),
+    );
     const heads = new Map(state.heads);
     for (const r of results) if (r.head) heads.set(r.client, { weight: r.head[0], bias: r.head[1] });
-    const loss = results.reduce((sum, r) => sum + r.loss * r.samples, 0) / Math.max(1, results.reduce((n, r) => n + r.samples, 0));
+    const loss =
+      results.reduce((sum, r) => sum + r.loss * r.samples, 0) /
+      Math.max(
+        1,
+        results.reduce((n, r) => n + r.samples, 0),
+      );
     const record: RoundRecord = { round: round + 1, lr, loss, seconds: 0 };
     const next: TrainState = { round: round + 1, weights, heads, history: state.history };
     if ((round + 1) % s.evalEvery === 0 || round + 1 === s.rounds) {
-      const unlearned = heads.size && s.evalUnlearn.mode !== 'none' ? unlearnClassifier(classifierOf(model, weights), [...heads.values()], s.evalUnlearn) : undefined;
+      const unlearned =
+        heads.size && s.evalUnlearn.mode !== 'none'
+          ? unlearnClassifier(classifierOf(model, weights), [...heads.values()], s.evalUnlearn)
+          : undefined;
       Object.assign(record, await opts.evaluate(weights, unlearned));
     }
     record.seconds = (performance.now() - t0) / 1000;
@@ -150,4 +169,3 @@ export async function runFederation(opts: {
 export function referenceLrDecay(rounds: number): number {
   return rounds > 101 ? 0.99 : 0.98;
 }
-

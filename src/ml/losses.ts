@@ -14,7 +14,13 @@ export const TWO_HEAD_EPS = 1e-7;
  * the log exactly as the reference, and both heads weigh the same:
  *   L = -(1/B) Σ_i log(p_i[yA_i] + ε) - (1/B) Σ_i log(q_i[yB_i] + ε)
  */
-export function twoHeadLoss(tf: typeof tfType, a: tfType.Tensor2D, b: tfType.Tensor2D, yA: tfType.Tensor1D, yB: tfType.Tensor1D): tfType.Scalar {
+export function twoHeadLoss(
+  tf: typeof tfType,
+  a: tfType.Tensor2D,
+  b: tfType.Tensor2D,
+  yA: tfType.Tensor1D,
+  yB: tfType.Tensor1D,
+): tfType.Scalar {
   const ops = opsFor(tf);
   return tf.add(ops.xent(a, yA, TWO_HEAD_EPS), ops.xent(b, yB, TWO_HEAD_EPS)) as tfType.Scalar;
 }

@@ -1,7 +1,7 @@
 import { packContainer, unpackContainer } from '../data/container.ts';
 import type { UnlearnMode } from '../data/partition.ts';
-import type { Head } from './unlearn-op.ts';
 import type { ParamSpec, Weights } from './params.ts';
+import type { Head } from './unlearn-op.ts';
 
 /** What identifies a network in an artifact: enough to rebuild it and check its parameters. */
 export interface ModelHeader {
@@ -33,12 +33,23 @@ export interface StoredModel {
   weights: Weights;
 }
 
-export function modelHeader(m: { name: string; classes: number; inputShape: [number, number, number]; specs: ParamSpec[] }, dataset: string): ModelHeader {
-  return { model: m.name, classes: m.classes, inputShape: m.inputShape, dataset, specs: m.specs.map((s) => ({ name: s.name, shape: s.shape, ...(s.buffer ? { buffer: true } : {}) })) };
+export function modelHeader(
+  m: { name: string; classes: number; inputShape: [number, number, number]; specs: ParamSpec[] },
+  dataset: string,
+): ModelHeader {
+  return {
+    model: m.name,
+    classes: m.classes,
+    inputShape: m.inputShape,
+    dataset,
+    specs: m.specs.map((s) => ({ name: s.name, shape: s.shape, ...(s.buffer ? { buffer: true } : {}) })),
+  };
 }
 
-const weightSections = (specs: { name: string }[], weights: Weights) => Object.fromEntries(specs.map((s, i) => [`p:${s.name}`, weights[i]]));
-const readWeights = (specs: { name: string }[], sections: Record<string, unknown>) => specs.map((s) => sections[`p:${s.name}`] as Float32Array);
+const weightSections = (specs: { name: string }[], weights: Weights) =>
+  Object.fromEntries(specs.map((s, i) => [`p:${s.name}`, weights[i]]));
+const readWeights = (specs: { name: string }[], sections: Record<string, unknown>) =>
+  specs.map((s) => sections[`p:${s.name}`] as Float32Array);
 
 export function packFederation(f: Federation): Uint8Array {
   const heads: Record<string, Float32Array> = {};
@@ -52,7 +63,8 @@ export function packFederation(f: Federation): Uint8Array {
 export function unpackFederation(bytes: Uint8Array): Federation {
   const { header, sections } = unpackContainer<FederationHeader>(bytes, 'federation');
   const heads = new Map<number, Head>();
-  for (const k of header.unlearningClients) heads.set(k, { weight: sections[`w2:${k}`] as Float32Array, bias: sections[`b2:${k}`] as Float32Array });
+  for (const k of header.unlearningClients)
+    heads.set(k, { weight: sections[`w2:${k}`] as Float32Array, bias: sections[`b2:${k}`] as Float32Array });
   return { header, weights: readWeights(header.specs, sections), heads };
 }
 

@@ -18,7 +18,12 @@ export interface Ops {
    * BatchNorm in training mode over N, H, W: y = γ·(x − μ)/√(σ² + eps) + β with the batch's μ and (biased) σ²,
    * which are returned too, for the running statistics.
    */
-  batchNormTrain(x: tfType.Tensor4D, gamma: Tensor, beta: Tensor, eps: number): { y: tfType.Tensor4D; mean: Tensor; variance: Tensor };
+  batchNormTrain(
+    x: tfType.Tensor4D,
+    gamma: Tensor,
+    beta: Tensor,
+    eps: number,
+  ): { y: tfType.Tensor4D; mean: Tensor; variance: Tensor };
 }
 
 const cache = new Map<string, Ops>();
@@ -38,7 +43,13 @@ export function standardOps(tf: typeof tfType): Ops {
   return {
     batchNormTrain: batchNormTrainOp(tf),
     poolBiasRelu: (x, bias) => tf.relu(tf.add(tf.maxPool(x, 2, 2, 'valid'), bias)) as tfType.Tensor4D,
-    dense: (x, w, b, relu) => tf.fused.matMul({ a: x, b: w as tfType.Tensor2D, bias: b, activation: relu ? 'relu' : 'linear' }) as tfType.Tensor2D,
+    dense: (x, w, b, relu) =>
+      tf.fused.matMul({
+        a: x,
+        b: w as tfType.Tensor2D,
+        bias: b,
+        activation: relu ? 'relu' : 'linear',
+      }) as tfType.Tensor2D,
     xent: (logits, labels, eps) => {
       const oneHot = tf.oneHot(labels, logits.shape[1]);
       const logp = eps > 0 ? tf.log(tf.add(tf.softmax(logits), eps)) : tf.logSoftmax(logits);
@@ -48,7 +59,8 @@ export function standardOps(tf: typeof tfType): Ops {
 }
 
 function fusedOps(tf: typeof tfType): Ops {
-  const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}) => tf.engine().runKernel(name, inputs as never, attrs as never) as Tensor | Tensor[];
+  const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}) =>
+    tf.engine().runKernel(name, inputs as never, attrs as never) as Tensor | Tensor[];
   // customGrad passes (…inputs, save); its typings cannot say so, hence the casts.
   const poolBiasRelu = tf.customGrad(((x: Tensor, bias: Tensor, save: tfType.GradSaveFunc) => {
     // Ops inside a custom gradient's forward pass are not taped: only the one backward kernel below runs. tidy,
@@ -57,7 +69,8 @@ function fusedOps(tf: typeof tfType): Ops {
     save([x, y]);
     return {
       value: y,
-      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => run('FedauPoolBiasReluGrad', { dy: dy as Tensor, x: saved[0], y: saved[1] }) as Tensor[],
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) =>
+        run('FedauPoolBiasReluGrad', { dy: dy as Tensor, x: saved[0], y: saved[1] }) as Tensor[],
     };
   }) as never) as (x: Tensor, bias: Tensor) => Tensor;
   const xentFor = (eps: number) =>
@@ -67,7 +80,10 @@ function fusedOps(tf: typeof tfType): Ops {
       return {
         value: loss,
         // Labels get a zero gradient: they are data.
-        gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => [run('FedauSoftmaxXentGrad', { dy: dy as Tensor, probs: saved[0], labels: saved[1] }, { eps }) as Tensor, tf.zerosLike(saved[1])],
+        gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => [
+          run('FedauSoftmaxXentGrad', { dy: dy as Tensor, probs: saved[0], labels: saved[1] }, { eps }) as Tensor,
+          tf.zerosLike(saved[1]),
+        ],
       };
     }) as never) as (logits: Tensor, labels: Tensor) => Tensor;
   const xents = new Map<number, (logits: Tensor, labels: Tensor) => Tensor>();
@@ -77,7 +93,10 @@ function fusedOps(tf: typeof tfType): Ops {
     dense: standardOps(tf).dense,
     xent: (logits, labels, eps) => {
       let f = xents.get(eps);
-      if (!f) xents.set(eps, (f = xentFor(eps)));
+      if (!f) {
+        f = xentFor(eps);
+        xents.set(eps, f);
+      }
       return f(logits, labels) as tfType.Scalar;
     },
   };
@@ -111,7 +130,10 @@ function batchNormTrainOp(tf: typeof tfType): Ops['batchNormTrain'] {
           const xhat = tf.mul(tf.sub(sx, smean), sinv);
           const sumDy = tf.sum(d, [0, 1, 2]);
           const sumDyXhat = tf.sum(tf.mul(d, xhat), [0, 1, 2]);
-          const dx = tf.mul(tf.mul(tf.mul(sg, sinv), 1 / m), tf.sub(tf.sub(tf.mul(d, m), sumDy), tf.mul(xhat, sumDyXhat)));
+          const dx = tf.mul(
+            tf.mul(tf.mul(sg, sinv), 1 / m),
+            tf.sub(tf.sub(tf.mul(d, m), sumDy), tf.mul(xhat, sumDyXhat)),
+          );
           return [dx, sumDyXhat, sumDy];
         },
       };

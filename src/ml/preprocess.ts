@@ -48,7 +48,8 @@ export class BatchMaker {
     this.channels = shape.channels;
     this.pre = pre;
     this.lut = new Float32Array(256 * shape.channels);
-    for (let c = 0; c < shape.channels; c++) for (let v = 0; v < 256; v++) this.lut[c * 256 + v] = (v / 255 - pre.mean[c]) / pre.std[c];
+    for (let c = 0; c < shape.channels; c++)
+      for (let v = 0; v < 256; v++) this.lut[c * 256 + v] = (v / 255 - pre.mean[c]) / pre.std[c];
     this.scratch = new Float32Array(this.height * this.width * this.channels);
   }
 
@@ -76,7 +77,8 @@ export class BatchMaker {
 
   /** RandomRotation(±5°, nearest, fill 0) then RandomCrop(28, padding 2): output (y,x) reads rotated(y+dy, x+dx). */
   private mnist(out: Float32Array, dst: number, src: number, rng: Rng): void {
-    const maps = (this.rotationMaps ??= this.buildRotationMaps(5));
+    this.rotationMaps ??= this.buildRotationMaps(5);
+    const maps = this.rotationMaps;
     const map = maps[rng.int(maps.length)];
     const pad = 2;
     const dy = rng.int(2 * pad + 1) - pad;
@@ -166,13 +168,20 @@ function scaleClamp(img: Float32Array, f: number, m: number): void {
 function blendWithGrayMean(img: Float32Array, f: number, C: number): void {
   let sum = 0;
   const n = img.length / C;
-  for (let p = 0; p < n; p++) sum += C === 3 ? 0.299 * img[p * 3] + 0.587 * img[p * 3 + 1] + 0.114 * img[p * 3 + 2] : img[p * C];
+  for (let p = 0; p < n; p++)
+    sum += C === 3 ? 0.299 * img[p * 3] + 0.587 * img[p * 3 + 1] + 0.114 * img[p * 3 + 2] : img[p * C];
   scaleClamp(img, f, sum / n);
 }
 
 /** Stamps the backdoor square (all channels) into uint8 HWC images, in place. */
-export function stampTrigger(images: Uint8Array, index: number, shape: { height: number; width: number; channels: number }, t: { size: number; x: number; y: number; value: number }): void {
+export function stampTrigger(
+  images: Uint8Array,
+  index: number,
+  shape: { height: number; width: number; channels: number },
+  t: { size: number; x: number; y: number; value: number },
+): void {
   const { width: W, channels: C } = shape;
   const base = index * shape.height * W * C;
-  for (let y = t.y; y < t.y + t.size; y++) for (let x = t.x; x < t.x + t.size; x++) for (let c = 0; c < C; c++) images[base + (y * W + x) * C + c] = t.value;
+  for (let y = t.y; y < t.y + t.size; y++)
+    for (let x = t.x; x < t.x + t.size; x++) for (let c = 0; c < C; c++) images[base + (y * W + x) * C + c] = t.value;
 }

@@ -13,7 +13,9 @@ export class Rng {
 
   /** `stream` separates independent uses of one seed ("partition", "client-3/round-7", ...). */
   constructor(seed: number, stream = '') {
-    const h = createHash('sha256').update(`${seed >>> 0}:${stream}`).digest();
+    const h = createHash('sha256')
+      .update(`${seed >>> 0}:${stream}`)
+      .digest();
     this.s0 = h.readUInt32LE(0);
     this.s1 = h.readUInt32LE(4);
     this.s2 = h.readUInt32LE(8);
@@ -71,7 +73,7 @@ export class Rng {
 
   /** Gamma(shape, 1) by Marsaglia and Tsang; shape < 1 through the boost Gamma(a+1)·U^(1/a). */
   gamma(shape: number): number {
-    if (shape < 1) return this.gamma(shape + 1) * Math.pow(this.next() || Number.MIN_VALUE, 1 / shape);
+    if (shape < 1) return this.gamma(shape + 1) * (this.next() || Number.MIN_VALUE) ** (1 / shape);
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);
     for (;;) {
@@ -95,6 +97,7 @@ export class Rng {
   }
 
   /** Fisher–Yates in place. */
+  // biome-ignore lint/suspicious/noExplicitAny: shuffles arrays and typed arrays of any element type
   shuffle<T extends { length: number; [i: number]: any }>(array: T): T {
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.int(i + 1);

@@ -2,8 +2,8 @@ import type * as tfType from '@tensorflow/tfjs';
 import type { BackendChoice } from './backend.ts';
 import type { OptimizerSettings } from './client-train.ts';
 import type { ClientRunner } from './federated-training.ts';
-import type { ModelDef } from './models/model.ts';
 import type { ModelName } from './models/index.ts';
+import type { ModelDef } from './models/model.ts';
 import { resolveWorkerCount, shared, workerPoolRunner } from './worker-pool.ts';
 
 export interface RunnerOptions {
@@ -27,7 +27,9 @@ export interface RunnerOptions {
  */
 export async function createRunner(opts: RunnerOptions): Promise<{ runner: ClientRunner; workers: number }> {
   const count = resolveWorkerCount(opts.workers);
-  const images = opts.images(shared(Uint8Array, opts.headA.length * opts.shape.height * opts.shape.width * opts.shape.channels));
+  const images = opts.images(
+    shared(Uint8Array, opts.headA.length * opts.shape.height * opts.shape.width * opts.shape.channels),
+  );
   const headA = shared(Uint8Array, opts.headA.length);
   headA.set(opts.headA);
   const headB = shared(Uint8Array, opts.headB.length);

@@ -12,10 +12,17 @@ export function stampedTrainImages(ds: Dataset, partition: Partition, into?: Uin
   const images = into ?? new Uint8Array(ds.trainImages.length);
   images.set(ds.trainImages);
   const trigger = partition.header.trigger;
-  if (trigger) for (let i = 0; i < partition.triggered.length; i++) if (partition.triggered[i]) stampTrigger(images, i, ds.header, trigger);
+  if (trigger)
+    for (let i = 0; i < partition.triggered.length; i++)
+      if (partition.triggered[i]) stampTrigger(images, i, ds.header, trigger);
   return images;
 }
 
-export function trainData(images: Uint8Array, shape: { name: string; height: number; width: number; channels: number }, headA: Uint8Array, headB: Uint8Array): TrainData {
+export function trainData(
+  images: Uint8Array,
+  shape: { name: string; height: number; width: number; channels: number },
+  headA: Uint8Array,
+  headB: Uint8Array,
+): TrainData {
   return { batches: new BatchMaker(images, shape, preprocessFor(shape.name, shape.channels)), headA, headB };
 }

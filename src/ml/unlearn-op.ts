@@ -42,7 +42,16 @@ export function unlearnClassifier(classifier: Head, heads: Head[], s: UnlearnSet
     return out;
   };
   if (s.mode === 'none') return classifier;
-  return { weight: combine(classifier.weight, mean((h) => h.weight)), bias: combine(classifier.bias, mean((h) => h.bias)) };
+  return {
+    weight: combine(
+      classifier.weight,
+      mean((h) => h.weight),
+    ),
+    bias: combine(
+      classifier.bias,
+      mean((h) => h.bias),
+    ),
+  };
 }
 
 /** The γ "re-anchoring" of W2 before an unlearning client trains (reference §4.4): W2 ← (1−γ)·W1 + γ·W2. */

@@ -13,7 +13,10 @@ export function resolveWorkerCount(requested: number): number {
 }
 
 /** Copies typed data into a SharedArrayBuffer so worker threads can read it without a copy of their own. */
-export function shared<T extends Uint8Array | Int32Array | Float32Array>(ctor: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+export function shared<T extends Uint8Array | Int32Array | Float32Array>(
+  ctor: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
   return new ctor(new SharedArrayBuffer(length * ctor.BYTES_PER_ELEMENT));
 }
 
@@ -27,7 +30,12 @@ interface Slot {
  * soon as it is free; results are independent of which worker trained which client, because every client's
  * randomness derives from (seed, round, client) and FedAvg sums in client order.
  */
-export async function workerPoolRunner(opts: { count: number; init: Omit<WorkerInit, 'type'>; model: ModelDef; onStep?: (client: number, step: number, total: number) => void }): Promise<ClientRunner> {
+export async function workerPoolRunner(opts: {
+  count: number;
+  init: Omit<WorkerInit, 'type'>;
+  model: ModelDef;
+  onStep?: (client: number, step: number, total: number) => void;
+}): Promise<ClientRunner> {
   const slots: Slot[] = [];
   const starting = Array.from({ length: opts.count }, () => {
     // Whatever a worker prints goes to stderr: stdout may be carrying the json reporter's NDJSON.
@@ -38,7 +46,12 @@ export async function workerPoolRunner(opts: { count: number; init: Omit<WorkerI
     return new Promise<void>((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {
         if (m.type === 'ready') resolve();
-        else if (m.type === 'error') reject(new FedauError('FEDAU_BACKEND', `a training worker failed to start: ${m.error.message}`, { hint: 'try --workers 1 or --backend cpu' }));
+        else if (m.type === 'error')
+          reject(
+            new FedauError('FEDAU_BACKEND', `a training worker failed to start: ${m.error.message}`, {
+              hint: 'try --workers 1 or --backend cpu',
+            }),
+          );
       };
       worker.once('message', onMessage);
       worker.once('error', reject);
@@ -74,10 +87,16 @@ export async function workerPoolRunner(opts: { count: number; init: Omit<WorkerI
         // A wasm trap (out of heap, usually) leaves that backend unusable: say what it means.
         const wasmTrap = /^(Aborted\(|memory access out of bounds)/.test(m.error.message);
         busy.reject(
-          new FedauError('FEDAU_STAGE_FAILED', `training client ${busy.job.client} failed in a worker: ${m.error.message}`, {
-            cause: m.error.stack,
-            hint: wasmTrap ? 'the wasm backend ran out of its 4 GB heap: use a smaller batchSize, or a native backend (--backend tensorflow)' : undefined,
-          }),
+          new FedauError(
+            'FEDAU_STAGE_FAILED',
+            `training client ${busy.job.client} failed in a worker: ${m.error.message}`,
+            {
+              cause: m.error.stack,
+              hint: wasmTrap
+                ? 'the wasm backend ran out of its 4 GB heap: use a smaller batchSize, or a native backend (--backend tensorflow)'
+                : undefined,
+            },
+          ),
         );
       }
     });

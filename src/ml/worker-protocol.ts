@@ -1,7 +1,7 @@
+import type { SerializedError } from '../engine/errors.ts';
 import type { BackendChoice } from './backend.ts';
 import type { ClientJob, OptimizerSettings } from './client-train.ts';
 import type { ModelName } from './models/index.ts';
-import type { SerializedError } from '../engine/errors.ts';
 
 /** Messages between the runner and its worker threads: plain data, shared or transferred buffers. */
 export interface WorkerInit {
@@ -30,5 +30,15 @@ export type WorkerRequest = WorkerInit | WorkerTrain;
 export type WorkerReply =
   | { type: 'ready'; backend: string }
   | { type: 'progress'; id: number; step: number; total: number }
-  | { type: 'done'; id: number; client: number; weights: Float32Array; head?: Float32Array; loss: number; steps: number; samples: number; ms: number }
+  | {
+      type: 'done';
+      id: number;
+      client: number;
+      weights: Float32Array;
+      head?: Float32Array;
+      loss: number;
+      steps: number;
+      samples: number;
+      ms: number;
+    }
   | { type: 'error'; id?: number; error: SerializedError };

@@ -2,18 +2,24 @@
 import { parentPort } from 'node:worker_threads';
 import { serializeError } from '../engine/errors.ts';
 import { initBackend } from './backend.ts';
+import type { TrainData } from './client-train.ts';
 import { trainClient } from './client-train.ts';
 import { buildModel } from './models/index.ts';
 import type { ModelDef } from './models/model.ts';
-import { unflattenWeights } from './params.ts';
-import type { TrainData } from './client-train.ts';
-import { trainData } from './train-data.ts';
 import { headSpecs } from './models/model.ts';
+import { flattenWeights, unflattenWeights } from './params.ts';
+import { trainData } from './train-data.ts';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.ts';
-import { flattenWeights } from './params.ts';
 
 const port = parentPort!;
-let state: { tf: Awaited<ReturnType<typeof initBackend>>; model: ModelDef; data: TrainData; optimizer: { momentum: number; weightDecay: number } } | undefined;
+let state:
+  | {
+      tf: Awaited<ReturnType<typeof initBackend>>;
+      model: ModelDef;
+      data: TrainData;
+      optimizer: { momentum: number; weightDecay: number };
+    }
+  | undefined;
 const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
 
 port.on('message', async (msg: WorkerRequest) => {
@@ -32,7 +38,11 @@ port.on('message', async (msg: WorkerRequest) => {
       tf,
       model,
       data,
-      { ...msg, weights: unflattenWeights(msg.weights, model.specs), head: msg.head ? unflattenWeights(msg.head, headSpecs(model)) : undefined },
+      {
+        ...msg,
+        weights: unflattenWeights(msg.weights, model.specs),
+        head: msg.head ? unflattenWeights(msg.head, headSpecs(model)) : undefined,
+      },
       optimizer,
       (step, total) => {
         const now = Date.now();
@@ -44,7 +54,20 @@ port.on('message', async (msg: WorkerRequest) => {
     );
     const weights = flattenWeights(result.weights);
     const head = result.head ? flattenWeights(result.head) : undefined;
-    send({ type: 'done', id: msg.id, client: result.client, weights, head, loss: result.loss, steps: result.steps, samples: result.samples, ms: result.ms }, [weights.buffer as ArrayBuffer, ...(head ? [head.buffer as ArrayBuffer] : [])]);
+    send(
+      {
+        type: 'done',
+        id: msg.id,
+        client: result.client,
+        weights,
+        head,
+        loss: result.loss,
+        steps: result.steps,
+        samples: result.samples,
+        ms: result.ms,
+      },
+      [weights.buffer as ArrayBuffer, ...(head ? [head.buffer as ArrayBuffer] : [])],
+    );
   } catch (error) {
     send({ type: 'error', id: msg.type === 'train' ? msg.id : undefined, error: serializeError(error) });
   }

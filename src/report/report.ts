@@ -1,5 +1,5 @@
-import type { RoundRecord } from '../ml/federated-training.ts';
 import type { Metrics } from '../../stages/evaluate.ts';
+import type { RoundRecord } from '../ml/federated-training.ts';
 import { lineChart, svgDocument } from './svg-chart.ts';
 
 export interface History {
@@ -17,14 +17,27 @@ export interface ReportJson extends Metrics {
   history: RoundRecord[];
 }
 
-const FORGET_LABEL: Record<string, string> = { 'backdoor-asr': 'backdoor attack success rate', 'class-accuracy': 'forgotten-class accuracy', none: 'forget metric' };
+const FORGET_LABEL: Record<string, string> = {
+  'backdoor-asr': 'backdoor attack success rate',
+  'class-accuracy': 'forgotten-class accuracy',
+  none: 'forget metric',
+};
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
 
-export function buildReportJson(pipeline: string, m: Metrics, h: History, seconds: { unlearn: number; evaluate: number }): ReportJson {
+export function buildReportJson(
+  pipeline: string,
+  m: Metrics,
+  h: History,
+  seconds: { unlearn: number; evaluate: number },
+): ReportJson {
   return {
     pipeline,
     ...m,
-    seconds: { train: r4(h.rounds.reduce((s, r) => s + r.seconds, 0)), unlearn: r4(seconds.unlearn), evaluate: r4(seconds.evaluate) },
+    seconds: {
+      train: r4(h.rounds.reduce((s, r) => s + r.seconds, 0)),
+      unlearn: r4(seconds.unlearn),
+      evaluate: r4(seconds.evaluate),
+    },
     history: h.rounds,
   };
 }
@@ -32,7 +45,8 @@ export function buildReportJson(pipeline: string, m: Metrics, h: History, second
 /** Per-round curves: test accuracy and the forget metric, before and after unlearning. */
 export function curvesSvg(r: ReportJson): string {
   const evaluated = r.history.filter((x) => x.testAccuracy !== undefined);
-  const pts = (pick: (x: RoundRecord) => number | undefined) => evaluated.filter((x) => pick(x) !== undefined).map((x) => [x.round, pick(x)!] as [number, number]);
+  const pts = (pick: (x: RoundRecord) => number | undefined) =>
+    evaluated.filter((x) => pick(x) !== undefined).map((x) => [x.round, pick(x)!] as [number, number]);
   const forgetName = FORGET_LABEL[r.forgetMetric] ?? r.forgetMetric;
   return svgDocument([
     lineChart({
@@ -77,7 +91,10 @@ export function reportMarkdown(r: ReportJson): string {
     '',
     '| round | lr | loss | test acc | forget | unlearned test acc | unlearned forget | seconds |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...r.history.map((x) => `| ${x.round} | ${x.lr.toPrecision(4)} | ${x.loss.toFixed(4)} | ${opt(x.testAccuracy)} | ${opt(x.forget)} | ${opt(x.unlearnedTestAccuracy)} | ${opt(x.unlearnedForget)} | ${x.seconds.toFixed(1)} |`),
+    ...r.history.map(
+      (x) =>
+        `| ${x.round} | ${x.lr.toPrecision(4)} | ${x.loss.toFixed(4)} | ${opt(x.testAccuracy)} | ${opt(x.forget)} | ${opt(x.unlearnedTestAccuracy)} | ${opt(x.unlearnedForget)} | ${x.seconds.toFixed(1)} |`,
+    ),
     '',
   ];
   return lines.join('\n');

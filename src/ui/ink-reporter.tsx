@@ -1,4 +1,4 @@
-import { render, type Instance } from 'ink';
+import { type Instance, render } from 'ink';
 import type { Reporter, RunEvent } from '../engine/events.ts';
 import { App } from './ink/App.tsx';
 import { initialViewState, reduceRunView, type ViewState } from './run-view-state.ts';
@@ -17,7 +17,12 @@ export class InkReporter implements Reporter {
   onEvent(event: RunEvent): void {
     this.state = reduceRunView(this.state, event);
     if (!this.instance) {
-      this.instance = render(<App state={this.state} now={Date.now()} />, { stdout: this.stdout, exitOnCtrlC: false, patchConsole: true, maxFps: 10 });
+      this.instance = render(<App state={this.state} now={Date.now()} />, {
+        stdout: this.stdout,
+        exitOnCtrlC: false,
+        patchConsole: true,
+        maxFps: 10,
+      });
       this.timer = setInterval(() => this.paint(), 200);
       this.timer.unref();
     } else {

@@ -21,7 +21,9 @@ export class PlainReporter implements Reporter {
   onEvent(e: RunEvent): void {
     switch (e.type) {
       case 'run:start':
-        this.write(`[run] ${e.pipeline}: ${e.stages.length} stages${e.backend ? `, backend ${e.backend}` : ''} (run ${e.runId})`);
+        this.write(
+          `[run] ${e.pipeline}: ${e.stages.length} stages${e.backend ? `, backend ${e.backend}` : ''} (run ${e.runId})`,
+        );
         break;
       case 'stage:cached':
         this.write(`[${e.stageId}] cached (key ${e.key.slice(0, 12)})`);
@@ -37,14 +39,20 @@ export class PlainReporter implements Reporter {
         break;
       }
       case 'stage:log':
-        if (e.level !== 'debug' || this.verbose) this.write(`[${e.stageId ?? 'run'}] ${e.level === 'warn' ? 'warning: ' : ''}${e.text}`);
+        if (e.level !== 'debug' || this.verbose)
+          this.write(`[${e.stageId ?? 'run'}] ${e.level === 'warn' ? 'warning: ' : ''}${e.text}`);
         break;
       case 'stage:end':
         if (e.status === 'success') this.write(`[${e.stageId}] done in ${formatDuration(e.durationMs)}`);
-        else this.write(`[${e.stageId}] failed after ${formatDuration(e.durationMs)}\n${e.error ? formatError(e.error, { verbose: this.verbose }) : ''}`);
+        else
+          this.write(
+            `[${e.stageId}] failed after ${formatDuration(e.durationMs)}\n${e.error ? formatError(e.error, { verbose: this.verbose }) : ''}`,
+          );
         break;
       case 'stage:skipped':
-        this.write(`[${e.stageId}] skipped: ${e.reason === 'interrupted' ? 'interrupted' : `upstream "${e.because}" failed`}`);
+        this.write(
+          `[${e.stageId}] skipped: ${e.reason === 'interrupted' ? 'interrupted' : `upstream "${e.because}" failed`}`,
+        );
         break;
       case 'run:end':
         this.write(`[run] ${e.status}: ${summarizeCounts(e.counts)} in ${formatDuration(e.durationMs)}`);

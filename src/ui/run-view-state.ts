@@ -33,7 +33,10 @@ export const initialViewState = (): ViewState => ({ stages: [], logs: [] });
 
 /** Pure: event in, new state out. All the UI's logic lives here so it can be tested without a terminal. */
 export function reduceRunView(state: ViewState, event: RunEvent): ViewState {
-  const patch = (id: string, f: (s: StageView) => StageView): ViewState => ({ ...state, stages: state.stages.map((s) => (s.id === id ? f(s) : s)) });
+  const patch = (id: string, f: (s: StageView) => StageView): ViewState => ({
+    ...state,
+    stages: state.stages.map((s) => (s.id === id ? f(s) : s)),
+  });
   switch (event.type) {
     case 'run:start':
       return {
@@ -53,16 +56,34 @@ export function reduceRunView(state: ViewState, event: RunEvent): ViewState {
     case 'stage:progress':
       return patch(event.stageId, (s) => ({
         ...s,
-        progress: { step: event.step, total: event.total, label: event.label, metrics: event.metrics ?? s.progress?.metrics },
+        progress: {
+          step: event.step,
+          total: event.total,
+          label: event.label,
+          metrics: event.metrics ?? s.progress?.metrics,
+        },
         progressOrigin: s.progressOrigin ?? { step: event.step, time: event.time },
         lastProgressTime: event.time,
       }));
     case 'stage:end':
-      return patch(event.stageId, (s) => ({ ...s, status: event.status, durationMs: event.durationMs, error: event.error }));
+      return patch(event.stageId, (s) => ({
+        ...s,
+        status: event.status,
+        durationMs: event.durationMs,
+        error: event.error,
+      }));
     case 'stage:skipped':
-      return patch(event.stageId, (s) => ({ ...s, status: 'skipped', because: event.because ? `${event.reason === 'interrupted' ? 'interrupted' : 'upstream failed'}: ${event.because}` : event.reason }));
+      return patch(event.stageId, (s) => ({
+        ...s,
+        status: 'skipped',
+        because: event.because
+          ? `${event.reason === 'interrupted' ? 'interrupted' : 'upstream failed'}: ${event.because}`
+          : event.reason,
+      }));
     case 'stage:log':
-      return event.level === 'debug' ? state : { ...state, logs: [...state.logs, { stageId: event.stageId, level: event.level, text: event.text }] };
+      return event.level === 'debug'
+        ? state
+        : { ...state, logs: [...state.logs, { stageId: event.stageId, level: event.level, text: event.text }] };
     case 'run:end':
       return { ...state, end: { status: event.status, counts: event.counts, durationMs: event.durationMs } };
   }

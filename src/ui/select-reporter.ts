@@ -7,7 +7,11 @@ export type ReporterName = 'ink' | 'plain' | 'json';
 export const REPORTERS: readonly ReporterName[] = ['ink', 'plain', 'json'];
 
 /** `--reporter`, then `FEDAU_REPORTER`, then plain under CI or without a TTY, else Ink. */
-export function chooseReporter(flag: string | undefined, env = process.env, isTTY = Boolean(process.stdout.isTTY)): ReporterName {
+export function chooseReporter(
+  flag: string | undefined,
+  env = process.env,
+  isTTY = Boolean(process.stdout.isTTY),
+): ReporterName {
   const requested = flag ?? env.FEDAU_REPORTER;
   if (requested !== undefined) {
     if (!(REPORTERS as readonly string[]).includes(requested)) {

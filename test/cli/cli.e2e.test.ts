@@ -12,11 +12,25 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     const second = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'json', '--store', store]);
     expect(second.exitCode).toBe(0);
     const events = parseEvents(second.stdout);
-    expect(second.stdout.trim().split('\n').every((l) => l.startsWith('{'))).toBe(true); // nothing but NDJSON
+    expect(
+      second.stdout
+        .trim()
+        .split('\n')
+        .every((l) => l.startsWith('{')),
+    ).toBe(true); // nothing but NDJSON
     const stageIds = events.find((e) => e.type === 'run:start').stages.map((s: { id: string }) => s.id);
-    expect(events.filter((e) => e.type === 'stage:cached').map((e) => e.stageId).sort()).toEqual([...stageIds].sort());
+    expect(
+      events
+        .filter((e) => e.type === 'stage:cached')
+        .map((e) => e.stageId)
+        .sort(),
+    ).toEqual([...stageIds].sort());
     const end = events.at(-1);
-    expect(end).toMatchObject({ type: 'run:end', status: 'success', counts: { cached: stageIds.length, success: 0, failure: 0, skipped: 0 } });
+    expect(end).toMatchObject({
+      type: 'run:end',
+      status: 'success',
+      counts: { cached: stageIds.length, success: 0, failure: 0, skipped: 0 },
+    });
 
     const plan = await fedau(['plan', 'pipelines/smoke.yaml', '--store', store, '--set', 'split.proportion=0.2']);
     expect(plan.exitCode).toBe(0);
@@ -38,7 +52,9 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     await writeFile(join(dir, 'bad.yaml'), 'name: bad\nstages:\n  data: { uses: dataset, with: { source: nmp } }\n');
     const result = await fedau(['run', 'bad.yaml', '--store', join(dir, 'store')], { cwd: dir });
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('bad.yaml:3:42  stages.data.with.source: must be one of "npm", "file", "url", "synthetic"');
+    expect(result.stderr).toContain(
+      'bad.yaml:3:42  stages.data.with.source: must be one of "npm", "file", "url", "synthetic"',
+    );
     expect(result.stderr).toContain('did you mean "npm"?');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
@@ -60,7 +76,9 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     const store = join(await tempDir(), 'store');
     const result = await fedau(['run', 'pipelines/smoke.yaml', '--backend', 'tensorflow', '--store', store]);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed');
+    expect(result.stderr).toContain(
+      'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed',
+    );
     expect(result.stderr).toContain('hint: see the README section "Native TensorFlow backend"');
     expect(result.stdout).not.toContain('running');
     const json = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'json', '--store', store]);
@@ -71,7 +89,9 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     const store = join(await tempDir(), 'store');
     const c10 = await fedau(['plan', 'pipelines/cifar10-ul-class.yaml', '--store', store]);
     expect(c10.exitCode).toBe(0);
-    expect(c10.stdout).toMatch(/train\s+train-federation[\s\S]*cost: ≈ \d+ min per round of training on the CPU \(wasm, \d workers\), 200 rounds ≈ [\d.]+ days; a GPU backend/);
+    expect(c10.stdout).toMatch(
+      /train\s+train-federation[\s\S]*cost: ≈ \d+ min per round of training on the CPU \(wasm, \d workers\), 200 rounds ≈ [\d.]+ days; a GPU backend/,
+    );
     expect(c10.stdout).toContain('`--set train.rounds=N` a short run');
     const c100 = await fedau(['plan', 'pipelines/cifar100-ul-samples.yaml', '--store', store]);
     expect(c100.stdout).toMatch(/cost: ≈ [\d.]+ h per round/);

@@ -64,7 +64,9 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
   });
 
   it('mistyped and out-of-range params give expected vs got and the param description', () => {
-    const errors = errorsOf('name: x\nstages:\n  a: { uses: source, with: { value: "three" } }\n  m: { uses: mod, with: { by: -1 } }\n');
+    const errors = errorsOf(
+      'name: x\nstages:\n  a: { uses: source, with: { value: "three" } }\n  m: { uses: mod, with: { by: -1 } }\n',
+    );
     const [typeErr, rangeErr] = errors.map((e) => formatError(e));
     expect(typeErr).toContain('pipes/exp.yaml:3:37  stages.a.with.value: must be a number');
     expect(typeErr).toContain('expected number, got the string "three"');
@@ -74,9 +76,13 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
   });
 
   it('an input that refers to a stage that does not exist, with "did you mean"', () => {
-    const { error, text } = only('name: x\nstages:\n  first: { uses: source }\n  d: { uses: double, needs: { x: frist.out } }\n');
+    const { error, text } = only(
+      'name: x\nstages:\n  first: { uses: source }\n  d: { uses: double, needs: { x: frist.out } }\n',
+    );
     expect(error.code).toBe('FEDAU_MISSING_INPUT');
-    expect(text).toContain('pipes/exp.yaml:4:34  stages.d.needs.x: refers to "frist.out", but no stage is called "frist"');
+    expect(text).toContain(
+      'pipes/exp.yaml:4:34  stages.d.needs.x: refers to "frist.out", but no stage is called "frist"',
+    );
     expect(text).toContain('did you mean "first"?');
   });
 
@@ -95,7 +101,9 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
   });
 
   it('an input the kind does not have', () => {
-    const { text } = only('name: x\nstages:\n  a: { uses: source }\n  d: { uses: double, needs: { x: a.out, y: a.out } }\n');
+    const { text } = only(
+      'name: x\nstages:\n  a: { uses: source }\n  d: { uses: double, needs: { x: a.out, y: a.out } }\n',
+    );
     expect(text).toContain('stages.d.needs.y: stage kind "double" has no input "y"');
   });
 
@@ -105,25 +113,37 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
     set.stages.set('model', set.stages.get('source')!);
     let caught: ConfigErrors | undefined;
     try {
-      resolvePipeline(parsePipelineText('name: x\nstages:\n  m: { uses: model }\n  d: { uses: double, needs: { x: m.out } }\n', 'pipes/exp.yaml'), { registry: reg, schemas: set });
+      resolvePipeline(
+        parsePipelineText(
+          'name: x\nstages:\n  m: { uses: model }\n  d: { uses: double, needs: { x: m.out } }\n',
+          'pipes/exp.yaml',
+        ),
+        { registry: reg, schemas: set },
+      );
     } catch (error) {
       caught = error as ConfigErrors;
     }
     const text = formatError(caught!.errors[0]);
     expect(caught!.errors[0].code).toBe('FEDAU_INPUT_KIND');
-    expect(text).toContain('pipes/exp.yaml:4:34  stages.d.needs.x: input "x" of "d" needs a number artifact, but "m.out" is a model');
+    expect(text).toContain(
+      'pipes/exp.yaml:4:34  stages.d.needs.x: input "x" of "d" needs a number artifact, but "m.out" is a model',
+    );
     expect(text).toContain('expected number, got model');
   });
 
   it('cycles, naming the loop', () => {
-    const { error, text } = only('name: x\nstages:\n  a: { uses: source }\n  p: { uses: add, needs: { a: a.out, b: q.out } }\n  q: { uses: double, needs: { x: p.sum } }\n');
+    const { error, text } = only(
+      'name: x\nstages:\n  a: { uses: source }\n  p: { uses: add, needs: { a: a.out, b: q.out } }\n  q: { uses: double, needs: { x: p.sum } }\n',
+    );
     expect(error.code).toBe('FEDAU_GRAPH_CYCLE');
     expect(text).toMatch(/the stages form a cycle: (p → q → p|q → p → q)/);
-    expect(text).toMatch(/pipes\/exp\.yaml:\d+:\d+  stages\.[pq]\.needs/);
+    expect(text).toMatch(/pipes\/exp\.yaml:\d+:\d+ {2}stages\.[pq]\.needs/);
   });
 
   it('reports every problem at once', () => {
-    const errors = errorsOf('name: x\nstages:\n  a: { uses: nope }\n  b: { uses: source, with: { v: 1 } }\n  c: { uses: double, needs: { x: zz.out } }\n');
+    const errors = errorsOf(
+      'name: x\nstages:\n  a: { uses: nope }\n  b: { uses: source, with: { v: 1 } }\n  c: { uses: double, needs: { x: zz.out } }\n',
+    );
     expect(errors.map((e) => e.info.path)).toEqual(['stages.a.uses', 'stages.b.with.v', 'stages.c.needs.x']);
   });
 
@@ -136,7 +156,11 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
   });
 
   it('applies defaults and overrides to the resolved params', () => {
-    const p = resolvePipeline(parsePipelineText('name: x\nstages:\n  m: { uses: mod }\n', 'p.yaml'), { registry, schemas, sets: ['m.value=7', 'seed=3'] });
+    const p = resolvePipeline(parsePipelineText('name: x\nstages:\n  m: { uses: mod }\n', 'p.yaml'), {
+      registry,
+      schemas,
+      sets: ['m.value=7', 'seed=3'],
+    });
     expect(p.stages[0].params).toEqual({ value: 7, by: 10 });
     expect(p.seed).toBe(3);
   });

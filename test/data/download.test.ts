@@ -25,7 +25,13 @@ describe('download', () => {
     const s = await server({ 'data.bin': { body } });
     const dir = await tempDir();
     const progress: number[] = [];
-    const path = await download({ urls: [`${s.url}data.bin`], sha256: sha, fileName: 'data.bin', dir, onProgress: (r) => progress.push(r) });
+    const path = await download({
+      urls: [`${s.url}data.bin`],
+      sha256: sha,
+      fileName: 'data.bin',
+      dir,
+      onProgress: (r) => progress.push(r),
+    });
     expect(path).toBe(join(dir, `${sha}-data.bin`));
     expect(new Uint8Array(await readFile(path))).toEqual(body);
     expect(progress.at(-1)).toBe(body.length);
@@ -50,7 +56,9 @@ describe('download', () => {
     const req = { urls: [`${s.url}data.bin`], sha256: sha, fileName: 'data.bin', dir };
     const first = await download(req).catch((x) => x);
     expect(first).toBeInstanceOf(DataError);
-    expect(first.message).toMatch(/cannot download data\.bin: http:\/\/127\.0\.0\.1:\d+\/data\.bin: connection (lost|reset) after \d+ bytes \(kept; the next run resumes\)/);
+    expect(first.message).toMatch(
+      /cannot download data\.bin: http:\/\/127\.0\.0\.1:\d+\/data\.bin: connection (lost|reset) after \d+ bytes \(kept; the next run resumes\)/,
+    );
     expect(await readdir(dir)).toEqual([`${sha}-data.bin.partial`]);
     const path = await download(req);
     expect(new Uint8Array(await readFile(path))).toEqual(body);
@@ -73,14 +81,26 @@ describe('download', () => {
     await closed.close();
     const dead = `${closed.url}data.bin`; // a port nothing listens on any more
     expect(await download({ urls: [dead, `${s.url}data.bin`], sha256: sha, fileName: 'data.bin', dir })).toContain(sha);
-    const e = await download({ urls: [dead], sha256: '1'.repeat(64), fileName: 'x.bin', dir, offlineHint: 'use source: file' }).catch((x) => x);
+    const e = await download({
+      urls: [dead],
+      sha256: '1'.repeat(64),
+      fileName: 'x.bin',
+      dir,
+      offlineHint: 'use source: file',
+    }).catch((x) => x);
     expect(e.message).toBe(`cannot download x.bin: ${dead}: connection refused (ECONNREFUSED)`);
     expect(e.info.hint).toBe('use source: file');
   });
 
   it('gives up on a server that sends nothing', async () => {
     const s = await server({ 'data.bin': { body, silent: true } });
-    const e = await download({ urls: [`${s.url}data.bin`], sha256: sha, fileName: 'data.bin', dir: await tempDir(), idleTimeoutMs: 300 }).catch((x) => x);
+    const e = await download({
+      urls: [`${s.url}data.bin`],
+      sha256: sha,
+      fileName: 'data.bin',
+      dir: await tempDir(),
+      idleTimeoutMs: 300,
+    }).catch((x) => x);
     expect(e.message).toContain('no data for 0.3s');
   });
 });

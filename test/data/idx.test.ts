@@ -30,13 +30,19 @@ describe('IDX files', () => {
   });
 
   it('rejects a wrong magic number, naming the file and the bytes found', () => {
-    const e = dataError(() => parseIdx(idxBytes([1], Uint8Array.of(1), { magic: [0x50, 0x4b] }), 'data/train-images-idx3-ubyte'));
-    expect(formatError(e)).toContain('data/train-images-idx3-ubyte: data/train-images-idx3-ubyte is not an IDX file: wrong magic number');
+    const e = dataError(() =>
+      parseIdx(idxBytes([1], Uint8Array.of(1), { magic: [0x50, 0x4b] }), 'data/train-images-idx3-ubyte'),
+    );
+    expect(formatError(e)).toContain(
+      'data/train-images-idx3-ubyte: data/train-images-idx3-ubyte is not an IDX file: wrong magic number',
+    );
     expect(e.info.got).toBe('50 4b 08 01');
   });
 
   it('rejects non-byte data types', () => {
-    expect(dataError(() => parseIdx(idxBytes([1], Uint8Array.of(0, 0, 0, 1), { type: 0x0c }), 'f')).message).toContain('IDX type int');
+    expect(dataError(() => parseIdx(idxBytes([1], Uint8Array.of(0, 0, 0, 1), { type: 0x0c }), 'f')).message).toContain(
+      'IDX type int',
+    );
   });
 
   it('rejects truncated headers, truncated data and trailing bytes', () => {
@@ -55,7 +61,11 @@ describe('IDX files', () => {
   it('loads a folder of MNIST files, gzipped or not, and checks that they agree', async () => {
     const dir = await tempDir();
     const files = tinyMnistFiles(12, 4);
-    for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name.startsWith('train-images') ? `${name}.gz` : name), name.startsWith('train-images') ? gz(bytes) : bytes);
+    for (const [name, bytes] of Object.entries(files))
+      await writeFile(
+        join(dir, name.startsWith('train-images') ? `${name}.gz` : name),
+        name.startsWith('train-images') ? gz(bytes) : bytes,
+      );
     const ds = await loadMnist(await findMnistFiles(dir), { source: 'file' });
     expect(ds.header).toMatchObject({ trainCount: 12, testCount: 4, height: 28, width: 28, channels: 1, classes: 10 });
     expect([...ds.trainLabels.slice(0, 3)]).toEqual([0, 1, 2]);
@@ -82,6 +92,8 @@ describe('IDX files', () => {
     const digest = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     // SHA-256 of the uncompressed train-images-idx3-ubyte file as published with the canonical archives.
     const { readFile } = await import('node:fs/promises');
-    expect(digest(await readFile(files.trainImages))).toBe('ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db');
+    expect(digest(await readFile(files.trainImages))).toBe(
+      'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+    );
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { clientIndices, makePartition, packPartition, unpackPartition, type PartitionParams } from '../../src/data/partition.ts';
+import {
+  clientIndices,
+  makePartition,
+  type PartitionParams,
+  packPartition,
+  unpackPartition,
+} from '../../src/data/partition.ts';
 import { Rng } from '../../src/ml/rng.ts';
 
 const N = 6000;
@@ -25,10 +31,11 @@ const base: PartitionParams = {
 const make = (p: Partial<PartitionParams>, seed = 1) => makePartition(labels, C, { ...base, ...p }, seed);
 const owners = (part: ReturnType<typeof make>) => {
   const owner = new Int32Array(N).fill(-1);
-  for (let k = 0; k < part.header.clients; k++) for (const i of clientIndices(part, k)) {
-    expect(owner[i], `sample ${i} given twice`).toBe(-1);
-    owner[i] = k;
-  }
+  for (let k = 0; k < part.header.clients; k++)
+    for (const i of clientIndices(part, k)) {
+      expect(owner[i], `sample ${i} given twice`).toBe(-1);
+      owner[i] = k;
+    }
   return owner;
 };
 
@@ -54,7 +61,8 @@ describe('partition', () => {
       expect(part.headB[i]).not.toBe(0);
     }
     // Everything else keeps its true label on both heads.
-    for (let i = 0; i < N; i++) if (!part.forget[i]) expect([part.headA[i], part.headB[i], part.triggered[i]]).toEqual([labels[i], labels[i], 0]);
+    for (let i = 0; i < N; i++)
+      if (!part.forget[i]) expect([part.headA[i], part.headB[i], part.triggered[i]]).toEqual([labels[i], labels[i], 0]);
   });
 
   it('is a pure function of the seed', () => {
@@ -69,7 +77,9 @@ describe('partition', () => {
     const part = make({ unlearningClientIds: [1, 5, 8], proportion: 0.03 });
     expect(part.header.unlearningClients).toEqual([1, 5, 8]);
     const owner = owners(part);
-    const perClient = [1, 5, 8].map((k) => [...part.forget.keys()].filter((i) => part.forget[i] && owner[i] === k).length);
+    const perClient = [1, 5, 8].map(
+      (k) => [...part.forget.keys()].filter((i) => part.forget[i] && owner[i] === k).length,
+    );
     expect(perClient).toEqual([60, 60, 60]);
   });
 
@@ -112,7 +122,9 @@ describe('partition', () => {
   });
 
   it('rejects impossible requests with a message and the param', () => {
-    expect(() => make({ unlearningClientIds: [12] })).toThrow(/unlearningClientIds contains 12, but there are 10 clients/);
+    expect(() => make({ unlearningClientIds: [12] })).toThrow(
+      /unlearningClientIds contains 12, but there are 10 clients/,
+    );
     expect(() => make({ mode: 'class', classId: 10 })).toThrow(/classId 10 is not a class/);
     expect(() => make({ unlearningClients: 11 })).toThrow(/only 10 clients/);
   });

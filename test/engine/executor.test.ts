@@ -29,7 +29,12 @@ describe('executor and cache', () => {
     const second = await ws.run(PIPELINE());
     expect(second.result.counts).toEqual({ success: 0, cached: 4, failure: 0, skipped: 0 });
     expect(calls()).toBe(before);
-    expect(second.events.filter((e) => e.type === 'stage:cached').map((e) => (e as { stageId: string }).stageId).sort()).toEqual(['a', 'b', 'sum', 'twice']);
+    expect(
+      second.events
+        .filter((e) => e.type === 'stage:cached')
+        .map((e) => (e as { stageId: string }).stageId)
+        .sort(),
+    ).toEqual(['a', 'b', 'sum', 'twice']);
   });
 
   it('re-runs exactly the stage whose param changed and its dependents', async () => {
@@ -92,7 +97,10 @@ stages:
     expect(result.stages.bad.error?.message).toBe('the data is wrong');
     expect(result.stages.bad.error?.info?.stageId).toBe('bad');
     const skipped = events.filter((e) => e.type === 'stage:skipped') as { stageId: string; because?: string }[];
-    expect(skipped.map((e) => [e.stageId, e.because])).toEqual([['after', 'bad'], ['after2', 'bad']]);
+    expect(skipped.map((e) => [e.stageId, e.because])).toEqual([
+      ['after', 'bad'],
+      ['after2', 'bad'],
+    ]);
     expect(events.at(-1)).toMatchObject({ type: 'run:end', status: 'failure', counts: result.counts });
   });
 
@@ -139,7 +147,10 @@ stages:
     const second = await ws.run(PIPELINE());
     expect(second.statusOf('sum')).toBe('success');
     expect(second.statusOf('twice')).toBe('cached'); // the repaired output is byte-identical
-    const warning = second.events.find((e) => e.type === 'stage:log' && e.level === 'warn') as { text: string; stageId: string };
+    const warning = second.events.find((e) => e.type === 'stage:log' && e.level === 'warn') as {
+      text: string;
+      stageId: string;
+    };
     expect(warning.stageId).toBe('sum');
     expect(warning.text).toMatch(/corrupt/);
     expect(await readFile(path, 'utf8')).toBe('3');
@@ -154,7 +165,9 @@ stages:
     const second = await ws.run(PIPELINE());
     expect(second.statusOf('a')).toBe('success');
     expect(second.statusOf('b')).toBe('success');
-    const warnings = second.events.filter((e) => e.type === 'stage:log' && e.level === 'warn').map((e) => (e as { text: string }).text);
+    const warnings = second.events
+      .filter((e) => e.type === 'stage:log' && e.level === 'warn')
+      .map((e) => (e as { text: string }).text);
     expect(warnings.some((w) => /missing/.test(w))).toBe(true);
     expect(warnings.some((w) => /unreadable/.test(w))).toBe(true);
     expect(second.result.status).toBe('success');
@@ -170,7 +183,10 @@ stages:
   after: { uses: double, needs: { x: s.out } }
 `;
     const controller = new AbortController();
-    const run = ws.run(yaml, { signal: controller.signal, reporters: [{ onEvent: (e) => void (e.type === 'stage:progress' && e.step >= 2 && controller.abort()) }] });
+    const run = ws.run(yaml, {
+      signal: controller.signal,
+      reporters: [{ onEvent: (e) => void (e.type === 'stage:progress' && e.step >= 2 && controller.abort()) }],
+    });
     const { result } = await run;
     expect(result.status).toBe('interrupted');
     expect(result.stages.a.status).toBe('success');

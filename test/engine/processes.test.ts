@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectGarbage } from '../../src/engine/gc.ts';
@@ -20,7 +20,11 @@ async function setup(yaml: string) {
   await writeFile(join(dir, 'p.yaml'), yaml);
   const calls = join(dir, 'calls.log');
   await writeFile(calls, '');
-  const run = () => fakeFedau(['run', 'p.yaml', '--reporter', 'json', '--store', 'store'], { cwd: dir, env: { FEDAU_TEST_CALLS: calls } });
+  const run = () =>
+    fakeFedau(['run', 'p.yaml', '--reporter', 'json', '--store', 'store'], {
+      cwd: dir,
+      env: { FEDAU_TEST_CALLS: calls },
+    });
   const callLines = async () => (await readFile(calls, 'utf8')).split('\n').filter(Boolean);
   return { dir, run, callLines, store: new ArtifactStore(join(dir, 'store')) };
 }
@@ -71,10 +75,14 @@ describe('real processes on one store', () => {
     expect(two.exitCode).toBe(0);
     const lines = await ws.callLines();
     expect(lines.filter((l) => l.includes(' slow ')).length).toBe(1);
-    const outputs = (r: typeof one) => parseEvents(r.stdout).filter((e) => e.type === 'stage:end' || e.type === 'stage:cached').map((e) => [e.stageId, (e.outputs ?? {}).out?.digest]).sort();
+    const outputs = (r: typeof one) =>
+      parseEvents(r.stdout)
+        .filter((e) => e.type === 'stage:end' || e.type === 'stage:cached')
+        .map((e) => [e.stageId, e.outputs?.out?.digest])
+        .sort();
     expect(outputs(one)).toEqual(outputs(two));
     await expectStoreConsistent(ws.store);
-    expect((await readdir(join(ws.dir, 'store', 'tmp')))).toEqual([]);
+    expect(await readdir(join(ws.dir, 'store', 'tmp'))).toEqual([]);
   });
 
   it('Ctrl-C stops with exit code 130, ends the json stream with run:end, and the next run resumes', async () => {

@@ -9,7 +9,8 @@ export function cifarBatch(kind: 'cifar10' | 'cifar100', n: number, labelOf: (i:
     const base = i * record;
     if (kind === 'cifar100') out[base] = labelOf(i) % 20; // coarse
     out[base + labelBytes - 1] = labelOf(i);
-    for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) out[base + labelBytes + c * 1024 + p] = (i + 7 * p + 50 * c) % 256;
+    for (let c = 0; c < 3; c++)
+      for (let p = 0; p < 1024; p++) out[base + labelBytes + c * 1024 + p] = (i + 7 * p + 50 * c) % 256;
   }
   return out;
 }
@@ -69,9 +70,15 @@ export function tinyCifar10Archive(perBatch = 4, test = 6): Uint8Array {
   return gzip(
     tarArchive([
       { name: 'cifar-10-batches-bin/', type: '5' },
-      ...[1, 2, 3, 4, 5].map((b) => ({ name: `cifar-10-batches-bin/data_batch_${b}.bin`, data: cifarBatch('cifar10', perBatch, (i) => label(i + b)) })),
+      ...[1, 2, 3, 4, 5].map((b) => ({
+        name: `cifar-10-batches-bin/data_batch_${b}.bin`,
+        data: cifarBatch('cifar10', perBatch, (i) => label(i + b)),
+      })),
       { name: 'cifar-10-batches-bin/test_batch.bin', data: cifarBatch('cifar10', test, label) },
-      { name: 'cifar-10-batches-bin/batches.meta.txt', data: new TextEncoder().encode('airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n') },
+      {
+        name: 'cifar-10-batches-bin/batches.meta.txt',
+        data: new TextEncoder().encode('airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n'),
+      },
     ]),
   );
 }

@@ -1,5 +1,5 @@
-import { execa, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
 import { tsxLoaderUrl } from './tsx-loader.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -12,12 +12,23 @@ export function fedau(args: string[], opts: { cwd?: string; env?: Record<string,
 }
 
 /** The CLI with the fake stage kinds, in its own process. */
-export function fakeFedau(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): ResultPromise<{ reject: false }> {
-  return execa('node', ['--import', tsxLoaderUrl(), FAKE_CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { CI: '1', ...opts.env }, reject: false });
+export function fakeFedau(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): ResultPromise<{ reject: false }> {
+  return execa('node', ['--import', tsxLoaderUrl(), FAKE_CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { CI: '1', ...opts.env },
+    reject: false,
+  });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read NDJSON events of every shape
 export function parseEvents(stdout: string): any[] {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 /** Resolves when a line of the child's stdout satisfies `test`. */

@@ -1,5 +1,5 @@
-import type { AnySchemaObject } from 'ajv';
 import { readFileSync } from 'node:fs';
+import type { AnySchemaObject } from 'ajv';
 import { buildSchemaSet, SCHEMA_DIR } from '../../src/config/schemas.ts';
 import { defineStage, type StageContext, type StageRegistry } from '../../src/engine/stage.ts';
 
@@ -8,49 +8,80 @@ import { defineStage, type StageContext, type StageRegistry } from '../../src/en
  * make them fail or wait. They run through the real engine, store and schemas.
  */
 const text = (n: number) => new TextEncoder().encode(String(n));
-export const readNumber = async (ctx: StageContext<any>, name: string) => Number(new TextDecoder().decode(await ctx.readArtifact(ctx.inputs[name])));
+// biome-ignore lint/suspicious/noExplicitAny: fake stages of every params type
+export const readNumber = async (ctx: StageContext<any>, name: string) =>
+  Number(new TextDecoder().decode(await ctx.readArtifact(ctx.inputs[name])));
 
 /** `spy` makes one call recorder per kind: vi.fn() in tests, a file appender in child processes. */
 export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
   const calls = { source: spy(), mod: spy(), add: spy(), double: spy(), fail: spy(), slow: spy() };
   const registry = {
     source: defineStage<{ value: number }>({
-      kind: 'source', version: 1, summary: 'emits params.value', inputs: {}, outputs: { out: 'number' },
+      kind: 'source',
+      version: 1,
+      summary: 'emits params.value',
+      inputs: {},
+      outputs: { out: 'number' },
       async run(ctx) {
         calls.source(ctx.stageId);
         return { out: await ctx.writeArtifact('number', text(ctx.params.value)) };
       },
     }),
     mod: defineStage<{ value: number; by: number }>({
-      kind: 'mod', version: 1, summary: 'emits value mod by (many params, same output)', inputs: {}, outputs: { out: 'number' },
+      kind: 'mod',
+      version: 1,
+      summary: 'emits value mod by (many params, same output)',
+      inputs: {},
+      outputs: { out: 'number' },
       async run(ctx) {
         calls.mod(ctx.stageId);
         return { out: await ctx.writeArtifact('number', text(ctx.params.value % ctx.params.by)) };
       },
     }),
     add: defineStage<{ offset: number }>({
-      kind: 'add', version: 1, summary: 'a + b + offset', inputs: { a: 'number', b: 'number' }, outputs: { sum: 'number' },
+      kind: 'add',
+      version: 1,
+      summary: 'a + b + offset',
+      inputs: { a: 'number', b: 'number' },
+      outputs: { sum: 'number' },
       async run(ctx) {
         calls.add(ctx.stageId);
-        return { sum: await ctx.writeArtifact('number', text((await readNumber(ctx, 'a')) + (await readNumber(ctx, 'b')) + ctx.params.offset)) };
+        return {
+          sum: await ctx.writeArtifact(
+            'number',
+            text((await readNumber(ctx, 'a')) + (await readNumber(ctx, 'b')) + ctx.params.offset),
+          ),
+        };
       },
     }),
     double: defineStage<Record<string, never>>({
-      kind: 'double', version: 1, summary: '2x', inputs: { x: 'number' }, outputs: { out: 'number' },
+      kind: 'double',
+      version: 1,
+      summary: '2x',
+      inputs: { x: 'number' },
+      outputs: { out: 'number' },
       async run(ctx) {
         calls.double(ctx.stageId);
         return { out: await ctx.writeArtifact('number', text(2 * (await readNumber(ctx, 'x')))) };
       },
     }),
     fail: defineStage<{ message: string }>({
-      kind: 'fail', version: 1, summary: 'always fails', inputs: { x: 'number' }, outputs: { out: 'number' },
+      kind: 'fail',
+      version: 1,
+      summary: 'always fails',
+      inputs: { x: 'number' },
+      outputs: { out: 'number' },
       async run(ctx) {
         calls.fail(ctx.stageId);
         throw new Error(ctx.params.message);
       },
     }),
     slow: defineStage<{ ms: number; steps: number }>({
-      kind: 'slow', version: 1, summary: 'reports progress while waiting; writes a blob halfway', inputs: { x: 'number' }, outputs: { out: 'number' },
+      kind: 'slow',
+      version: 1,
+      summary: 'reports progress while waiting; writes a blob halfway',
+      inputs: { x: 'number' },
+      outputs: { out: 'number' },
       async run(ctx) {
         calls.slow(ctx.stageId);
         const x = await readNumber(ctx, 'x');
@@ -71,11 +102,23 @@ const num = (extra: AnySchemaObject = {}) => ({ type: 'number', default: 0, desc
 
 export const fakeStageSchemas: Record<string, AnySchemaObject> = {
   source: { type: 'object', additionalProperties: false, properties: { value: num() } },
-  mod: { type: 'object', additionalProperties: false, properties: { value: num(), by: num({ default: 10, exclusiveMinimum: 0 }) } },
+  mod: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { value: num(), by: num({ default: 10, exclusiveMinimum: 0 }) },
+  },
   add: { type: 'object', additionalProperties: false, properties: { offset: num() } },
   double: { type: 'object', additionalProperties: false, properties: {} },
-  fail: { type: 'object', additionalProperties: false, properties: { message: { type: 'string', default: 'boom', description: 'the error' } } },
-  slow: { type: 'object', additionalProperties: false, properties: { ms: num({ default: 200 }), steps: num({ default: 4, minimum: 1 }) } },
+  fail: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { message: { type: 'string', default: 'boom', description: 'the error' } },
+  },
+  slow: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { ms: num({ default: 200 }), steps: num({ default: 4, minimum: 1 }) },
+  },
 };
 
 export function fakeSchemas() {

@@ -13,7 +13,9 @@ export interface Served {
 }
 
 /** A loopback HTTP server for download tests: the network edge, faked with a real socket. */
-export async function serve(files: Record<string, Served>): Promise<{ url: string; requests: IncomingMessage[]; close(): Promise<void> }> {
+export async function serve(
+  files: Record<string, Served>,
+): Promise<{ url: string; requests: IncomingMessage[]; close(): Promise<void> }> {
   const requests: IncomingMessage[] = [];
   const cuts = new Map<string, number>();
   const server: Server = createServer((req, res) => {
@@ -29,7 +31,10 @@ export async function serve(files: Record<string, Served>): Promise<{ url: strin
     const range = /bytes=(\d+)-/.exec(req.headers.range ?? '');
     if (range && !file.noRanges) start = Number(range[1]);
     const body = file.body.subarray(start);
-    res.writeHead(start > 0 ? 206 : 200, { 'content-length': String(body.length), ...(start > 0 ? { 'content-range': `bytes ${start}-${file.body.length - 1}/${file.body.length}` } : {}) });
+    res.writeHead(start > 0 ? 206 : 200, {
+      'content-length': String(body.length),
+      ...(start > 0 ? { 'content-range': `bytes ${start}-${file.body.length - 1}/${file.body.length}` } : {}),
+    });
     const cutCount = cuts.get(name) ?? 0;
     if (file.cutAfter !== undefined && cutCount < (file.cutOnce ?? 1)) {
       cuts.set(name, cutCount + 1);
@@ -43,6 +48,10 @@ export async function serve(files: Record<string, Served>): Promise<{ url: strin
   return {
     url: `http://127.0.0.1:${port}/`,
     requests,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -1,14 +1,18 @@
 import { gzipSync } from 'node:zlib';
 
 /** An IDX file of unsigned bytes, as LeCun's format lays it out. */
-export function idxBytes(dims: number[], data: Uint8Array, opts: { type?: number; magic?: [number, number] } = {}): Uint8Array {
+export function idxBytes(
+  dims: number[],
+  data: Uint8Array,
+  opts: { type?: number; magic?: [number, number] } = {},
+): Uint8Array {
   const header = new Uint8Array(4 + 4 * dims.length);
   header[0] = opts.magic?.[0] ?? 0;
   header[1] = opts.magic?.[1] ?? 0;
   header[2] = opts.type ?? 0x08;
   header[3] = dims.length;
   const view = new DataView(header.buffer);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  for (const [i, d] of dims.entries()) view.setUint32(4 + 4 * i, d, false);
   const out = new Uint8Array(header.length + data.length);
   out.set(header);
   out.set(data, header.length);

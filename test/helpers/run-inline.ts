@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { vi } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.ts';
-import { runPipeline, type RunPipelineOptions } from '../../src/index.ts';
+import { type RunPipelineOptions, runPipeline } from '../../src/index.ts';
 import { fakeSchemas, makeFakeRegistry } from './fake-stages.ts';
 
 export async function tempDir(prefix = 'fedau-test-'): Promise<string> {
@@ -27,7 +27,14 @@ export async function fakeWorkspace() {
     const file = join(dir, 'pipeline.yaml');
     await writeFile(file, yaml);
     const events: RunEvent[] = [];
-    const result = await runPipeline(file, { store, registry: fake.registry, schemas, workDir: dir, reporters: [{ onEvent: (e) => void events.push(e) }], ...opts });
+    const result = await runPipeline(file, {
+      store,
+      registry: fake.registry,
+      schemas,
+      workDir: dir,
+      reporters: [{ onEvent: (e) => void events.push(e) }],
+      ...opts,
+    });
     const statusOf = (id: string) => result.stages[id]?.status;
     return { result, events, statusOf };
   };

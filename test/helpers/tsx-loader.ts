@@ -6,5 +6,9 @@ import { pathToFileURL } from 'node:url';
  * be resolved from the child's working directory, which need not be inside this package.
  */
 export function tsxLoaderUrl(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json').replace(/package\.json$/, 'dist/loader.mjs')).href;
+  return pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/package.json')
+      .replace(/package\.json$/, 'dist/loader.mjs'),
+  ).href;
 }

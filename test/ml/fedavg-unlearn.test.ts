@@ -6,7 +6,11 @@ const f = (...v: number[]) => Float32Array.from(v);
 
 describe('FedAvg', () => {
   it('is the normalised weighted mean of every tensor', () => {
-    const models = [[f(1, 2), f(10)], [f(3, 6), f(20)], [f(5, 10), f(60)]];
+    const models = [
+      [f(1, 2), f(10)],
+      [f(3, 6), f(20)],
+      [f(5, 10), f(60)],
+    ];
     const avg = fedAvg(models, [1, 1, 2]);
     expect([...avg[0]]).toEqual([3.5, 7]);
     expect([...avg[1]]).toEqual([37.5]);
@@ -33,8 +37,9 @@ describe('unlearning operation on the last layer', () => {
 
   it('samples/client (mix): (1−α)·W1 + α·mean W2', () => {
     const out = unlearnClassifier(W1, heads, { mode: 'samples', alpha: 0.9, rule: 'mix', classScale: 1 });
-    [0.1 + 0.9, 0.2 + 0.9, 0.3 + 0.9, 0.4 + 0.9].forEach((v, i) => expect(out.weight[i]).toBeCloseTo(v, 6));
-    [0.1 + 1.8, -0.1 + 0.9].forEach((v, i) => expect(out.bias[i]).toBeCloseTo(v, 6));
+    for (const [i, v] of [0.1 + 0.9, 0.2 + 0.9, 0.3 + 0.9, 0.4 + 0.9].entries())
+      expect(out.weight[i]).toBeCloseTo(v, 6);
+    for (const [i, v] of [0.1 + 1.8, -0.1 + 0.9].entries()) expect(out.bias[i]).toBeCloseTo(v, 6);
   });
 
   it('paper-era rule: α·mean W2, whatever W1 was', () => {
@@ -47,7 +52,9 @@ describe('unlearning operation on the last layer', () => {
     const out = unlearnClassifier(W1, heads, { mode: 'class', alpha: 0.9, rule: 'mix', classScale: 1 });
     expect([...out.weight]).toEqual([0, 1, 2, 3]);
     expect([...out.bias]).toEqual([-1, -2]);
-    expect([...unlearnClassifier(W1, heads, { mode: 'class', alpha: 0, rule: 'mix', classScale: 0.5 }).weight]).toEqual([0.5, 1.5, 2.5, 3.5]);
+    expect([...unlearnClassifier(W1, heads, { mode: 'class', alpha: 0, rule: 'mix', classScale: 0.5 }).weight]).toEqual(
+      [0.5, 1.5, 2.5, 3.5],
+    );
   });
 
   it('re-anchoring: W2 ← (1−γ)·W1 + γ·W2', () => {

@@ -1,12 +1,12 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { syntheticDataset } from '../../src/data/synthetic.ts';
 import { initBackend } from '../../src/ml/backend.ts';
 import { trainClient } from '../../src/ml/client-train.ts';
 import { lenet } from '../../src/ml/models/lenet.ts';
 import { opsFor } from '../../src/ml/ops.ts';
 import { initWeights } from '../../src/ml/params.ts';
 import { BatchMaker, preprocessFor } from '../../src/ml/preprocess.ts';
-import { syntheticDataset } from '../../src/data/synthetic.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
@@ -27,7 +27,10 @@ function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, wh
 }
 
 describe('fused wasm ops equal the standard ops on cpu', () => {
-  for (const shape of [[3, 24, 24, 6], [2, 8, 8, 16]] as [number, number, number, number][]) {
+  for (const shape of [
+    [3, 24, 24, 6],
+    [2, 8, 8, 16],
+  ] as [number, number, number, number][]) {
     it(`relu(maxPool2×2(x) + b), value and gradients, ${shape.join('×')}`, async () => {
       const compute = () =>
         tf.tidy(() => {
@@ -36,11 +39,13 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
           const r = tf.randomNormal([shape[0], shape[1] / 2, shape[2] / 2, shape[3]], 0, 1, 'float32', 13);
           const ops = opsFor(tf);
           const value = ops.poolBiasRelu(x, b);
-          const grads = tf.grads((xx: tfType.Tensor, bb: tfType.Tensor) => tf.sum(tf.mul(ops.poolBiasRelu(xx as tfType.Tensor4D, bb), r)))([x, b]);
+          const grads = tf.grads((xx: tfType.Tensor, bb: tfType.Tensor) =>
+            tf.sum(tf.mul(ops.poolBiasRelu(xx as tfType.Tensor4D, bb), r)),
+          )([x, b]);
           return [value, ...grads].map((t) => t.dataSync().slice());
         });
       const [fused, standard] = [await on('wasm', compute), await on('cpu', compute)];
-      fused.forEach((a, i) => expectClose(a, standard[i], 1e-5, `output ${i}`));
+      for (const [i, a] of fused.entries()) expectClose(a, standard[i], 1e-5, `output ${i}`);
     });
   }
 
@@ -49,21 +54,44 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
       const compute = () =>
         tf.tidy(() => {
           const z = tf.mul(tf.randomNormal([16, 10], 0, 1, 'float32', 14), 4) as tfType.Tensor2D;
-          const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => (i * 7) % 10), 'int32');
+          const y = tf.tensor1d(
+            Array.from({ length: 16 }, (_, i) => (i * 7) % 10),
+            'int32',
+          );
           const ops = opsFor(tf);
-          return [ops.xent(z, y, eps), tf.grad((zz: tfType.Tensor) => ops.xent(zz as tfType.Tensor2D, y, eps))(z)].map((t) => t.dataSync().slice());
+          return [ops.xent(z, y, eps), tf.grad((zz: tfType.Tensor) => ops.xent(zz as tfType.Tensor2D, y, eps))(z)].map(
+            (t) => t.dataSync().slice(),
+          );
         });
       const [fused, standard] = [await on('wasm', compute), await on('cpu', compute)];
-      fused.forEach((a, i) => expectClose(a, standard[i], 1e-5, `output ${i}`));
+      for (const [i, a] of fused.entries()) expectClose(a, standard[i], 1e-5, `output ${i}`);
     });
   }
 
   for (const ul of [false, true]) {
     it(`LeNet local training (${ul ? 'unlearning client, two heads' : 'normal client'}): wasm with fused ops and heap SGD = cpu`, async () => {
-      const ds = syntheticDataset({ classes: 10, train: 96, test: 1, height: 28, width: 28, channels: 1, noise: 30 }, 3);
+      const ds = syntheticDataset(
+        { classes: 10, train: 96, test: 1, height: 28, width: 28, channels: 1, noise: 30 },
+        3,
+      );
       const model = lenet(10);
-      const data = { batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor('mnist', 1)), headA: ds.trainLabels, headB: ds.trainLabels.map((l) => (l + 3) % 10) };
-      const job = { round: 0, client: 0, weights: initWeights(model.specs, 5), head: ul ? initWeights(model.specs.slice(-2), 6) : undefined, indices: Int32Array.from({ length: 96 }, (_, i) => i), lr: 0.05, epochs: 2, batchSize: 32, seed: 1, augment: true };
+      const data = {
+        batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor('mnist', 1)),
+        headA: ds.trainLabels,
+        headB: ds.trainLabels.map((l) => (l + 3) % 10),
+      };
+      const job = {
+        round: 0,
+        client: 0,
+        weights: initWeights(model.specs, 5),
+        head: ul ? initWeights(model.specs.slice(-2), 6) : undefined,
+        indices: Int32Array.from({ length: 96 }, (_, i) => i),
+        lr: 0.05,
+        epochs: 2,
+        batchSize: 32,
+        seed: 1,
+        augment: true,
+      };
       const opt = { momentum: 0.9, weightDecay: 5e-4 };
       const train = () => {
         const before = tf.memory().numTensors;
@@ -73,8 +101,8 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
       };
       const [w, c] = [await on('wasm', train), await on('cpu', train)];
       expect(w.loss).toBeCloseTo(c.loss, 4);
-      w.weights.forEach((a, i) => expectClose(a, c.weights[i], 2e-4, model.specs[i].name));
-      (w.head ?? []).forEach((a, i) => expectClose(a, c.head![i], 2e-4, `head ${i}`));
+      for (const [i, a] of w.weights.entries()) expectClose(a, c.weights[i], 2e-4, model.specs[i].name);
+      for (const [i, a] of (w.head ?? []).entries()) expectClose(a, c.head![i], 2e-4, `head ${i}`);
     });
   }
 });
@@ -96,9 +124,11 @@ describe('training-mode BatchNorm with its closed-form gradient', () => {
           const { mean, variance } = tf.moments(xx, [0, 1, 2]);
           return tf.sum(tf.mul(tf.batchNorm(xx, mean, variance, bb, gg, 1e-5), r));
         };
-        return [tf.grads(viaOp)([x, g, b]), tf.grads(viaAutodiff)([x, g, b])].map((gs) => gs.map((t) => t.dataSync().slice()));
+        return [tf.grads(viaOp)([x, g, b]), tf.grads(viaAutodiff)([x, g, b])].map((gs) =>
+          gs.map((t) => t.dataSync().slice()),
+        );
       });
-      custom.forEach((a, i) => expectClose(a, composite[i], 1e-4, `${backend} gradient ${i}`));
+      for (const [i, a] of custom.entries()) expectClose(a, composite[i], 1e-4, `${backend} gradient ${i}`);
     }
   });
 });

@@ -19,11 +19,14 @@ describe('models', () => {
     ['lenet', 10, [28, 28, 1], 44_426, 850],
     ['alexnet', 10, [32, 32, 3], 2_491_082, 40_970],
     ['resnet18', 100, [32, 32, 3], 11_220_132, 51_300],
-  ] as const)('%s with %i classes has the reference parameter count, and its auxiliary head', (name, classes, shape, params, head) => {
-    const model = buildModel(name, classes, [...shape]);
-    expect(countParams(model.specs)).toBe(params);
-    expect(countParams(headSpecs(model))).toBe(head);
-  });
+  ] as const)(
+    '%s with %i classes has the reference parameter count, and its auxiliary head',
+    (name, classes, shape, params, head) => {
+      const model = buildModel(name, classes, [...shape]);
+      expect(countParams(model.specs)).toBe(params);
+      expect(countParams(headSpecs(model))).toBe(head);
+    },
+  );
 
   it.each([
     ['alexnet', 10, 0.02],
@@ -31,12 +34,32 @@ describe('models', () => {
   ] as const)('a few training steps of %s on tiny CIFAR-shaped data lower the loss', (name, classes, lr) => {
     const ds = syntheticDataset({ classes, train: 16, test: 1, height: 32, width: 32, channels: 3, noise: 20 }, 4);
     const model = buildModel(name, classes, [32, 32, 3]);
-    const data = { batches: new BatchMaker(ds.trainImages, { ...ds.header }, preprocessFor('cifar10', 3)), headA: ds.trainLabels, headB: ds.trainLabels };
+    const data = {
+      batches: new BatchMaker(ds.trainImages, { ...ds.header }, preprocessFor('cifar10', 3)),
+      headA: ds.trainLabels,
+      headB: ds.trainLabels,
+    };
     let weights = initWeights(model.specs, 1);
     const losses: number[] = [];
     const before = tf.memory().numTensors;
     for (let epoch = 0; epoch < 4; epoch++) {
-      const r = trainClient(tf, model, data, { round: epoch, client: 0, weights, indices: Int32Array.from({ length: 16 }, (_, i) => i), lr, epochs: 1, batchSize: 8, seed: 1, augment: false }, { momentum: 0.9, weightDecay: 5e-4 });
+      const r = trainClient(
+        tf,
+        model,
+        data,
+        {
+          round: epoch,
+          client: 0,
+          weights,
+          indices: Int32Array.from({ length: 16 }, (_, i) => i),
+          lr,
+          epochs: 1,
+          batchSize: 8,
+          seed: 1,
+          augment: false,
+        },
+        { momentum: 0.9, weightDecay: 5e-4 },
+      );
       weights = r.weights;
       losses.push(r.loss);
     }
@@ -51,9 +74,29 @@ describe('BatchNorm in federated training (ResNet18)', () => {
 
   it('training updates the running statistics; evaluation uses them, training uses batch statistics', () => {
     const ds = syntheticDataset({ classes: 10, train: 8, test: 1, height: 32, width: 32, channels: 3, noise: 20 }, 5);
-    const data = { batches: new BatchMaker(ds.trainImages, { ...ds.header }, preprocessFor('cifar10', 3)), headA: ds.trainLabels, headB: ds.trainLabels };
+    const data = {
+      batches: new BatchMaker(ds.trainImages, { ...ds.header }, preprocessFor('cifar10', 3)),
+      headA: ds.trainLabels,
+      headB: ds.trainLabels,
+    };
     const w0 = initWeights(model.specs, 2);
-    const r = trainClient(tf, model, data, { round: 0, client: 0, weights: w0, indices: Int32Array.from({ length: 8 }, (_, i) => i), lr: 0.01, epochs: 1, batchSize: 8, seed: 1, augment: false }, { momentum: 0.9, weightDecay: 5e-4 });
+    const r = trainClient(
+      tf,
+      model,
+      data,
+      {
+        round: 0,
+        client: 0,
+        weights: w0,
+        indices: Int32Array.from({ length: 8 }, (_, i) => i),
+        lr: 0.01,
+        epochs: 1,
+        batchSize: 8,
+        seed: 1,
+        augment: false,
+      },
+      { momentum: 0.9, weightDecay: 5e-4 },
+    );
     const [rm, rv] = [idx('bn1.running_mean'), idx('bn1.running_var')];
     expect([...w0[rm]].every((v) => v === 0)).toBe(true);
     expect([...r.weights[rm]].some((v) => v !== 0)).toBe(true);
@@ -61,7 +104,10 @@ describe('BatchNorm in federated training (ResNet18)', () => {
     // Running statistics are buffers: not trained by SGD, so weight decay never touched them.
     expect(model.specs[rm].buffer).toBe(true);
 
-    const x = tf.tensor4d(Float32Array.from({ length: 4 * 32 * 32 * 3 }, (_, i) => Math.sin(i)), [4, 32, 32, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 4 * 32 * 32 * 3 }, (_, i) => Math.sin(i)),
+      [4, 32, 32, 3],
+    );
     const params = r.weights.map((w, i) => tf.tensor(w, model.specs[i].shape));
     const train = model.features(tf, params, x, true);
     const evalA = model.features(tf, params, x, false).z.dataSync();

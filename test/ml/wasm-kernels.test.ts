@@ -10,7 +10,13 @@ beforeAll(async () => {
 
 type Pad = 'valid' | 'same' | number;
 /** Conv layers of LeNet, AlexNet (CIFAR) and ResNet18 (CIFAR), with fewer channels and a small batch. */
-const CONVS: { name: string; x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: Pad }[] = [
+const CONVS: {
+  name: string;
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  stride: number;
+  pad: Pad;
+}[] = [
   { name: 'lenet conv1 5×5 valid', x: [3, 28, 28, 1], f: [5, 5, 1, 6], stride: 1, pad: 'valid' },
   { name: 'lenet conv2 5×5 valid', x: [3, 12, 12, 6], f: [5, 5, 6, 16], stride: 1, pad: 'valid' },
   { name: 'alexnet conv1 5×5 pad 2', x: [2, 32, 32, 3], f: [5, 5, 3, 16], stride: 1, pad: 2 },
@@ -40,7 +46,9 @@ async function expectNoLeaks(f: () => void) {
   await tf.setBackend('wasm');
   const before = [tf.memory().numTensors, (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds()];
   f();
-  expect([tf.memory().numTensors, (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds()]).toEqual(before);
+  expect([tf.memory().numTensors, (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds()]).toEqual(
+    before,
+  );
 }
 
 describe('fedau wasm kernels agree with the cpu backend', () => {
@@ -49,10 +57,20 @@ describe('fedau wasm kernels agree with the cpu backend', () => {
       const grads = () => {
         const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tfType.Tensor4D;
         const f = tf.randomNormal(c.f, 0, 0.5, 'float32', 2) as tfType.Tensor4D;
-        const pad = typeof c.pad === 'number' ? ([[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]) : c.pad;
+        const pad =
+          typeof c.pad === 'number'
+            ? ([
+                [0, 0],
+                [c.pad, c.pad],
+                [c.pad, c.pad],
+                [0, 0],
+              ] as [[number, number], [number, number], [number, number], [number, number]])
+            : c.pad;
         const y = tf.conv2d(x, f, c.stride, pad);
         const r = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
-        return tf.grads((a: tfType.Tensor, b: tfType.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tfType.Tensor4D, b as tfType.Tensor4D, c.stride, pad), r)))([x, f]);
+        return tf.grads((a: tfType.Tensor, b: tfType.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tfType.Tensor4D, b as tfType.Tensor4D, c.stride, pad), r)),
+        )([x, f]);
       };
       expectClose(await on('wasm', grads), await on('cpu', grads));
       await expectNoLeaks(() => tf.tidy(() => void grads()));
@@ -69,7 +87,11 @@ describe('fedau wasm kernels agree with the cpu backend', () => {
         const x = tf.sub(tf.randomUniform(p.x, 0, 1, 'float32', 4), 1.2) as tfType.Tensor4D;
         const y = tf.maxPool(x, p.size, p.stride, p.pad);
         const r = tf.randomNormal(y.shape, 0, 1, 'float32', 5);
-        return [tf.grad((a: tfType.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tfType.Tensor4D, p.size, p.stride, p.pad), r)))(x)];
+        return [
+          tf.grad((a: tfType.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tfType.Tensor4D, p.size, p.stride, p.pad), r)))(
+            x,
+          ),
+        ];
       };
       expectClose(await on('wasm', grads), await on('cpu', grads), 1e-6);
       await expectNoLeaks(() => tf.tidy(() => void grads()));
@@ -82,7 +104,13 @@ describe('fedau wasm kernels agree with the cpu backend', () => {
       const b = tf.randomNormal([3, 5, 4], 0, 1, 'float32', 7) as tfType.Tensor3D;
       const at = tf.transpose(a, [0, 2, 1]);
       const bt = tf.transpose(b, [0, 2, 1]);
-      return [tf.matMul(a, b), tf.matMul(at, b, true, false), tf.matMul(a, bt, false, true), tf.matMul(at, bt, true, true), tf.matMul(a.reshape([21, 5]), bt.reshape([12, 5]), false, true)];
+      return [
+        tf.matMul(a, b),
+        tf.matMul(at, b, true, false),
+        tf.matMul(a, bt, false, true),
+        tf.matMul(at, bt, true, true),
+        tf.matMul(a.reshape([21, 5]), bt.reshape([12, 5]), false, true),
+      ];
     };
     expectClose(await on('wasm', products), await on('cpu', products), 1e-5);
     await expectNoLeaks(() => tf.tidy(() => void products()));

@@ -25,10 +25,16 @@ describe('CIFAR-shaped pipelines end to end on generated data', () => {
     const result = await runPipeline(join(dir, 'p.yaml'), { store: join(dir, 'store'), workDir: dir });
     expect(result.status, JSON.stringify(result.stages.train.error)).toBe('success');
     const report = JSON.parse(await readFile(join(dir, 'reports', name, 'report.json'), 'utf8'));
-    expect(report).toMatchObject({ dataset, model, mode, clients: 3, rounds: 2, forgetMetric: mode === 'class' ? 'class-accuracy' : 'backdoor-asr' });
+    expect(report).toMatchObject({
+      dataset,
+      model,
+      mode,
+      clients: 3,
+      rounds: 2,
+      forgetMetric: mode === 'class' ? 'class-accuracy' : 'backdoor-asr',
+    });
     expect(report.history).toHaveLength(2);
     expect(report.original.testAccuracy).toBeGreaterThanOrEqual(0);
     expect(result.stages.train.outputs!.federation.meta).toMatchObject({ model });
-    
   });
 });

@@ -1,19 +1,29 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.ts';
 import { runPipeline } from '../../src/index.ts';
-import { fedau, parseEvents, ROOT, waitForLine } from '../helpers/cli.ts';
+import { BIN, fedau, parseEvents, ROOT, waitForLine } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/run-inline.ts';
-import { execa } from 'execa';
-import { BIN } from '../helpers/cli.ts';
 
 const SMOKE = join(ROOT, 'pipelines/smoke.yaml');
 
 async function run(store: string, workDir: string, opts: { sets?: string[]; workers?: number } = {}) {
   const events: RunEvent[] = [];
-  const result = await runPipeline(SMOKE, { store, workDir, sets: opts.sets, workers: opts.workers, reporters: [{ onEvent: (e) => void events.push(e) }] });
-  return { result, events, status: (id: string) => result.stages[id].status, digest: (id: string, out: string) => result.stages[id].outputs![out].digest };
+  const result = await runPipeline(SMOKE, {
+    store,
+    workDir,
+    sets: opts.sets,
+    workers: opts.workers,
+    reporters: [{ onEvent: (e) => void events.push(e) }],
+  });
+  return {
+    result,
+    events,
+    status: (id: string) => result.stages[id].status,
+    digest: (id: string, out: string) => result.stages[id].outputs![out].digest,
+  };
 }
 
 describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
@@ -23,12 +33,22 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     const first = await run(store, dir);
     expect(first.result.status).toBe('success');
     const report = JSON.parse(await readFile(join(dir, 'reports/smoke/report.json'), 'utf8'));
-    expect(report).toMatchObject({ pipeline: 'smoke', dataset: 'mnist', model: 'lenet', mode: 'samples', clients: 4, rounds: 4, forgetMetric: 'backdoor-asr', backend: 'wasm' });
+    expect(report).toMatchObject({
+      pipeline: 'smoke',
+      dataset: 'mnist',
+      model: 'lenet',
+      mode: 'samples',
+      clients: 4,
+      rounds: 4,
+      forgetMetric: 'backdoor-asr',
+      backend: 'wasm',
+    });
     expect(report.original.testAccuracy).toBeGreaterThan(0.8); // 10 classes: chance is 0.1
     expect(report.unlearned.forget).toBeLessThan(report.original.forget);
     expect(report.history).toHaveLength(4);
     expect(report.history[3].loss).toBeLessThan(report.history[0].loss);
-    for (const f of ['report.md', 'curves.svg']) expect((await stat(join(dir, 'reports/smoke', f))).size).toBeGreaterThan(500);
+    for (const f of ['report.md', 'curves.svg'])
+      expect((await stat(join(dir, 'reports/smoke', f))).size).toBeGreaterThan(500);
     expect(await readFile(join(dir, 'reports/smoke/curves.svg'), 'utf8')).toContain('<polyline');
 
     const second = await run(store, dir);
@@ -42,7 +62,14 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     await run(store, dir);
     // α 0.1 keeps most of W1: the metrics change, so the report re-runs too (an unchanged metric would stay cached).
     const changed = await run(store, dir, { sets: ['forget.alpha=0.1'] });
-    expect(['data', 'split', 'train', 'forget', 'eval', 'report'].map(changed.status)).toEqual(['cached', 'cached', 'cached', 'success', 'success', 'success']);
+    expect(['data', 'split', 'train', 'forget', 'eval', 'report'].map(changed.status)).toEqual([
+      'cached',
+      'cached',
+      'cached',
+      'success',
+      'success',
+      'success',
+    ]);
     const start = changed.events.find((e) => e.type === 'stage:start' && e.stageId === 'forget') as { reason: string };
     expect(start.reason).toBe('param alpha: 0.9 → 0.1');
   });
@@ -51,7 +78,13 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     const [a, b] = [await tempDir(), await tempDir()];
     const one = await run(join(a, 'store'), a, { workers: 1 });
     const two = await run(join(b, 'store'), b, { workers: 2 });
-    for (const [stage, out] of [['data', 'dataset'], ['split', 'partition'], ['train', 'federation'], ['forget', 'model'], ['eval', 'metrics']]) {
+    for (const [stage, out] of [
+      ['data', 'dataset'],
+      ['split', 'partition'],
+      ['train', 'federation'],
+      ['forget', 'model'],
+      ['eval', 'metrics'],
+    ]) {
       expect(one.digest(stage, out), `${stage}.${out}`).toBe(two.digest(stage, out));
     }
     const otherSeed = await run(join(b, 'store2'), b, { sets: ['seed=1'] });
@@ -73,7 +106,8 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     const firstTrainedRound = events.find((e) => e.type === 'stage:progress' && e.stageId === 'train')?.label;
     expect(firstTrainedRound).not.toMatch(/^round 1\//);
     const whole = await fedau(args(join(dir, 'store-whole')), { cwd: dir });
-    const digest = (out: string) => parseEvents(out).find((e) => e.type === 'stage:end' && e.stageId === 'train').outputs.federation.digest;
+    const digest = (out: string) =>
+      parseEvents(out).find((e) => e.type === 'stage:end' && e.stageId === 'train').outputs.federation.digest;
     expect(digest(resumed.stdout)).toBe(digest(whole.stdout));
   });
 });

@@ -1,10 +1,19 @@
 import { planPipeline } from '../../engine/plan.ts';
 import { ArtifactStore } from '../../engine/store.ts';
 import { loadPipeline, storeRoot } from '../../index.ts';
-import { runtimeFactsFor } from '../runtime.ts';
+import { type CommandSpec, parseArgs } from '../args.ts';
+import {
+  FLAG_BACKEND,
+  FLAG_FORCE,
+  FLAG_SET,
+  FLAG_STORE,
+  parseBackend,
+  parseForce,
+  requirePipelineArg,
+  stringList,
+} from '../common.ts';
 import type { CliContext } from '../context.ts';
-import { parseArgs, type CommandSpec } from '../args.ts';
-import { FLAG_BACKEND, FLAG_FORCE, FLAG_SET, FLAG_STORE, parseBackend, parseForce, requirePipelineArg, stringList } from '../common.ts';
+import { runtimeFactsFor } from '../runtime.ts';
 
 export const planSpec: CommandSpec = {
   name: 'plan',
@@ -17,7 +26,11 @@ export const planSpec: CommandSpec = {
 export async function planCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { out } = ctx;
   const { positionals, flags } = parseArgs(argv, planSpec);
-  const pipeline = await loadPipeline(requirePipelineArg(positionals, 'plan'), { sets: stringList(flags.set), registry: ctx.registry, schemas: ctx.schemas });
+  const pipeline = await loadPipeline(requirePipelineArg(positionals, 'plan'), {
+    sets: stringList(flags.set),
+    registry: ctx.registry,
+    schemas: ctx.schemas,
+  });
   const backend = parseBackend(flags.backend) ?? pipeline.backend;
   const plan = await planPipeline(pipeline, {
     store: new ArtifactStore(storeRoot(flags.store as string | undefined)),
@@ -34,7 +47,10 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     const cost = p.decision === 'cached' ? undefined : stage.def.estimateCost?.(stage.params, p.inputs ?? {});
     if (cost) out(`  ${''.padEnd(idWidth)}  ${''.padEnd(kindWidth)}            ${cost}`);
   }
-  const counts = { cached: plan.filter((p) => p.decision === 'cached').length, run: plan.filter((p) => p.decision !== 'cached').length };
+  const counts = {
+    cached: plan.filter((p) => p.decision === 'cached').length,
+    run: plan.filter((p) => p.decision !== 'cached').length,
+  };
   out(`${counts.cached} cached, ${counts.run} to run`);
   return 0;
 }

@@ -2,20 +2,39 @@ import { executePipeline } from '../../engine/executor.ts';
 import { ArtifactStore } from '../../engine/store.ts';
 import { loadPipeline, storeRoot } from '../../index.ts';
 import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
-import { runtimeFactsFor } from '../runtime.ts';
+import { type CommandSpec, parseArgs } from '../args.ts';
+import {
+  FLAG_BACKEND,
+  FLAG_FORCE,
+  FLAG_SET,
+  FLAG_STORE,
+  FLAG_VERBOSE,
+  FLAG_WORKERS,
+  parseBackend,
+  parseForce,
+  parseWorkers,
+  requirePipelineArg,
+  stringList,
+} from '../common.ts';
 import type { CliContext } from '../context.ts';
-import { parseArgs, type CommandSpec } from '../args.ts';
-import { FLAG_BACKEND, FLAG_FORCE, FLAG_SET, FLAG_STORE, FLAG_VERBOSE, FLAG_WORKERS, parseBackend, parseForce, parseWorkers, requirePipelineArg, stringList } from '../common.ts';
+import { runtimeFactsFor } from '../runtime.ts';
 
 export const runSpec: CommandSpec = {
   name: 'run',
-  usage: 'fedau run <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force [<stage>]] [--reporter ink|plain|json] [--store <dir>]',
+  usage:
+    'fedau run <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force [<stage>]] [--reporter ink|plain|json] [--store <dir>]',
   summary: 'Run a pipeline: cached stages are reused, the rest run; outputs go to the store.',
   positionals: 1,
   flags: [
     FLAG_SET,
     FLAG_FORCE,
-    { name: 'reporter', arg: 'value', placeholder: 'ink|plain|json', description: 'how progress is shown (default: ink on a terminal, plain under CI or in a pipe; also $FEDAU_REPORTER)' },
+    {
+      name: 'reporter',
+      arg: 'value',
+      placeholder: 'ink|plain|json',
+      description:
+        'how progress is shown (default: ink on a terminal, plain under CI or in a pipe; also $FEDAU_REPORTER)',
+    },
     FLAG_STORE,
     FLAG_BACKEND,
     FLAG_WORKERS,
@@ -28,7 +47,11 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   const { positionals, flags } = parseArgs(argv, runSpec);
   const file = requirePipelineArg(positionals, 'run');
   const reporterName = chooseReporter(flags.reporter as string | undefined);
-  const pipeline = await loadPipeline(file, { sets: stringList(flags.set), registry: ctx.registry, schemas: ctx.schemas });
+  const pipeline = await loadPipeline(file, {
+    sets: stringList(flags.set),
+    registry: ctx.registry,
+    schemas: ctx.schemas,
+  });
   const force = parseForce(flags.force, pipeline);
   const backend = parseBackend(flags.backend) ?? pipeline.backend;
   const workers = parseWorkers(flags.workers) ?? pipeline.workers;
@@ -42,7 +65,9 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write('\nstopping: finishing the current step and keeping what completed (Ctrl-C again to quit at once)\n');
+      process.stderr.write(
+        '\nstopping: finishing the current step and keeping what completed (Ctrl-C again to quit at once)\n',
+      );
       controller.abort();
     } else {
       process.exit(130);

@@ -1,7 +1,7 @@
 import { loadPipeline } from '../../index.ts';
-import type { CliContext } from '../context.ts';
-import { parseArgs, type CommandSpec } from '../args.ts';
+import { type CommandSpec, parseArgs } from '../args.ts';
 import { FLAG_SET, requirePipelineArg, stringList } from '../common.ts';
+import type { CliContext } from '../context.ts';
 
 export const validateSpec: CommandSpec = {
   name: 'validate',
@@ -14,7 +14,13 @@ export const validateSpec: CommandSpec = {
 export async function validateCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { out } = ctx;
   const { positionals, flags } = parseArgs(argv, validateSpec);
-  const pipeline = await loadPipeline(requirePipelineArg(positionals, 'validate'), { sets: stringList(flags.set), registry: ctx.registry, schemas: ctx.schemas });
-  out(`✔ ${pipeline.file}: pipeline "${pipeline.name}" is valid, ${pipeline.stages.length} stages in order: ${pipeline.stages.map((s) => `${s.id} (${s.kind})`).join(' → ')}`);
+  const pipeline = await loadPipeline(requirePipelineArg(positionals, 'validate'), {
+    sets: stringList(flags.set),
+    registry: ctx.registry,
+    schemas: ctx.schemas,
+  });
+  out(
+    `✔ ${pipeline.file}: pipeline "${pipeline.name}" is valid, ${pipeline.stages.length} stages in order: ${pipeline.stages.map((s) => `${s.id} (${s.kind})`).join(' → ')}`,
+  );
   return 0;
 }

@@ -34,7 +34,20 @@ export function alexnet(classes: number, inputShape: [number, number, number] = 
     featureSize: 4096,
     features(tf, p, x) {
       const ops = opsFor(tf);
-      const conv = (h: tfType.Tensor4D, w: tfType.Tensor, pad: number) => tf.conv2d(h, w as tfType.Tensor4D, 1, pad === 0 ? 'valid' : [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+      const conv = (h: tfType.Tensor4D, w: tfType.Tensor, pad: number) =>
+        tf.conv2d(
+          h,
+          w as tfType.Tensor4D,
+          1,
+          pad === 0
+            ? 'valid'
+            : [
+                [0, 0],
+                [pad, pad],
+                [pad, pad],
+                [0, 0],
+              ],
+        );
       // ReLU then max-pool equals max-pool then ReLU; the fused op takes a bias, here zero.
       const poolRelu = (h: tfType.Tensor4D) => ops.poolBiasRelu(h, tf.zeros([h.shape[3]]));
       let h = poolRelu(conv(x, p[0], 2));

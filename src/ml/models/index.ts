@@ -1,7 +1,7 @@
 import { alexnet } from './alexnet.ts';
 import { lenet } from './lenet.ts';
-import { resnet18 } from './resnet18.ts';
 import type { ModelDef } from './model.ts';
+import { resnet18 } from './resnet18.ts';
 
 export type ModelName = 'lenet' | 'alexnet' | 'resnet18';
 

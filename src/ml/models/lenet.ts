@@ -1,7 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
+import { opsFor } from '../ops.ts';
 import type { ParamSpec } from '../params.ts';
 import type { ModelDef } from './model.ts';
-import { opsFor } from '../ops.ts';
 
 const conv = (name: string, k: number, cin: number, cout: number): ParamSpec[] => [
   { name: `${name}.weight`, shape: [k, k, cin, cout], init: { kind: 'uniform', fanIn: cin * k * k } },
@@ -18,7 +18,13 @@ export const dense = (name: string, nin: number, nout: number): ParamSpec[] => [
  * The reference pools before the ReLU; for max-pool the order does not change the result.
  */
 export function lenet(classes: number, inputShape: [number, number, number] = [28, 28, 1]): ModelDef {
-  const specs = [...conv('conv1', 5, inputShape[2], 6), ...conv('conv2', 5, 6, 16), ...dense('fc_1', 256, 120), ...dense('fc_2', 120, 84), ...dense('classifier', 84, classes)];
+  const specs = [
+    ...conv('conv1', 5, inputShape[2], 6),
+    ...conv('conv2', 5, 6, 16),
+    ...dense('fc_1', 256, 120),
+    ...dense('fc_2', 120, 84),
+    ...dense('classifier', 84, classes),
+  ];
   return {
     name: 'lenet',
     classes,

@@ -21,7 +21,12 @@ export interface ModelDef {
    * The features z for a batch. `training` selects BatchNorm batch statistics; when it is set and the model has
    * buffers, `updatedBuffers` returns their new running values (index → tensor).
    */
-  features(tf: typeof tfType, params: tfType.Tensor[], x: tfType.Tensor4D, training: boolean): { z: tfType.Tensor2D; updatedBuffers?: Map<number, tfType.Tensor> };
+  features(
+    tf: typeof tfType,
+    params: tfType.Tensor[],
+    x: tfType.Tensor4D,
+    training: boolean,
+  ): { z: tfType.Tensor2D; updatedBuffers?: Map<number, tfType.Tensor> };
 }
 
 /** Specs of the auxiliary head W2, b2: the classifier's shapes, PyTorch's default init. */

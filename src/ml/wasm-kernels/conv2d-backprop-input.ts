@@ -7,10 +7,28 @@ import { callKernel, dispose, heapF32, type WasmBackend } from './util.ts';
  *   dx[i] = Σ_k dy[i + top − k] · W[k]   =   conv(pad(dy), flip(W)ᵀ)
  * For stride s > 1, dy is first dilated (s−1 zeros between its rows and columns).
  */
-function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackend; attrs: any }): TensorInfo {
+function conv2DBackpropInput({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: { dy: TensorInfo; filter: TensorInfo };
+  backend: WasmBackend;
+  // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
+  attrs: any;
+}): TensorInfo {
   const { dy, filter } = inputs;
   const { strides, pad, dimRoundingMode, inputShape } = attrs;
-  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const [KH, KW, Cin, Cout] = filter.shape;
   const [N, H, W] = inputShape as number[];
   const { strideHeight: sh, strideWidth: sw } = info;
@@ -26,7 +44,9 @@ function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: { dy: TensorI
     for (let kh = 0; kh < KH; kh++)
       for (let kw = 0; kw < KW; kw++)
         for (let ci = 0; ci < Cin; ci++)
-          for (let co = 0; co < Cout; co++) dst[(((KH - 1 - kh) * KW + (KW - 1 - kw)) * Cout + co) * Cin + ci] = src[((kh * KW + kw) * Cin + ci) * Cout + co];
+          for (let co = 0; co < Cout; co++)
+            dst[(((KH - 1 - kh) * KW + (KW - 1 - kw)) * Cout + co) * Cin + ci] =
+              src[((kh * KW + kw) * Cin + ci) * Cout + co];
   }
   const [, DH, DW] = dyUsed.shape;
   const padTop = KH - 1 - top;
@@ -35,11 +55,44 @@ function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: { dy: TensorI
   const padRight = W - DW + KW - 1 - padLeft;
   let out: TensorInfo;
   if (padTop >= 0 && padLeft >= 0 && padBottom >= 0 && padRight >= 0) {
-    out = callKernel('Conv2D', backend, { x: dyUsed, filter: flipped }, { strides: [1, 1], pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] });
+    out = callKernel(
+      'Conv2D',
+      backend,
+      { x: dyUsed, filter: flipped },
+      {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [padTop, padBottom],
+          [padLeft, padRight],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      },
+    );
   } else {
     // Negative padding (a forward pad larger than the kernel): convolve, then crop.
-    const ct = Math.max(0, padTop), cb = Math.max(0, padBottom), cl = Math.max(0, padLeft), cr = Math.max(0, padRight);
-    const big = callKernel('Conv2D', backend, { x: dyUsed, filter: flipped }, { strides: [1, 1], pad: [[0, 0], [ct, cb], [cl, cr], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] });
+    const ct = Math.max(0, padTop),
+      cb = Math.max(0, padBottom),
+      cl = Math.max(0, padLeft),
+      cr = Math.max(0, padRight);
+    const big = callKernel(
+      'Conv2D',
+      backend,
+      { x: dyUsed, filter: flipped },
+      {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [ct, cb],
+          [cl, cr],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      },
+    );
     out = callKernel('Slice', backend, { x: big }, { begin: [0, ct - padTop, cl - padLeft, 0], size: [N, H, W, Cin] });
     dispose(backend, big);
   }

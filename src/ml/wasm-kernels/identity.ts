@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Identity that shares the input's buffer (as the cpu backend and wasm's own Reshape do) instead of copying it.
@@ -9,11 +9,22 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
  */
 export function identityConfig(): KernelConfig {
   const original = tf.getKernel('Identity', 'wasm')!;
-  const kernelFunc = ({ inputs, backend }: { inputs: { x: TensorInfo }; backend: { incRef(dataId: object): void } }) => {
+  const kernelFunc = ({
+    inputs,
+    backend,
+  }: {
+    inputs: { x: TensorInfo };
+    backend: { incRef(dataId: object): void };
+  }) => {
     const { x } = inputs;
     if (x.dtype === 'string') return original.kernelFunc({ inputs, backend, attrs: {} } as never);
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   };
-  return { kernelName: 'Identity', backendName: 'wasm', setupFunc: original.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+  return {
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    setupFunc: original.setupFunc,
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+  };
 }

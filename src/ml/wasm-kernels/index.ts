@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulConfig } from './batch-mat-mul.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
@@ -10,7 +10,15 @@ import { softmaxXentConfigs } from './softmax-xent.ts';
 
 /** Kernels fedau adds to or replaces in tfjs-backend-wasm so that it can train, and train fast. */
 export function wasmKernels(): KernelConfig[] {
-  return [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, batchMatMulConfig(), identityConfig(), ...poolBiasReluConfigs, ...softmaxXentConfigs];
+  return [
+    conv2DBackpropFilterConfig,
+    conv2DBackpropInputConfig,
+    maxPoolGradConfig,
+    batchMatMulConfig(),
+    identityConfig(),
+    ...poolBiasReluConfigs,
+    ...softmaxXentConfigs,
+  ];
 }
 
 let registered = false;

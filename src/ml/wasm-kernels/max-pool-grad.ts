@@ -5,10 +5,26 @@ import { heapF32, type WasmBackend } from './util.ts';
  * MaxPoolGrad in one pass over the wasm heap: each output gradient goes to the first maximum of its window.
  * Replaces tfjs-backend-wasm 4.22's kernel, which is slow and wrong when a whole window is ≤ 0.
  */
-function maxPoolGrad({ inputs, backend, attrs }: { inputs: { dy: TensorInfo; input: TensorInfo }; backend: WasmBackend; attrs: any }): TensorInfo {
+function maxPoolGrad({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: { dy: TensorInfo; input: TensorInfo };
+  backend: WasmBackend;
+  // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
+  attrs: any;
+}): TensorInfo {
   const { dy, input } = inputs;
   const { filterSize, strides, pad, dimRoundingMode } = attrs;
-  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const [N, H, W, C] = input.shape;
   const { outHeight: OH, outWidth: OW, filterHeight: FH, filterWidth: FW, strideHeight: SH, strideWidth: SW } = info;
   const { top, left } = info.padInfo;

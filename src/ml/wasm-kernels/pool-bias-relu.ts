@@ -6,11 +6,26 @@ import { heapF32, type WasmBackend } from './util.ts';
  * maximum of the window, and dbias sums it per channel. The forward pass stays XNNPACK's max-pool (SIMD): an
  * argmax recorded there cost more in branch mispredictions than it saves here.
  */
-function poolBiasReluGrad({ inputs, backend }: { inputs: { dy: TensorInfo; x: TensorInfo; y: TensorInfo }; backend: WasmBackend }): TensorInfo[] {
+function poolBiasReluGrad({
+  inputs,
+  backend,
+}: {
+  inputs: { dy: TensorInfo; x: TensorInfo; y: TensorInfo };
+  backend: WasmBackend;
+}): TensorInfo[] {
   const [N, H, W, C] = inputs.x.shape;
   const dx = backend.makeOutput(inputs.x.shape, 'float32');
   const db = backend.makeOutput([C], 'float32');
-  const sums = gradLoop(heapF32(backend, inputs.dy), heapF32(backend, inputs.x), heapF32(backend, inputs.y), heapF32(backend, dx), N, H, W, C);
+  const sums = gradLoop(
+    heapF32(backend, inputs.dy),
+    heapF32(backend, inputs.x),
+    heapF32(backend, inputs.y),
+    heapF32(backend, dx),
+    N,
+    H,
+    W,
+    C,
+  );
   heapF32(backend, db).set(sums);
   return [dx, db];
 }
@@ -18,7 +33,16 @@ function poolBiasReluGrad({ inputs, backend }: { inputs: { dy: TensorInfo; x: Te
 // A function of typed arrays and numbers only, so that V8 compiles it monomorphically. Branch-free: whether the
 // ReLU is open and which element is the maximum are data-dependent coin flips, so they are 0/1 factors, not
 // branches. Non-overlapping 2×2 windows tile the input, so every dx element is written exactly once.
-function gradLoop(g: Float32Array, x: Float32Array, y: Float32Array, dx: Float32Array, N: number, H: number, W: number, C: number): Float64Array {
+function gradLoop(
+  g: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  dx: Float32Array,
+  N: number,
+  H: number,
+  W: number,
+  C: number,
+): Float64Array {
   const OH = Math.floor(H / 2);
   const OW = Math.floor(W / 2);
   const sums = new Float64Array(C);
@@ -56,5 +80,9 @@ function gradLoop(g: Float32Array, x: Float32Array, y: Float32Array, dx: Float32
 }
 
 export const poolBiasReluConfigs: KernelConfig[] = [
-  { kernelName: 'FedauPoolBiasReluGrad', backendName: 'wasm', kernelFunc: poolBiasReluGrad as unknown as KernelConfig['kernelFunc'] },
+  {
+    kernelName: 'FedauPoolBiasReluGrad',
+    backendName: 'wasm',
+    kernelFunc: poolBiasReluGrad as unknown as KernelConfig['kernelFunc'],
+  },
 ];

@@ -11,7 +11,16 @@ const labelsOf = (backend: WasmBackend, t: TensorInfo) => {
  * eps = 0: −log softmax(z)[y] (PyTorch's F.cross_entropy); eps > 0: −log(softmax(z)[y] + eps) (the reference's
  * two-headed loss, §4.3). Computed in float64, B·C values: cheaper than the seven kernels it replaces.
  */
-function softmaxXent({ inputs, backend, attrs }: { inputs: { logits: TensorInfo; labels: TensorInfo }; backend: WasmBackend; attrs: any }): TensorInfo[] {
+function softmaxXent({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: { logits: TensorInfo; labels: TensorInfo };
+  backend: WasmBackend;
+  // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
+  attrs: any;
+}): TensorInfo[] {
   const [B, C] = inputs.logits.shape;
   const eps = attrs.eps as number;
   const loss = backend.makeOutput([], 'float32');
@@ -34,7 +43,16 @@ function softmaxXent({ inputs, backend, attrs }: { inputs: { logits: TensorInfo;
 }
 
 /** d loss / d logits, scaled by the upstream gradient dy (a scalar). */
-function softmaxXentGrad({ inputs, backend, attrs }: { inputs: { dy: TensorInfo; probs: TensorInfo; labels: TensorInfo }; backend: WasmBackend; attrs: any }): TensorInfo {
+function softmaxXentGrad({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: { dy: TensorInfo; probs: TensorInfo; labels: TensorInfo };
+  backend: WasmBackend;
+  // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
+  attrs: any;
+}): TensorInfo {
   const [B, C] = inputs.probs.shape;
   const eps = attrs.eps as number;
   const out = backend.makeOutput([B, C], 'float32');
@@ -53,6 +71,14 @@ function softmaxXentGrad({ inputs, backend, attrs }: { inputs: { dy: TensorInfo;
 }
 
 export const softmaxXentConfigs: KernelConfig[] = [
-  { kernelName: 'FedauSoftmaxXent', backendName: 'wasm', kernelFunc: softmaxXent as unknown as KernelConfig['kernelFunc'] },
-  { kernelName: 'FedauSoftmaxXentGrad', backendName: 'wasm', kernelFunc: softmaxXentGrad as unknown as KernelConfig['kernelFunc'] },
+  {
+    kernelName: 'FedauSoftmaxXent',
+    backendName: 'wasm',
+    kernelFunc: softmaxXent as unknown as KernelConfig['kernelFunc'],
+  },
+  {
+    kernelName: 'FedauSoftmaxXentGrad',
+    backendName: 'wasm',
+    kernelFunc: softmaxXentGrad as unknown as KernelConfig['kernelFunc'],
+  },
 ];

@@ -1,5 +1,5 @@
+import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
 
 /** The parts of the wasm backend that kernels use (the class is not exported with these members typed). */
 export interface WasmBackend {
@@ -10,7 +10,12 @@ export interface WasmBackend {
 }
 
 /** Calls another registered wasm kernel; the caller must dispose what it returns. */
-export function callKernel(name: string, backend: WasmBackend, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+export function callKernel(
+  name: string,
+  backend: WasmBackend,
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
   const kernel = tf.getKernel(name, 'wasm');
   if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
   return kernel.kernelFunc({ inputs, attrs, backend: backend as unknown as tf.KernelBackend }) as TensorInfo;

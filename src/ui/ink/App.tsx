@@ -28,7 +28,8 @@ export function App({ state, now }: { state: ViewState; now: number }) {
       ))}
       {state.end ? (
         <Text color={state.end.status === 'success' ? 'green' : state.end.status === 'failure' ? 'red' : 'yellow'}>
-          {state.end.status === 'success' ? '✔' : state.end.status === 'failure' ? '✖' : '■'} {state.end.status}: {summarizeCounts(state.end.counts)} in {formatDuration(state.end.durationMs)}
+          {state.end.status === 'success' ? '✔' : state.end.status === 'failure' ? '✖' : '■'} {state.end.status}:{' '}
+          {summarizeCounts(state.end.counts)} in {formatDuration(state.end.durationMs)}
         </Text>
       ) : null}
     </Box>

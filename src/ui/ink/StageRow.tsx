@@ -18,8 +18,21 @@ export function progressBar(step: number, total: number, width = 20): string {
 }
 
 /** One stage: status glyph, id, kind, then what it is doing or how it ended. */
-export function StageRow({ stage, now, idWidth, kindWidth }: { stage: StageView; now: number; idWidth: number; kindWidth: number }) {
-  const look = stage.status === 'running' ? { glyph: SPINNER[Math.floor(now / 100) % SPINNER.length], color: 'blue' } : GLYPH[stage.status];
+export function StageRow({
+  stage,
+  now,
+  idWidth,
+  kindWidth,
+}: {
+  stage: StageView;
+  now: number;
+  idWidth: number;
+  kindWidth: number;
+}) {
+  const look =
+    stage.status === 'running'
+      ? { glyph: SPINNER[Math.floor(now / 100) % SPINNER.length], color: 'blue' }
+      : GLYPH[stage.status];
   return (
     <Box flexDirection="column">
       <Box>
@@ -54,15 +67,24 @@ function Detail({ stage, now }: { stage: StageView; now: number }) {
     case 'running': {
       const p = stage.progress;
       const elapsed = formatDuration(now - (stage.startedAt ?? now));
-      if (!p) return <Text color="blue">running {elapsed} <Text color="gray">({stage.reason})</Text></Text>;
+      if (!p)
+        return (
+          <Text color="blue">
+            running {elapsed} <Text color="gray">({stage.reason})</Text>
+          </Text>
+        );
       const eta = etaMs(stage, now);
       const metrics = formatMetrics(p.metrics);
       // Two lines, so that live metrics never push the bar off a narrow terminal.
       return (
         <Box flexDirection="column">
           <Text wrap="truncate">
-            <Text color="blue">{p.label ?? (p.total !== undefined ? `step ${p.step}/${p.total}` : `step ${p.step}`)}</Text>
-            {p.total !== undefined ? ` ${progressBar(p.step, p.total)} ${Math.floor((100 * p.step) / Math.max(1, p.total))}%` : ''}
+            <Text color="blue">
+              {p.label ?? (p.total !== undefined ? `step ${p.step}/${p.total}` : `step ${p.step}`)}
+            </Text>
+            {p.total !== undefined
+              ? ` ${progressBar(p.step, p.total)} ${Math.floor((100 * p.step) / Math.max(1, p.total))}%`
+              : ''}
           </Text>
           <Text wrap="truncate">
             <Text color="gray">{`${elapsed}${eta !== undefined ? ` · ETA ${formatDuration(eta)}` : ''}`}</Text>
