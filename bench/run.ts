@@ -7,8 +7,9 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { clientIndices } from '../src/artifacts/partition.ts';
 import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
-import { clientIndices, makePartition } from '../src/data/partition.ts';
+import { makePartition } from '../src/data/partition.ts';
 import { backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { trainClient } from '../src/ml/client-train.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';

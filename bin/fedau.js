@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// fedau's sources are TypeScript run through tsx: no build step, so a checkout is always what runs.
-import { register } from 'tsx/esm/api';
+// The installed command: runs fedau's compiled JavaScript (dist/, built by `npm run build`, which `npm ci` and
+// `npm pack` run through `prepare`). No TypeScript loader is involved, so the working directory's tsconfig and
+// files can never change how fedau itself runs.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write(
+    '✖ fedau is not built: dist/ is missing   [FEDAU_USAGE]\n  hint: run `npm run build` in the checkout\n',
+  );
+  process.exit(2);
+}
 
 // `fedau plan x.yaml | head` closes the pipe early: that is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -10,6 +20,5 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

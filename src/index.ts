@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
 import { stageRegistry } from '../stages/index.ts';
 import { type LoadedPipeline, loadPipelineFile } from './config/load.ts';
-import { type ResolvedPipeline, resolvePipeline } from './config/resolve.ts';
+import { resolvePipeline } from './config/resolve.ts';
 import type { SchemaSet } from './config/schemas.ts';
 import type { Reporter } from './engine/events.ts';
 import { executePipeline, type RunResult } from './engine/executor.ts';
+import type { ResolvedPipeline } from './engine/pipeline.ts';
 import type { StageDefinition, StageRegistry } from './engine/stage.ts';
 import { ArtifactStore } from './engine/store.ts';
 

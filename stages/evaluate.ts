@@ -1,32 +1,17 @@
-import { unpackDataset } from '../src/data/dataset.ts';
-import { unpackPartition } from '../src/data/partition.ts';
+import { unpackDataset } from '../src/artifacts/dataset.ts';
+import { unpackFederation } from '../src/artifacts/federation.ts';
+import { type Metrics, packMetrics } from '../src/artifacts/metrics.ts';
+import { unpackModel } from '../src/artifacts/model.ts';
+import { unpackPartition } from '../src/artifacts/partition.ts';
 import { DataError } from '../src/engine/errors.ts';
-import { canonicalJson } from '../src/engine/hash.ts';
 import { defineStage } from '../src/engine/stage.ts';
+import type { EvaluateParams } from '../src/generated/stage-params.ts';
 import { chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
-import { unpackFederation, unpackModel } from '../src/ml/model-artifact.ts';
 import { buildModel, type ModelName } from '../src/ml/models/index.ts';
 import { accuracy, predictWithHeads } from '../src/ml/predict.ts';
 
-/** The evaluation, as stored (deterministic: no timings inside; they travel in the artifact's meta). */
-export interface Metrics {
-  dataset: string;
-  model: string;
-  mode: string;
-  clients: number;
-  unlearningClients: number[];
-  forgottenClients: number[];
-  rounds: number;
-  backend: string;
-  forgetMetric: string;
-  testCount: number;
-  forgetCount: number;
-  original: { testAccuracy: number; forget: number | null };
-  unlearned: { testAccuracy: number; forget: number | null };
-}
-
-export default defineStage<{ batchSize: number }>({
+export default defineStage<EvaluateParams>({
   kind: 'evaluate',
   version: 1,
   summary:
@@ -110,6 +95,6 @@ export default defineStage<{ batchSize: number }>({
       seconds: (performance.now() - t0) / 1000,
       unlearnSeconds: Number(ctx.inputs.model.meta?.seconds ?? 0),
     };
-    return { metrics: await ctx.writeArtifact('metrics', new TextEncoder().encode(canonicalJson(metrics)), meta) };
+    return { metrics: await ctx.writeArtifact('metrics', packMetrics(metrics), meta) };
   },
 });

@@ -1,11 +1,6 @@
-import { unpackDataset } from '../src/data/dataset.ts';
-import {
-  makePartition,
-  type Partition,
-  PartitionInputError,
-  type PartitionParams,
-  packPartition,
-} from '../src/data/partition.ts';
+import { unpackDataset } from '../src/artifacts/dataset.ts';
+import { type Partition, packPartition } from '../src/artifacts/partition.ts';
+import { makePartition, PartitionInputError, type PartitionParams } from '../src/data/partition.ts';
 import { DataError } from '../src/engine/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 

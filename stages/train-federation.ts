@@ -1,8 +1,11 @@
-import { unpackDataset } from '../src/data/dataset.ts';
-import { unpackPartition } from '../src/data/partition.ts';
+import { unpackDataset } from '../src/artifacts/dataset.ts';
+import { packFederation } from '../src/artifacts/federation.ts';
+import { packHistory, type RoundRecord } from '../src/artifacts/history.ts';
+import { modelHeader } from '../src/artifacts/model.ts';
+import { unpackPartition } from '../src/artifacts/partition.ts';
 import { DataError } from '../src/engine/errors.ts';
-import { canonicalJson } from '../src/engine/hash.ts';
 import { defineStage } from '../src/engine/stage.ts';
+import type { TrainFederationParams } from '../src/generated/stage-params.ts';
 import { backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { loadCheckpoint, saveCheckpoint } from '../src/ml/checkpoint.ts';
 import { trainingCostNote, WASM_MAX_BATCH } from '../src/ml/cost.ts';
@@ -10,34 +13,14 @@ import { makeEvalSets } from '../src/ml/eval-sets.ts';
 import {
   type FederationSettings,
   initialState,
-  type RoundRecord,
   referenceLrDecay,
   runFederation,
 } from '../src/ml/federated-training.ts';
 import { metricNames } from '../src/ml/metric-names.ts';
-import { modelHeader, packFederation } from '../src/ml/model-artifact.ts';
 import { buildModel, DEFAULT_MODEL, type ModelName } from '../src/ml/models/index.ts';
 import { roundMetrics } from '../src/ml/predict.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages } from '../src/ml/train-data.ts';
-import type { UnlearnSettings } from '../src/ml/unlearn-op.ts';
-
-export interface TrainFederationParams {
-  model: 'auto' | ModelName;
-  rounds: number;
-  localEpochs: number;
-  batchSize: number;
-  lr: number;
-  lrDecay?: number;
-  momentum: number;
-  weightDecay: number;
-  augment: boolean;
-  gamma: number;
-  reanchor: 'auto' | 'always' | 'never';
-  aggregation: 'auto' | 'equal' | 'size';
-  evalEvery: number;
-  evalUnlearn: Omit<UnlearnSettings, 'mode'>;
-}
 
 export default defineStage<TrainFederationParams>({
   kind: 'train-federation',
@@ -181,7 +164,7 @@ export default defineStage<TrainFederationParams>({
         forgetMetric: sets.forgetMetric,
         rounds: final.history,
       };
-      const historyRef = await ctx.writeArtifact('history', new TextEncoder().encode(canonicalJson(history)), {
+      const historyRef = await ctx.writeArtifact('history', packHistory(history), {
         seconds: round3(final.history.reduce((s, r) => s + r.seconds, 0)),
       });
       return { federation, history: historyRef };

@@ -1,14 +1,9 @@
+import { unpackFederation } from '../src/artifacts/federation.ts';
+import { packModel } from '../src/artifacts/model.ts';
 import { DataError } from '../src/engine/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
-import { packModel, unpackFederation } from '../src/ml/model-artifact.ts';
+import type { UnlearnParams } from '../src/generated/stage-params.ts';
 import { type UnlearnSettings, unlearnClassifier } from '../src/ml/unlearn-op.ts';
-
-export interface UnlearnParams {
-  alpha: number;
-  rule: UnlearnSettings['rule'];
-  classScale: number;
-  clients: number[];
-}
 
 export default defineStage<UnlearnParams>({
   kind: 'unlearn',

@@ -7,7 +7,7 @@ import { stageRegistry } from '../stages/index.ts';
 
 describe('README', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  it('carries the stage reference generated from the schemas (run `npm run gen:readme` after changing one)', () => {
+  it('carries the stage reference generated from the schemas (run `npm run gen` after changing one)', () => {
     expect(readme).toBe(withReference(readme));
   });
   it('documents a pipeline that fedau accepts', () => {

@@ -1,5 +1,5 @@
-import type { ResolvedPipeline } from '../config/resolve.ts';
 import { ConfigError, unknownNameHint } from '../engine/errors.ts';
+import type { ResolvedPipeline } from '../engine/pipeline.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 
 export const FLAG_STORE: FlagSpec = {

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { ConfigErrors } from '../config/ajv-errors.ts';
 import { FedauError, formatError, serializeError } from '../engine/errors.ts';
+import { packageVersion } from '../util/package-root.ts';
 import { type CommandSpec, helpText, usage } from './args.ts';
 import { gcCommand, gcSpec } from './commands/gc.ts';
 import { planCommand, planSpec } from './commands/plan.ts';
@@ -18,11 +18,6 @@ const COMMANDS: { spec: CommandSpec; run: (argv: string[], ctx: CliContext) => P
   { spec: runsSpec, run: runsCommand },
   { spec: gcSpec, run: gcCommand },
 ];
-
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-    .version;
-}
 
 function overview(): string {
   // Listed in the order a user meets them.
@@ -50,7 +45,7 @@ export async function main(argv: string[], deps: Partial<CliContext> = {}): Prom
       return 0;
     }
     if (name === '--version' || name === '-v') {
-      out(version());
+      out(packageVersion());
       return 0;
     }
     const command = COMMANDS.find((c) => c.spec.name === name);

@@ -2,38 +2,12 @@ import { parse as parseYamlValue } from 'yaml';
 import { ConfigError, GraphError, unknownNameHint } from '../engine/errors.ts';
 import { topologicalOrder } from '../engine/graph.ts';
 import { deriveSeed } from '../engine/hash.ts';
+import type { ResolvedPipeline } from '../engine/pipeline.ts';
 import type { StageDefinition, StageRegistry } from '../engine/stage.ts';
+
 import { ConfigErrors, makeError, toConfigErrors } from './ajv-errors.ts';
 import type { LoadedPipeline } from './load.ts';
 import { loadSchemas, type SchemaSet } from './schemas.ts';
-
-export interface InputRef {
-  stage: string;
-  output: string;
-}
-
-export interface ResolvedStage {
-  id: string;
-  kind: string;
-  def: StageDefinition;
-  /** Params after defaults: exactly what is hashed into the key. */
-  params: Record<string, unknown>;
-  needs: Record<string, InputRef>;
-  /** `cache: false` runs the stage every time. */
-  cache: boolean;
-  seed: number;
-}
-
-export interface ResolvedPipeline {
-  name: string;
-  file?: string;
-  seed: number;
-  backend: string;
-  workers: number;
-  concurrency: number;
-  /** Topological order (ties in declaration order). */
-  stages: ResolvedStage[];
-}
 
 interface RawStage {
   uses: string;

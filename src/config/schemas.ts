@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv, type AnySchemaObject, type ValidateFunction } from 'ajv';
+import { packagePath } from '../util/package-root.ts';
 
 /** Folder of the JSON Schemas: the single source of truth for params, defaults and descriptions. */
-export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
+export const SCHEMA_DIR = packagePath('schemas');
 
 export interface SchemaSet {
   pipeline: ValidateFunction;
@@ -36,10 +37,10 @@ export function loadSchemas(): SchemaSet {
   if (cached) return cached;
   const read = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as AnySchemaObject;
   const stageSchemas: Record<string, AnySchemaObject> = {};
-  for (const file of readdirSync(`${SCHEMA_DIR}/stages`).sort()) {
+  for (const file of readdirSync(join(SCHEMA_DIR, 'stages')).sort()) {
     if (file.endsWith('.schema.json'))
-      stageSchemas[file.slice(0, -'.schema.json'.length)] = read(`${SCHEMA_DIR}/stages/${file}`);
+      stageSchemas[file.slice(0, -'.schema.json'.length)] = read(join(SCHEMA_DIR, 'stages', file));
   }
-  cached = buildSchemaSet(read(`${SCHEMA_DIR}/pipeline.schema.json`), stageSchemas);
+  cached = buildSchemaSet(read(join(SCHEMA_DIR, 'pipeline.schema.json')), stageSchemas);
   return cached;
 }

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { Dataset } from '../artifacts/dataset.ts';
 import { DataError } from '../engine/errors.ts';
-import type { Dataset } from './dataset.ts';
 import { extractTar, readTar } from './tar.ts';
 
 export type CifarName = 'cifar10' | 'cifar100';

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { Dataset } from '../artifacts/dataset.ts';
 import { DataError } from '../engine/errors.ts';
-import type { Dataset } from './dataset.ts';
 import { parseIdx } from './idx.ts';
 
 /** The four MNIST files by role; a folder may hold them gzipped or not, with `-idx` or `.idx` naming. */

@@ -1,5 +1,5 @@
-import { Rng } from '../ml/rng.ts';
-import type { Dataset } from './dataset.ts';
+import type { Dataset } from '../artifacts/dataset.ts';
+import { Rng } from '../util/rng.ts';
 
 export interface SyntheticParams {
   classes: number;

@@ -63,53 +63,85 @@ export interface Reporter {
   close?(): void | Promise<void>;
 }
 
+/** What the hub does when a reporter throws: how to tell the user, and what to show the run with instead. */
+export interface ReporterFailurePolicy {
+  /** Called once per failed reporter, with a one-line explanation (the CLI writes it to stderr). */
+  warn(text: string): void;
+  /** A reporter to carry on with (the CLI's plain one); it is first shown the run's events so far. */
+  fallback?(): Reporter;
+}
+
 /**
- * Fans events out to reporters. A reporter that throws is dropped (with a warning to the others), so a
- * broken UI never breaks a run. Progress is capped per stage so a fast loop cannot flood the terminal;
- * the last step of a stage (step === total) and new metrics (a round's evaluation) always get through.
+ * Fans events out to reporters. A reporter that throws (now or asynchronously) is removed; the failure policy
+ * says so once and can put a fallback reporter in its place, which first replays the events it missed (progress
+ * aside), so a broken UI never hides a run or breaks it. Progress is capped per stage so a fast loop cannot flood
+ * the terminal; the last step of a stage (step === total) and new metrics always get through.
  */
 export class ReporterHub {
   private reporters: Reporter[];
   private readonly gate: ProgressGate;
   private readonly now: () => number;
+  private readonly onFailure?: ReporterFailurePolicy;
+  /** Every event but progress, for a fallback reporter that joins mid-run. */
+  private readonly replay: RunEvent[] = [];
 
-  constructor(reporters: Reporter[], opts: { minProgressIntervalMs?: number; now?: () => number } = {}) {
+  constructor(
+    reporters: Reporter[],
+    opts: { minProgressIntervalMs?: number; now?: () => number; onFailure?: ReporterFailurePolicy } = {},
+  ) {
     this.reporters = [...reporters];
     this.gate = new ProgressGate(opts.minProgressIntervalMs ?? 100);
     this.now = opts.now ?? Date.now;
+    this.onFailure = opts.onFailure;
   }
 
   emit(input: RunEventInput): void {
     const event = { ...input, time: this.now() } as RunEvent;
     if (event.type === 'stage:progress' && !this.gate.admit(event)) return;
-    for (const reporter of [...this.reporters]) {
-      try {
-        const result = reporter.onEvent(event);
-        if (result instanceof Promise) result.catch((error) => this.drop(reporter, error));
-      } catch (error) {
-        this.drop(reporter, error);
-      }
-    }
+    if (event.type !== 'stage:progress') this.replay.push(event);
+    for (const reporter of [...this.reporters]) this.deliver(reporter, event);
   }
 
   async close(): Promise<void> {
-    for (const reporter of this.reporters) {
+    for (const reporter of [...this.reporters]) {
       try {
         await reporter.close?.();
-      } catch {
-        // closing is best effort
+      } catch (error) {
+        // A reporter that fails while closing (the UI's last frame) still gets its fallback, which then shows
+        // the whole run.
+        this.fail(reporter, error);
+        await this.reporters.at(-1)?.close?.();
       }
     }
   }
 
-  private drop(reporter: Reporter, error: unknown): void {
-    this.reporters = this.reporters.filter((r) => r !== reporter);
-    this.emit({
-      type: 'stage:log',
-      level: 'warn',
-      text: `a reporter failed and was removed: ${(error as Error)?.message ?? error}`,
-    });
+  private deliver(reporter: Reporter, event: RunEvent): void {
+    try {
+      const result = reporter.onEvent(event);
+      if (result instanceof Promise) result.catch((error) => this.fail(reporter, error));
+    } catch (error) {
+      this.fail(reporter, error);
+    }
   }
+
+  private fail(reporter: Reporter, error: unknown): void {
+    if (!this.reporters.includes(reporter)) return;
+    this.reporters = this.reporters.filter((r) => r !== reporter);
+    const message = (error as Error)?.message ?? String(error);
+    const fallback = this.onFailure?.fallback?.();
+    const warn = this.onFailure?.warn ?? ((text: string) => this.emit({ type: 'stage:log', level: 'warn', text }));
+    warn(
+      `the ${reporterName(reporter)} reporter failed (${message})${fallback ? `; carrying on with the ${reporterName(fallback)} one` : ''}`,
+    );
+    if (fallback) {
+      this.reporters.push(fallback);
+      for (const past of this.replay) this.deliver(fallback, past);
+    }
+  }
+}
+
+function reporterName(reporter: Reporter): string {
+  return reporter.constructor.name.replace(/Reporter$/, '').toLowerCase() || 'a';
 }
 
 export function emptyCounts(): Record<StageStatus, number> {

@@ -1,9 +1,9 @@
 import PQueue from 'p-queue';
-import type { ResolvedPipeline, ResolvedStage } from '../config/resolve.ts';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
 import { emptyCounts, type Reporter, ReporterHub, type StageStatus } from './events.ts';
 import { transitiveDependents } from './graph.ts';
 import { LockDir } from './locks.ts';
+import type { ResolvedPipeline, ResolvedStage } from './pipeline.ts';
 import { lastPartsByStage, newRunId, type RunLog, writeRunLog } from './run-log.ts';
 import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
 import { keyFor } from './stage-key.ts';

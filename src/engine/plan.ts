@@ -1,6 +1,6 @@
-import type { ResolvedPipeline } from '../config/resolve.ts';
 import { forcedReason } from './executor.ts';
 import type { KeyParts } from './hash.ts';
+import type { ResolvedPipeline } from './pipeline.ts';
 import { lastPartsByStage } from './run-log.ts';
 import type { ArtifactRef, StageDefinition } from './stage.ts';
 import { keyFor } from './stage-key.ts';

@@ -1,5 +1,5 @@
-import type { ResolvedStage } from '../config/resolve.ts';
 import { CACHE_FORMAT, type KeyParts, stageKey } from './hash.ts';
+import type { ResolvedStage } from './pipeline.ts';
 import type { ArtifactRef, StageDefinition } from './stage.ts';
 
 export type RuntimeFacts = (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;

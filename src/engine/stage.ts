@@ -1,10 +1,7 @@
+import type { ArtifactKind } from '../artifacts/kinds.ts';
 import type { KeyParts } from './hash.ts';
 
-/**
- * The kind of a stored artifact (`dataset`, `partition`, `federation`, ...). Inputs are checked against
- * it before anything runs, so a stage can never be handed an artifact it does not understand.
- */
-export type ArtifactKind = string;
+export type { ArtifactKind };
 
 /** A stored output. `digest` is the SHA-256 of its bytes; `meta` is shown in the UI and never hashed. */
 export interface ArtifactRef {

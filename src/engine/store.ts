@@ -1,8 +1,9 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256 } from '../util/canonical-json.ts';
 import { FedauError } from './errors.ts';
 import { sha256File, writeFileAtomic } from './fs-atomic.ts';
-import { type KeyParts, sha256 } from './hash.ts';
+import type { KeyParts } from './hash.ts';
 import type { ArtifactKind, ArtifactRef } from './stage.ts';
 
 /** The cache entry of one stage execution: written only after every output blob is in place. */

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packContainer, unpackContainer } from '../data/container.ts';
+import { packContainer, unpackContainer } from '../artifacts/container.ts';
+import type { RoundRecord } from '../artifacts/history.ts';
 import { writeFileAtomic } from '../engine/fs-atomic.ts';
-import type { RoundRecord, TrainState } from './federated-training.ts';
+import type { TrainState } from './federated-training.ts';
 
 interface CheckpointHeader {
   round: number;

@@ -1,9 +1,9 @@
 import type * as tfType from '@tensorflow/tfjs';
+import type { Weights } from '../artifacts/model.ts';
+import { Rng } from '../util/rng.ts';
 import { crossEntropy, twoHeadLoss } from './losses.ts';
 import type { ModelDef } from './models/model.ts';
-import type { Weights } from './params.ts';
 import type { BatchMaker } from './preprocess.ts';
-import { Rng } from './rng.ts';
 import { createSgd, type OptimizerSettings } from './sgd.ts';
 
 /** The training set as one client sees it: images (triggers stamped) and the labels of each head. */

@@ -1,5 +1,5 @@
-import type { Dataset } from '../data/dataset.ts';
-import type { PartitionHeader } from '../data/partition.ts';
+import type { Dataset } from '../artifacts/dataset.ts';
+import type { PartitionHeader } from '../artifacts/partition.ts';
 import { BatchMaker, preprocessFor, stampTrigger } from './preprocess.ts';
 
 /** Normalised test images and what a correct prediction is for each. */

@@ -1,4 +1,4 @@
-import type { Weights } from './params.ts';
+import type { Weights } from '../artifacts/model.ts';
 
 /**
  * FedAvg: Σ_k w_k·θ_k with the weights normalised to sum to 1, accumulated in the order given (client order),

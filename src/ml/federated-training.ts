@@ -1,11 +1,13 @@
-import type { Partition } from '../data/partition.ts';
-import { clientIndices } from '../data/partition.ts';
+import type { RoundRecord } from '../artifacts/history.ts';
+import type { Head, Weights } from '../artifacts/model.ts';
+import type { Partition } from '../artifacts/partition.ts';
+import { clientIndices } from '../artifacts/partition.ts';
 import { InterruptedError } from '../engine/errors.ts';
 import type { ClientJob, ClientResult } from './client-train.ts';
 import { aggregationWeights, fedAvg } from './fedavg.ts';
 import type { ModelDef } from './models/model.ts';
-import { initWeights, type Weights } from './params.ts';
-import { type Head, reanchor, type UnlearnSettings, unlearnClassifier } from './unlearn-op.ts';
+import { initWeights } from './params.ts';
+import { reanchor, type UnlearnSettings, unlearnClassifier } from './unlearn-op.ts';
 
 export interface FederationSettings {
   rounds: number;
@@ -24,18 +26,6 @@ export interface FederationSettings {
   /** The unlearning applied for the per-round curves (the `unlearn` stage decides the final model). */
   evalUnlearn: UnlearnSettings;
   seed: number;
-}
-
-/** One row of the per-round history. Metrics are present on evaluated rounds. */
-export interface RoundRecord {
-  round: number;
-  lr: number;
-  loss: number;
-  seconds: number;
-  testAccuracy?: number;
-  forget?: number;
-  unlearnedTestAccuracy?: number;
-  unlearnedForget?: number;
 }
 
 export interface TrainState {

@@ -1,4 +1,5 @@
-import { Rng } from './rng.ts';
+import type { Weights } from '../artifacts/model.ts';
+import { Rng } from '../util/rng.ts';
 
 /** How a parameter starts (PyTorch's defaults, which the reference relies on). */
 export type Init =
@@ -15,9 +16,6 @@ export interface ParamSpec {
 }
 
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** A model's parameters as one Float32Array per spec, in spec order. */
-export type Weights = Float32Array[];
 
 /** Seeded initial values: the same seed gives the same model on every machine and backend. */
 export function initWeights(specs: ParamSpec[], seed: number): Weights {

@@ -1,8 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
+import type { Head, Weights } from '../artifacts/model.ts';
 import type { EvalSet, EvalSets } from './eval-sets.ts';
 import type { ModelDef } from './models/model.ts';
-import type { Weights } from './params.ts';
-import type { Head } from './unlearn-op.ts';
 
 /**
  * Predicted classes of `set` under several classifiers that share one feature extractor (the global model and

@@ -1,9 +1,5 @@
-import type { UnlearnMode } from '../data/partition.ts';
-
-export interface Head {
-  weight: Float32Array;
-  bias: Float32Array;
-}
+import type { Head } from '../artifacts/model.ts';
+import type { UnlearnMode } from '../artifacts/partition.ts';
 
 export interface UnlearnSettings {
   mode: UnlearnMode;

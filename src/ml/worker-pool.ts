@@ -8,6 +8,14 @@ import { headSpecs } from './models/model.ts';
 import { flattenWeights, unflattenWeights } from './params.ts';
 import type { WorkerInit, WorkerReply, WorkerTrain } from './worker-protocol.ts';
 
+/**
+ * The compiled worker beside this module; when fedau runs from its TypeScript sources, a shim that registers a
+ * TypeScript loader in the thread first (the installed tool never needs one).
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./worker-dev.mjs', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
+
 export function resolveWorkerCount(requested: number): number {
   return requested > 0 ? requested : Math.max(1, availableParallelism());
 }
@@ -39,7 +47,7 @@ export async function workerPoolRunner(opts: {
   const slots: Slot[] = [];
   const starting = Array.from({ length: opts.count }, () => {
     // Whatever a worker prints goes to stderr: stdout may be carrying the json reporter's NDJSON.
-    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { stdout: true });
+    const worker = new Worker(WORKER_ENTRY, { stdout: true });
     worker.stdout.pipe(process.stderr);
     const slot: Slot = { worker };
     slots.push(slot);

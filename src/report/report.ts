@@ -1,14 +1,6 @@
-import type { Metrics } from '../../stages/evaluate.ts';
-import type { RoundRecord } from '../ml/federated-training.ts';
+import type { History, RoundRecord } from '../artifacts/history.ts';
+import type { Metrics } from '../artifacts/metrics.ts';
 import { lineChart, svgDocument } from './svg-chart.ts';
-
-export interface History {
-  model: string;
-  dataset: string;
-  mode: string;
-  forgetMetric: string;
-  rounds: RoundRecord[];
-}
 
 /** report.json: the evaluation, the pipeline's name, the timings and the per-round history. */
 export interface ReportJson extends Metrics {

@@ -108,7 +108,7 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
   });
 
   it('an input of the wrong artifact kind', () => {
-    const reg = { ...registry, model: { ...registry.source, kind: 'model', outputs: { out: 'model' } } };
+    const reg = { ...registry, model: { ...registry.source, kind: 'model', outputs: { out: 'model' as const } } };
     const set = fakeSchemas();
     set.stages.set('model', set.stages.get('source')!);
     let caught: ConfigErrors | undefined;
@@ -126,7 +126,7 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
     const text = formatError(caught!.errors[0]);
     expect(caught!.errors[0].code).toBe('FEDAU_INPUT_KIND');
     expect(text).toContain(
-      'pipes/exp.yaml:4:34  stages.d.needs.x: input "x" of "d" needs a number artifact, but "m.out" is a model',
+      'pipes/exp.yaml:4:34  stages.d.needs.x: input "x" of "d" needs a metrics artifact, but "m.out" is a model',
     );
     expect(text).toContain('expected number, got model');
   });

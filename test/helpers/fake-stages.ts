@@ -4,7 +4,7 @@ import { buildSchemaSet, SCHEMA_DIR } from '../../src/config/schemas.ts';
 import { defineStage, type StageContext, type StageRegistry } from '../../src/engine/stage.ts';
 
 /**
- * Tiny real stages over "number" artifacts (decimal text), whose bodies are spies: tests count calls,
+ * Tiny real stages over numbers stored as "metrics" artifacts (decimal text), whose bodies are spies: tests count calls,
  * make them fail or wait. They run through the real engine, store and schemas.
  */
 const text = (n: number) => new TextEncoder().encode(String(n));
@@ -21,10 +21,10 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
       version: 1,
       summary: 'emits params.value',
       inputs: {},
-      outputs: { out: 'number' },
+      outputs: { out: 'metrics' },
       async run(ctx) {
         calls.source(ctx.stageId);
-        return { out: await ctx.writeArtifact('number', text(ctx.params.value)) };
+        return { out: await ctx.writeArtifact('metrics', text(ctx.params.value)) };
       },
     }),
     mod: defineStage<{ value: number; by: number }>({
@@ -32,23 +32,23 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
       version: 1,
       summary: 'emits value mod by (many params, same output)',
       inputs: {},
-      outputs: { out: 'number' },
+      outputs: { out: 'metrics' },
       async run(ctx) {
         calls.mod(ctx.stageId);
-        return { out: await ctx.writeArtifact('number', text(ctx.params.value % ctx.params.by)) };
+        return { out: await ctx.writeArtifact('metrics', text(ctx.params.value % ctx.params.by)) };
       },
     }),
     add: defineStage<{ offset: number }>({
       kind: 'add',
       version: 1,
       summary: 'a + b + offset',
-      inputs: { a: 'number', b: 'number' },
-      outputs: { sum: 'number' },
+      inputs: { a: 'metrics', b: 'metrics' },
+      outputs: { sum: 'metrics' },
       async run(ctx) {
         calls.add(ctx.stageId);
         return {
           sum: await ctx.writeArtifact(
-            'number',
+            'metrics',
             text((await readNumber(ctx, 'a')) + (await readNumber(ctx, 'b')) + ctx.params.offset),
           ),
         };
@@ -58,19 +58,19 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
       kind: 'double',
       version: 1,
       summary: '2x',
-      inputs: { x: 'number' },
-      outputs: { out: 'number' },
+      inputs: { x: 'metrics' },
+      outputs: { out: 'metrics' },
       async run(ctx) {
         calls.double(ctx.stageId);
-        return { out: await ctx.writeArtifact('number', text(2 * (await readNumber(ctx, 'x')))) };
+        return { out: await ctx.writeArtifact('metrics', text(2 * (await readNumber(ctx, 'x')))) };
       },
     }),
     fail: defineStage<{ message: string }>({
       kind: 'fail',
       version: 1,
       summary: 'always fails',
-      inputs: { x: 'number' },
-      outputs: { out: 'number' },
+      inputs: { x: 'metrics' },
+      outputs: { out: 'metrics' },
       async run(ctx) {
         calls.fail(ctx.stageId);
         throw new Error(ctx.params.message);
@@ -80,25 +80,25 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
       kind: 'slow',
       version: 1,
       summary: 'reports progress while waiting; writes a blob halfway',
-      inputs: { x: 'number' },
-      outputs: { out: 'number' },
+      inputs: { x: 'metrics' },
+      outputs: { out: 'metrics' },
       async run(ctx) {
         calls.slow(ctx.stageId);
         const x = await readNumber(ctx, 'x');
         for (let step = 1; step <= ctx.params.steps; step++) {
           if (ctx.signal.aborted) throw new Error('aborted');
-          if (step === Math.ceil(ctx.params.steps / 2)) await ctx.writeArtifact('number', text(-x)); // an orphan, as a killed stage leaves
+          if (step === Math.ceil(ctx.params.steps / 2)) await ctx.writeArtifact('metrics', text(-x)); // an orphan, as a killed stage leaves
           await new Promise((r) => setTimeout(r, ctx.params.ms / ctx.params.steps));
           ctx.progress({ step, total: ctx.params.steps, label: 'step', metrics: { x } });
         }
-        return { out: await ctx.writeArtifact('number', text(x + 1)) };
+        return { out: await ctx.writeArtifact('metrics', text(x + 1)) };
       },
     }),
   } satisfies StageRegistry;
   return { registry, calls };
 }
 
-const num = (extra: AnySchemaObject = {}) => ({ type: 'number', default: 0, description: 'a number', ...extra });
+const num = (extra: AnySchemaObject = {}) => ({ type: 'metrics', default: 0, description: 'a number', ...extra });
 
 export const fakeStageSchemas: Record<string, AnySchemaObject> = {
   source: { type: 'object', additionalProperties: false, properties: { value: num() } },

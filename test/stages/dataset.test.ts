@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { unpackDataset } from '../../src/data/dataset.ts';
+import { unpackDataset } from '../../src/artifacts/dataset.ts';
 import { ArtifactStore } from '../../src/engine/store.ts';
 import { runPipeline } from '../../src/index.ts';
 import { serve } from '../helpers/http-server.ts';

@@ -1,4 +1,4 @@
-import { canonicalJson } from '../engine/hash.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 
 /**
  * fedau's binary artifact container: a magic, a JSON header (canonical, so the same content gives the same

