@@ -158,7 +158,8 @@ def main():
         accuracy(glob, trig, ytrig, [w1, unlearned])
         round_best = min(round_best, time.perf_counter() - t0)
 
-    print(json.dumps({"trainSamplesPerSec": train_sps, "roundSeconds": round_best, "threads": args.threads, "torch": torch.__version__}))
+    result = {"trainSamplesPerSec": train_sps, "roundSeconds": round_best, "threads": args.threads}
+    print(json.dumps({**result, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -72,7 +72,8 @@ async function fedauFigures() {
     trainSamplesPerSec = Math.max(trainSamplesPerSec, (res.samples / res.ms) * 1000);
   }
   log(
-    `fedau  one client's epoch: ${Math.round(trainSamplesPerSec)} samples/s (backend ${backendLabel(choice)}, 1 thread)`,
+    `fedau  one client's epoch: ${Math.round(trainSamplesPerSec)} samples/s ` +
+      `(backend ${backendLabel(choice)}, 1 thread)`,
   );
 
   // (b) Full rounds as the train-federation stage runs them: workers, FedAvg, per-round evaluation.
@@ -126,7 +127,9 @@ async function fedauFigures() {
   // The first round includes worker warm-up (XNNPACK operator creation): the best of the next two.
   const roundSeconds = Math.min(...rounds.slice(1));
   log(
-    `fedau  one federated round: ${roundSeconds.toFixed(2)} s (${workers} workers on ${availableParallelism()} cores; warm-up round ${rounds[0].toFixed(2)} s)`,
+    `fedau  one federated round: ${roundSeconds.toFixed(2)} s ` +
+      `(${workers} workers on ${availableParallelism()} cores; ` +
+      `warm-up round ${rounds[0].toFixed(2)} s)`,
   );
   return { trainSamplesPerSec, roundSeconds, backend: backendLabel(choice) };
 }
@@ -158,7 +161,8 @@ async function pytorchFigures() {
       torch: string;
     };
     log(
-      `pytorch ${r.torch}, ${threads} thread${threads > 1 ? 's' : ''}: ${Math.round(r.trainSamplesPerSec)} samples/s, round ${r.roundSeconds.toFixed(2)} s`,
+      `pytorch ${r.torch}, ${threads} thread${threads > 1 ? 's' : ''}: ` +
+        `${Math.round(r.trainSamplesPerSec)} samples/s, round ${r.roundSeconds.toFixed(2)} s`,
     );
     runs.push(r);
   }
@@ -206,7 +210,8 @@ async function modelThroughput() {
     trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
     const r = trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
     log(
-      `${name.padEnd(9)} ${((r.samples / r.ms) * 1000).toFixed(1)} training samples/s (one worker, batch ${batch}, ${tf.getBackend()})`,
+      `${name.padEnd(9)} ${((r.samples / r.ms) * 1000).toFixed(1)} training samples/s ` +
+        `(one worker, batch ${batch}, ${tf.getBackend()})`,
     );
   }
 }
@@ -236,6 +241,7 @@ if (json) {
 } else if (pytorch) {
   log(`\nfedau / pytorch, one client's training throughput: ${result.ratios.train} (higher is better; target ≥ 0.5)`);
   log(
-    `fedau / pytorch, wall time of a federated round:   ${result.ratios.round} (lower is better; target ≤ 1.0, goal 0.5)`,
+    `fedau / pytorch, wall time of a federated round:   ${result.ratios.round} ` +
+      '(lower is better; target ≤ 1.0, goal 0.5)',
   );
 }

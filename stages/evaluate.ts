@@ -15,7 +15,8 @@ export default defineStage<EvaluateParams>({
   kind: 'evaluate',
   version: 1,
   summary:
-    'Test accuracy and forget metric (backdoor ASR on a triggered test set, or forgotten-class accuracy) of the original and unlearned models.',
+    'Test accuracy and forget metric (backdoor ASR on a triggered test set, or forgotten-class accuracy) ' +
+    'of the original and unlearned models.',
   inputs: { dataset: 'dataset', partition: 'partition', federation: 'federation', model: 'model' },
   outputs: { metrics: 'metrics' },
   usesTfjs: true,

@@ -15,7 +15,8 @@ export default defineStage<PartitionParams>({
     const { trigger } = ctx.params;
     if (trigger.x + trigger.size > ds.header.width || trigger.y + trigger.size > ds.header.height) {
       throw new DataError(
-        `the trigger square (${trigger.size}px at ${trigger.x},${trigger.y}) does not fit in ${ds.header.width}×${ds.header.height} images`,
+        `the trigger square (${trigger.size}px at ${trigger.x},${trigger.y}) ` +
+          `does not fit in ${ds.header.width}×${ds.header.height} images`,
         {
           path: `stages.${ctx.stageId}.with.trigger`,
           hint: 'make it smaller or move it',
@@ -36,7 +37,8 @@ export default defineStage<PartitionParams>({
     ctx.progress({ step: 1, total: 1, label: 'split', metrics: { clients: h.clients, forget: h.forgetCount } });
     ctx.log(
       'info',
-      `clients ${h.clients} (${h.scheme}); unlearning clients [${h.unlearningClients.join(', ')}]; forget set ${h.forgetCount} samples; sizes ${h.clientSizes.join(' ')}`,
+      `clients ${h.clients} (${h.scheme}); unlearning clients [${h.unlearningClients.join(', ')}]; ` +
+        `forget set ${h.forgetCount} samples; sizes ${h.clientSizes.join(' ')}`,
     );
     return {
       partition: await ctx.writeArtifact('partition', packPartition(partition), {

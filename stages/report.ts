@@ -19,6 +19,7 @@ export default defineStage<ReportParams>({
     const history = unpackHistory(await ctx.readArtifact(ctx.inputs.history));
     const meta = ctx.inputs.metrics.meta ?? {};
     const json = buildReportJson(ctx.pipeline.name, metrics, history, {
+      train: Number(ctx.inputs.history.meta?.seconds ?? 0),
       unlearn: Number(meta.unlearnSeconds ?? 0),
       evaluate: Number(meta.seconds ?? 0),
     });

@@ -48,7 +48,8 @@ export default defineStage<TrainFederationParams>({
     const ph = partition.header;
     if (ph.trainCount !== ds.header.trainCount) {
       throw new DataError(
-        `the partition was made for a training set of ${ph.trainCount} images, but the dataset has ${ds.header.trainCount}`,
+        `the partition was made for a training set of ${ph.trainCount} images, ` +
+          `but the dataset has ${ds.header.trainCount}`,
         {
           path: `stages.${ctx.stageId}.needs`,
           hint: 'wire the partition stage to the same dataset stage as this one',
@@ -66,7 +67,9 @@ export default defineStage<TrainFederationParams>({
           path: `stages.${ctx.stageId}.with.batchSize`,
           expected: `batchSize ≤ ${maxBatch} on wasm`,
           got: String(p.batchSize),
-          hint: `run it on a native backend (--backend tensorflow, README "Native TensorFlow backend"), or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
+          hint:
+            'run it on a native backend (--backend tensorflow, README "Native TensorFlow backend"), ' +
+            `or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
         },
       );
     }
@@ -104,7 +107,9 @@ export default defineStage<TrainFederationParams>({
     });
     ctx.log(
       'info',
-      `model ${model.name}, backend ${backendLabel(choice)}, ${runner.workers} worker${runner.workers === 1 ? '' : 's'}, ${ph.clients} clients (unlearning: ${ph.unlearningClients.join(', ') || 'none'})`,
+      `model ${model.name}, backend ${backendLabel(choice)}, ` +
+        `${runner.workers} worker${runner.workers === 1 ? '' : 's'}, ` +
+        `${ph.clients} clients (unlearning: ${ph.unlearningClients.join(', ') || 'none'})`,
     );
     const resumed = await loadCheckpoint(ctx.checkpointDir);
     const usable = resumed && resumed.weights.length === model.specs.length && resumed.round <= p.rounds;
@@ -165,7 +170,7 @@ export default defineStage<TrainFederationParams>({
         rounds: final.history,
       };
       const historyRef = await ctx.writeArtifact('history', packHistory(history), {
-        seconds: round3(final.history.reduce((s, r) => s + r.seconds, 0)),
+        seconds: round3(final.seconds),
       });
       return { federation, history: historyRef };
     } finally {

@@ -1,11 +1,14 @@
 import { canonicalJson } from '../util/canonical-json.ts';
 
-/** One row of the per-round history. Metrics are present on evaluated rounds. */
+/**
+ * One row of the per-round history. Metrics are present on evaluated rounds. Wall-clock time is not part of it:
+ * the history is the same bytes on every run, so what depends on it stays cached (the training's time travels in
+ * the artifact's meta).
+ */
 export interface RoundRecord {
   round: number;
   lr: number;
   loss: number;
-  seconds: number;
   testAccuracy?: number;
   forget?: number;
   unlearnedTestAccuracy?: number;

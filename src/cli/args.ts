@@ -3,7 +3,7 @@ import { ConfigError } from '../engine/errors.ts';
 /** One flag of the CLI: the single table that parsing and `--help` both read. */
 export interface FlagSpec {
   name: string;
-  /** `value`: takes an argument; `optional`: may take one (`--force [stage]`); `boolean`: none. */
+  /** `value`: takes an argument; `optional`: may take one, written `--force=<stage>`; `boolean`: none. */
   arg: 'value' | 'optional' | 'boolean';
   repeat?: boolean;
   placeholder?: string;
@@ -24,9 +24,15 @@ export function parseArgs(argv: string[], spec: CommandSpec): { positionals: str
   const flags: ParsedFlags = {};
   const positionals: string[] = [];
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
+  const usedOptional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
-    if (!token.startsWith('--') || token === '--') {
+    if (token === '--') {
+      // Everything after `--` is an argument, even if it starts with dashes: `fedau run -- --odd-name.yaml`.
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!token.startsWith('--')) {
       positionals.push(token);
       continue;
     }
@@ -52,15 +58,21 @@ export function parseArgs(argv: string[], spec: CommandSpec): { positionals: str
         throw usage(`--${name} needs a value (${flag.placeholder ?? 'value'})`, spec);
       value = argv[++i];
     } else {
-      // An optional value is taken only when the next token cannot be the pipeline file.
-      const next = argv[i + 1];
-      value = next !== undefined && !next.startsWith('-') && !/\.ya?ml$/i.test(next) ? argv[++i] : true;
+      // An optional value is given only as `--force=<stage>`: the next token is never taken, so whether it is a
+      // stage or the pipeline file is never guessed (from its name or extension).
+      value = true;
+      usedOptional.push(name);
     }
     if (flag.repeat) flags[name] = [...((flags[name] as (string | boolean)[] | undefined) ?? []), value];
     else flags[name] = value;
   }
-  if (positionals.length > spec.positionals)
-    throw usage(`too many arguments: ${positionals.slice(spec.positionals).join(' ')}`, spec);
+  if (positionals.length > spec.positionals) {
+    const extra = positionals.slice(spec.positionals);
+    const hint = usedOptional.length
+      ? `to give --${usedOptional[0]} a value, write it with "=": --${usedOptional[0]}=${extra[0]}`
+      : undefined;
+    throw usage(`too many arguments: ${extra.join(' ')}`, spec, hint);
+  }
   return { positionals, flags };
 }
 
@@ -86,7 +98,7 @@ function flagLabel(f: FlagSpec): string {
     f.arg === 'value'
       ? ` <${f.placeholder ?? 'value'}>`
       : f.arg === 'optional'
-        ? ` [<${f.placeholder ?? 'value'}>]`
+        ? `[=<${f.placeholder ?? 'value'}>]`
         : '';
   return `--${f.name}${arg}`;
 }

@@ -47,7 +47,7 @@ export function stringList(value: ParsedFlags[string]): string[] {
   return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
 }
 
-/** `--force` alone forces everything; `--force <stage>` only that stage, which must exist. */
+/** `--force` alone forces everything; `--force=<stage>` only that stage, which must exist. */
 export function parseForce(value: ParsedFlags[string], pipeline: ResolvedPipeline): boolean | string[] {
   if (value === undefined) return false;
   const items = Array.isArray(value) ? value : [value];

@@ -29,7 +29,8 @@ function overview(): string {
     '',
     ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`),
     '',
-    '`fedau <command> --help` shows its options. Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 130 interrupted.',
+    '`fedau <command> --help` shows its options.',
+    'Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 130 interrupted.',
   ].join('\n');
 }
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
-import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { ConfigError } from '../engine/errors.ts';
 
 export type YamlPath = (string | number)[];
@@ -58,7 +58,29 @@ export function parsePipelineText(text: string, file: string): LoadedPipeline {
       },
     );
   }
-  return { file, doc, lineCounter, value: doc.toJS() };
+  return { file, doc, lineCounter, value: toPlainValue(doc, file, lineCounter) };
+}
+
+/**
+ * How many nodes the file's aliases may expand to. A pipeline that shares a block of params between stages with an
+ * anchor stays far below; a file whose nested aliases expand to millions of nodes (an "alias bomb") would otherwise
+ * exhaust memory before anything is checked.
+ */
+export const MAX_ALIAS_EXPANSION = 10_000;
+
+function toPlainValue(doc: Document, file: string, lineCounter: LineCounter): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ConfigError('FEDAU_CONFIG_PARSE', "the YAML's anchors and aliases expand to too many nodes", {
+      file,
+      ...firstAliasPosition(doc, lineCounter),
+      expected: `at most ${MAX_ALIAS_EXPANSION} nodes from aliases`,
+      got: 'more (nested aliases multiply: an "alias bomb")',
+      hint: 'write the repeated parts out, or use fewer levels of aliases of aliases',
+    });
+  }
 }
 
 /**
@@ -92,4 +114,16 @@ function keyRange(doc: Document, path: YamlPath): readonly number[] | undefined 
     if (isPair(pair) && isScalar(pair.key) && pair.key.value === last) return pair.key.range ?? undefined;
   }
   return undefined;
+}
+
+/** Where the first alias of the document is: the place to start looking. */
+function firstAliasPosition(doc: Document, lineCounter: LineCounter): { line?: number; col?: number } {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset === undefined ? {} : lineCounter.linePos(offset);
 }

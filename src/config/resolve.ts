@@ -196,7 +196,9 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
           makeError(source, ['stages', id, stage.needs ? 'needs' : 'uses'], {
             code: 'FEDAU_MISSING_INPUT',
             message: `stage "${id}" (${def.kind}) is missing its input "${input}" (a ${def.inputs[input]})`,
-            hint: `add it under needs, e.g. \`needs: { ${input}: <stage>.<output> }\`; ${suggestProducers(def.inputs[input], raw.stages, defs, id)}`,
+            hint:
+              `add it under needs, e.g. \`needs: { ${input}: <stage>.<output> }\`; ` +
+              suggestProducers(def.inputs[input], raw.stages, defs, id),
           }),
         );
       }

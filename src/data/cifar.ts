@@ -98,7 +98,9 @@ export async function loadCifar(
   if (!info) {
     throw new DataError(`${path} does not exist`, {
       file: path,
-      hint: `download ${CIFAR[name].url} (SHA-256 ${CIFAR[name].sha256}) and pass its path, or use \`source: url\` on a machine with internet`,
+      hint:
+        `download ${CIFAR[name].url} (SHA-256 ${CIFAR[name].sha256}) and pass its path, ` +
+        'or use `source: url` on a machine with internet',
     });
   }
   let dir = path;

@@ -52,7 +52,9 @@ export async function download(req: DownloadRequest): Promise<string> {
         file: url,
         expected: `sha256 ${req.sha256}`,
         got: `sha256 ${got}`,
-        hint: 'the download is corrupt or the URL serves a different file; it was deleted and will be fetched again on the next run',
+        hint:
+          'the download is corrupt or the URL serves a different file; ' +
+          'it was deleted and will be fetched again on the next run',
       });
     }
     await rename(partial, final);

@@ -70,10 +70,13 @@ export function readTar(raw: Uint8Array, archive: string): TarEntry[] {
     else if (type === '5') entries.push({ name, type: 'directory', data: new Uint8Array() });
     else {
       throw new DataError(
-        `${archive} holds "${name}", which is ${TYPE_NAMES[type] ?? `an entry of type ${JSON.stringify(type)}`}: refused`,
+        `${archive} holds "${name}", which is ` +
+          `${TYPE_NAMES[type] ?? `an entry of type ${JSON.stringify(type)}`}: refused`,
         {
           file: archive,
-          hint: 'fedau extracts only regular files and folders; a dataset archive has no reason to contain links or devices',
+          hint:
+            'fedau extracts only regular files and folders; ' +
+            'a dataset archive has no reason to contain links or devices',
         },
       );
     }

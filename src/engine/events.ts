@@ -84,6 +84,8 @@ export class ReporterHub {
   private readonly onFailure?: ReporterFailurePolicy;
   /** Every event but progress, for a fallback reporter that joins mid-run. */
   private readonly replay: RunEvent[] = [];
+  /** Warnings about failed reporters, told to the others once the current event has reached them all. */
+  private pendingWarnings: string[] = [];
 
   constructor(
     reporters: Reporter[],
@@ -100,6 +102,9 @@ export class ReporterHub {
     if (event.type === 'stage:progress' && !this.gate.admit(event)) return;
     if (event.type !== 'stage:progress') this.replay.push(event);
     for (const reporter of [...this.reporters]) this.deliver(reporter, event);
+    const warnings = this.pendingWarnings;
+    this.pendingWarnings = [];
+    for (const text of warnings) this.emit({ type: 'stage:log', level: 'warn', text });
   }
 
   async close(): Promise<void> {
@@ -129,9 +134,10 @@ export class ReporterHub {
     this.reporters = this.reporters.filter((r) => r !== reporter);
     const message = (error as Error)?.message ?? String(error);
     const fallback = this.onFailure?.fallback?.();
-    const warn = this.onFailure?.warn ?? ((text: string) => this.emit({ type: 'stage:log', level: 'warn', text }));
+    const warn = this.onFailure?.warn ?? ((text: string) => this.pendingWarnings.push(text));
     warn(
-      `the ${reporterName(reporter)} reporter failed (${message})${fallback ? `; carrying on with the ${reporterName(fallback)} one` : ''}`,
+      `the ${reporterName(reporter)} reporter failed (${message})` +
+        (fallback ? `; carrying on with the ${reporterName(fallback)} one` : ''),
     );
     if (fallback) {
       this.reporters.push(fallback);
@@ -140,8 +146,10 @@ export class ReporterHub {
   }
 }
 
+/** `InkReporter` → `ink`; a reporter made as a plain object is `custom`. */
 function reporterName(reporter: Reporter): string {
-  return reporter.constructor.name.replace(/Reporter$/, '').toLowerCase() || 'a';
+  const name = reporter.constructor?.name;
+  return name && name !== 'Object' ? name.replace(/Reporter$/, '').toLowerCase() : 'custom';
 }
 
 export function emptyCounts(): Record<StageStatus, number> {

@@ -1,24 +1,25 @@
 import PQueue from 'p-queue';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
-import { emptyCounts, type Reporter, ReporterHub, type StageStatus } from './events.ts';
+import { emptyCounts, type Reporter, type ReporterFailurePolicy, ReporterHub, type StageStatus } from './events.ts';
 import { transitiveDependents } from './graph.ts';
 import { LockDir } from './locks.ts';
 import type { ResolvedPipeline, ResolvedStage } from './pipeline.ts';
 import { lastPartsByStage, newRunId, type RunLog, writeRunLog } from './run-log.ts';
 import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
-import { keyFor } from './stage-key.ts';
+import { keyFor, type RuntimeFacts } from './stage-key.ts';
 import type { ArtifactStore, Lookup } from './store.ts';
 import { explainMiss } from './why.ts';
 
 export interface ExecuteOptions {
   store: ArtifactStore;
   reporters: Reporter[];
+  onReporterFailure?: ReporterFailurePolicy;
   /** true re-runs every stage; a list re-runs those stage ids (their dependents only if outputs change). */
   force?: boolean | string[];
   signal?: AbortSignal;
   runtime?: Partial<RuntimeOptions>;
   /** Facts that change a tfjs stage's results (tfjs version, resolved backend); asked once per such stage. */
-  runtimeFacts?: (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
+  runtimeFacts?: RuntimeFacts;
   workDir?: string;
   concurrency?: number;
   /** For tests: how often a waiting lock is polled. */
@@ -51,7 +52,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   await store.init();
   const started = Date.now();
   const runId = newRunId();
-  const hub = new ReporterHub(opts.reporters);
+  const hub = new ReporterHub(opts.reporters, { onFailure: opts.onReporterFailure });
   const locks = new LockDir(store.root);
   const runtime: RuntimeOptions = {
     backend: opts.runtime?.backend ?? pipeline.backend,

@@ -20,7 +20,10 @@ export function stageKey(parts: KeyParts): string {
   return sha256(canonicalJson(parts));
 }
 
-/** A 32-bit seed for a stage, derived from the pipeline seed and the stage kind (not its id, so renames keep the cache). */
+/**
+ * A 32-bit seed for a stage, derived from the pipeline seed and the stage kind (not its id, so renames keep the
+ * cache).
+ */
 export function deriveSeed(pipelineSeed: number, kind: string): number {
   return parseInt(sha256(`fedau-seed:${pipelineSeed}:${kind}`).slice(0, 8), 16) >>> 0;
 }

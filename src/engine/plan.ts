@@ -2,29 +2,34 @@ import { forcedReason } from './executor.ts';
 import type { KeyParts } from './hash.ts';
 import type { ResolvedPipeline } from './pipeline.ts';
 import { lastPartsByStage } from './run-log.ts';
-import type { ArtifactRef, StageDefinition } from './stage.ts';
-import { keyFor } from './stage-key.ts';
+import type { ArtifactRef } from './stage.ts';
+import { keyFor, type RuntimeFacts } from './stage-key.ts';
 import type { ArtifactStore } from './store.ts';
 import { explainMiss } from './why.ts';
 
 export interface PlannedStage {
   id: string;
   kind: string;
-  /** `cached`: nothing to do. `run`: its key has no valid record. `after-upstream`: an input is not known until an upstream stage runs. */
+  /**
+   * `cached`: nothing to do. `run`: its key has no valid record. `after-upstream`: an input is not known until an
+   * upstream stage runs.
+   */
   decision: 'cached' | 'run' | 'after-upstream';
   key?: string;
+  /** What the key hashes (when it is known: the stage's inputs are). */
+  parts?: KeyParts;
   why: string;
   /** Input artifacts known at planning time (from cached upstream stages). */
   inputs?: Record<string, ArtifactRef | undefined>;
 }
 
 /** What `fedau run` would do now, and why, without running anything. */
-export async function planPipeline(
+export async function planExecution(
   pipeline: ResolvedPipeline,
   opts: {
     store: ArtifactStore;
     force?: boolean | string[];
-    runtimeFacts?: (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
+    runtimeFacts?: RuntimeFacts;
   },
 ): Promise<PlannedStage[]> {
   const outputs = new Map<string, Record<string, ArtifactRef>>();
@@ -46,7 +51,14 @@ export async function planPipeline(
     const lookup = await opts.store.lookup(key);
     if (lookup.hit && !forced) {
       outputs.set(stage.id, lookup.record.outputs);
-      plan.push({ id: stage.id, kind: stage.kind, decision: 'cached', key, why: `run record ${key.slice(0, 12)}` });
+      plan.push({
+        id: stage.id,
+        kind: stage.kind,
+        decision: 'cached',
+        key,
+        parts,
+        why: `run record ${key.slice(0, 12)}`,
+      });
       continue;
     }
     previous ??= await lastPartsByStage(opts.store, pipeline.name);
@@ -55,6 +67,7 @@ export async function planPipeline(
       kind: stage.kind,
       decision: 'run',
       key,
+      parts,
       why: explainMiss({ forced, lookup, last: previous.get(stage.id), parts }),
       inputs: known,
     });

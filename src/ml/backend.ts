@@ -41,7 +41,8 @@ export function chooseBackend(requested: string): BackendChoice {
       if (!found) {
         throw new FedauError(
           'FEDAU_BACKEND',
-          'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed and loadable',
+          'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node ' +
+            'is installed and loadable',
           {
             expected: 'an installed tfjs-node package whose native library loads',
             got: 'none',

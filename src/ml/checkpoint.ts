@@ -10,6 +10,7 @@ interface CheckpointHeader {
   history: RoundRecord[];
   heads: number[];
   params: number;
+  seconds: number;
 }
 
 const FILE = 'federation.ckpt';
@@ -23,7 +24,13 @@ export async function saveCheckpoint(dir: string, state: TrainState): Promise<vo
     sections[`w2:${k}`] = state.heads.get(k)!.weight;
     sections[`b2:${k}`] = state.heads.get(k)!.bias;
   }
-  const header: CheckpointHeader = { round: state.round, history: state.history, heads, params: state.weights.length };
+  const header: CheckpointHeader = {
+    round: state.round,
+    history: state.history,
+    heads,
+    params: state.weights.length,
+    seconds: state.seconds,
+  };
   await writeFileAtomic(join(dir, FILE), packContainer('checkpoint', header, sections), dir);
 }
 
@@ -53,7 +60,7 @@ export async function loadCheckpoint(dir: string): Promise<TrainState | undefine
         },
       ]),
     );
-    return { round: header.round, weights, heads, history: header.history };
+    return { round: header.round, weights, heads, history: header.history, seconds: header.seconds ?? 0 };
   } catch {
     return undefined;
   }

@@ -38,12 +38,16 @@ export function trainingCostNote(opts: {
   const total = perRound * opts.rounds;
   const advice =
     total > 6 * 3600
-      ? '; a GPU backend (README: Native TensorFlow backend) is the practical way to run it in full, `--set train.rounds=N` a short run'
+      ? '; a GPU backend (README: Native TensorFlow backend) is the practical way to run it in full, ' +
+        '`--set train.rounds=N` a short run'
       : '';
   const limit = WASM_MAX_BATCH[opts.model];
   const batchNote =
     limit !== undefined && (opts.batchSize ?? 0) > limit
       ? `; on the CPU (wasm) ${opts.model} trains at most batch ${limit}: add --set train.batchSize=${limit}`
       : '';
-  return `cost: ≈ ${formatSeconds(perRound)} per round of training on the CPU (wasm, ${workers} workers), ${opts.rounds} rounds ≈ ${formatSeconds(total)}${advice}${batchNote}`;
+  return (
+    `cost: ≈ ${formatSeconds(perRound)} per round of training on the CPU (wasm, ${workers} workers), ` +
+    `${opts.rounds} rounds ≈ ${formatSeconds(total)}${advice}${batchNote}`
+  );
 }

@@ -34,6 +34,8 @@ export interface TrainState {
   weights: Weights;
   heads: Map<number, Head>;
   history: RoundRecord[];
+  /** Wall-clock seconds spent on the rounds so far (kept apart from the history, which is deterministic). */
+  seconds: number;
 }
 
 /** Trains the clients of a round, in this thread or in workers; results may arrive in any order. */
@@ -64,7 +66,7 @@ export function initialState(model: ModelDef, partition: Partition, seed: number
     );
     heads.set(k, { weight, bias });
   }
-  return { round: 0, weights, heads, history: [] };
+  return { round: 0, weights, heads, history: [], seconds: 0 };
 }
 
 export function classifierOf(model: ModelDef, weights: Weights): Head {
@@ -139,8 +141,8 @@ export async function runFederation(opts: {
         1,
         results.reduce((n, r) => n + r.samples, 0),
       );
-    const record: RoundRecord = { round: round + 1, lr, loss, seconds: 0 };
-    const next: TrainState = { round: round + 1, weights, heads, history: state.history };
+    const record: RoundRecord = { round: round + 1, lr, loss };
+    const next: TrainState = { round: round + 1, weights, heads, history: state.history, seconds: state.seconds };
     if ((round + 1) % s.evalEvery === 0 || round + 1 === s.rounds) {
       const unlearned =
         heads.size && s.evalUnlearn.mode !== 'none'
@@ -148,8 +150,7 @@ export async function runFederation(opts: {
           : undefined;
       Object.assign(record, await opts.evaluate(weights, unlearned));
     }
-    record.seconds = (performance.now() - t0) / 1000;
-    state = { ...next, history: [...state.history, record] };
+    state = { ...next, history: [...state.history, record], seconds: state.seconds + (performance.now() - t0) / 1000 };
     await hooks?.onRound?.(state, record);
   }
   return state;

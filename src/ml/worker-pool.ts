@@ -101,7 +101,8 @@ export async function workerPoolRunner(opts: {
             {
               cause: m.error.stack,
               hint: wasmTrap
-                ? 'the wasm backend ran out of its 4 GB heap: use a smaller batchSize, or a native backend (--backend tensorflow)'
+                ? 'the wasm backend ran out of its 4 GB heap: use a smaller batchSize, ' +
+                  'or a native backend (--backend tensorflow)'
                 : undefined,
             },
           ),

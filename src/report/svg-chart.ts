@@ -39,7 +39,8 @@ export function lineChart(spec: ChartSpec): { svg: string; width: number; height
   for (let i = 0; i <= 5; i++) {
     const y = y0 + ((y1 - y0) * i) / 5;
     out.push(
-      `<line x1="${m.left}" x2="${width - m.right}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#e5e5e5"/>`,
+      `<line x1="${m.left}" x2="${width - m.right}" y1="${py(y).toFixed(1)}" ` +
+        `y2="${py(y).toFixed(1)}" stroke="#e5e5e5"/>`,
     );
     out.push(`<text x="${m.left - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end" font-size="10">${fmt(y)}</text>`);
   }
@@ -47,7 +48,8 @@ export function lineChart(spec: ChartSpec): { svg: string; width: number; height
   const step = niceStep((x1 - x0) / 8);
   for (let x = Math.ceil(x0 / step) * step; x <= x1; x += step) {
     out.push(
-      `<text x="${px(x).toFixed(1)}" y="${height - m.bottom + 14}" text-anchor="middle" font-size="10">${fmt(x)}</text>`,
+      `<text x="${px(x).toFixed(1)}" y="${height - m.bottom + 14}" ` +
+        `text-anchor="middle" font-size="10">${fmt(x)}</text>`,
     );
   }
   out.push(
@@ -55,16 +57,19 @@ export function lineChart(spec: ChartSpec): { svg: string; width: number; height
   );
   out.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${height - m.bottom}" stroke="#333"/>`);
   out.push(
-    `<text x="${(m.left + width - m.right) / 2}" y="${height - m.bottom + 30}" text-anchor="middle" font-size="11">${esc(spec.xLabel)}</text>`,
+    `<text x="${(m.left + width - m.right) / 2}" y="${height - m.bottom + 30}" ` +
+      `text-anchor="middle" font-size="11">${esc(spec.xLabel)}</text>`,
   );
   out.push(
-    `<text transform="translate(14 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(spec.yLabel)}</text>`,
+    `<text transform="translate(14 ${(m.top + height - m.bottom) / 2}) rotate(-90)" ` +
+      `text-anchor="middle" font-size="11">${esc(spec.yLabel)}</text>`,
   );
   for (const s of spec.series) {
     if (!s.points.length) continue;
     const d = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     out.push(
-      `<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${d}"/>`,
+      `<polyline fill="none" stroke="${s.color}" stroke-width="2"` +
+        `${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${d}"/>`,
     );
     for (const [x, y] of s.points)
       out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
@@ -73,7 +78,8 @@ export function lineChart(spec: ChartSpec): { svg: string; width: number; height
     const lx = m.left + (i % 2) * 170;
     const ly = height - 16 + Math.floor(i / 2) * 14 - (spec.series.length > 2 ? 8 : 0);
     out.push(
-      `<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      `<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"` +
+        `${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
     );
     out.push(`<text x="${lx + 28}" y="${ly}" font-size="10">${esc(s.name)}</text>`);
   });
@@ -97,5 +103,9 @@ export function svgDocument(charts: { svg: string; width: number; height: number
     x += c.width;
     return g;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${groups.join('\n')}\n</svg>\n`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${groups.join('\n')}\n</svg>\n`
+  );
 }

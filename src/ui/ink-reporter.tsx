@@ -35,10 +35,16 @@ export class InkReporter implements Reporter {
   private error?: Error;
   private readonly stdout: NodeJS.WriteStream;
   private readonly View: RunView;
+  private readonly patchConsole: boolean;
 
-  constructor(opts: { stdout?: NodeJS.WriteStream; view?: RunView } = {}) {
+  /**
+   * `patchConsole`: keep stray console output above the view (default); tests whose console is not Node's turn it
+   * off.
+   */
+  constructor(opts: { stdout?: NodeJS.WriteStream; view?: RunView; patchConsole?: boolean } = {}) {
     this.stdout = opts.stdout ?? process.stdout;
     this.View = opts.view ?? App;
+    this.patchConsole = opts.patchConsole ?? true;
   }
 
   onEvent(event: RunEvent): void {
@@ -47,7 +53,7 @@ export class InkReporter implements Reporter {
       this.instance = render(this.frame(), {
         stdout: this.stdout,
         exitOnCtrlC: false,
-        patchConsole: true,
+        patchConsole: this.patchConsole,
         maxFps: 10,
       });
       this.timer = setInterval(() => this.paint(), 200);

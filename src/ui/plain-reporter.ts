@@ -46,7 +46,8 @@ export class PlainReporter implements Reporter {
         if (e.status === 'success') this.write(`[${e.stageId}] done in ${formatDuration(e.durationMs)}`);
         else
           this.write(
-            `[${e.stageId}] failed after ${formatDuration(e.durationMs)}\n${e.error ? formatError(e.error, { verbose: this.verbose }) : ''}`,
+            `[${e.stageId}] failed after ${formatDuration(e.durationMs)}\n` +
+              (e.error ? formatError(e.error, { verbose: this.verbose }) : ''),
           );
         break;
       case 'stage:skipped':

@@ -72,12 +72,13 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     expect(badFlag.stderr).toContain('expected ink | plain | json, got fancy');
   });
 
-  it('a requested backend that cannot load stops the run before any stage, with exit code 2 and how to get it', async () => {
+  it('a requested backend that cannot load stops the run before any stage, with exit code 2 and a hint', async () => {
     const store = join(await tempDir(), 'store');
     const result = await fedau(['run', 'pipelines/smoke.yaml', '--backend', 'tensorflow', '--store', store]);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain(
-      'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed',
+      'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node ' +
+        'is installed',
     );
     expect(result.stderr).toContain('hint: see the README section "Native TensorFlow backend"');
     expect(result.stdout).not.toContain('running');
@@ -90,7 +91,10 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     const c10 = await fedau(['plan', 'pipelines/cifar10-ul-class.yaml', '--store', store]);
     expect(c10.exitCode).toBe(0);
     expect(c10.stdout).toMatch(
-      /train\s+train-federation[\s\S]*cost: ≈ \d+ min per round of training on the CPU \(wasm, \d workers\), 200 rounds ≈ [\d.]+ days; a GPU backend/,
+      new RegExp(
+        String.raw`train\s+train-federation[\s\S]*cost: ≈ \d+ min per round of training on the CPU ` +
+          String.raw`\(wasm, \d workers\), 200 rounds ≈ [\d.]+ days; a GPU backend`,
+      ),
     );
     expect(c10.stdout).toContain('`--set train.rounds=N` a short run');
     const c100 = await fedau(['plan', 'pipelines/cifar100-ul-samples.yaml', '--store', store]);

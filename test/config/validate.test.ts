@@ -34,6 +34,24 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
     expect(error.info.line).toBeGreaterThanOrEqual(3);
   });
 
+  it('an alias bomb (anchors of anchors expanding to millions of nodes) is a located config error', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [prev, name] of [...'abcdefg'].slice(0, -1).map((c, i) => [c, 'bcdefg'[i]])) {
+      levels.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    }
+    const { error, text } = only(`name: x\n${levels.join('\n')}\nstages: {}\n`);
+    expect(error.code).toBe('FEDAU_CONFIG_PARSE');
+    expect(text).toMatch(/^✖ pipes\/exp\.yaml:3:\d+: the YAML's anchors and aliases expand to too many nodes/);
+    expect(text).toContain('expected at most 10000 nodes from aliases');
+    expect(text).not.toMatch(/\n\s+at /);
+  });
+
+  it('a few anchors and aliases sharing params between stages are fine', () => {
+    const yaml = 'name: x\nstages:\n  a: { uses: source, with: &v { value: 3 } }\n  b: { uses: source, with: *v }\n';
+    const pipeline = resolvePipeline(parsePipelineText(yaml, 'p.yaml'), { registry, schemas });
+    expect(pipeline.stages.map((s) => s.params.value)).toEqual([3, 3]);
+  });
+
   it('duplicate keys', () => {
     const { error } = only('name: x\nname: y\nstages: {}\n');
     expect(error.code).toBe('FEDAU_CONFIG_PARSE');
@@ -96,7 +114,7 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
     const { error, text } = only('name: x\nstages:\n  a: { uses: source }\n  s: { uses: add, needs: { a: a.out } }\n');
     expect(error.code).toBe('FEDAU_MISSING_INPUT');
     expect(error.info).toMatchObject({ line: 4, path: 'stages.s.needs' });
-    expect(text).toContain('stage "s" (add) is missing its input "b" (a number)');
+    expect(text).toContain('stage "s" (add) is missing its input "b" (a metrics)');
     expect(text).toContain('outputs of that kind here: a.out');
   });
 
@@ -128,12 +146,13 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
     expect(text).toContain(
       'pipes/exp.yaml:4:34  stages.d.needs.x: input "x" of "d" needs a metrics artifact, but "m.out" is a model',
     );
-    expect(text).toContain('expected number, got model');
+    expect(text).toContain('expected metrics, got model');
   });
 
   it('cycles, naming the loop', () => {
     const { error, text } = only(
-      'name: x\nstages:\n  a: { uses: source }\n  p: { uses: add, needs: { a: a.out, b: q.out } }\n  q: { uses: double, needs: { x: p.sum } }\n',
+      'name: x\nstages:\n  a: { uses: source }\n' +
+        '  p: { uses: add, needs: { a: a.out, b: q.out } }\n  q: { uses: double, needs: { x: p.sum } }\n',
     );
     expect(error.code).toBe('FEDAU_GRAPH_CYCLE');
     expect(text).toMatch(/the stages form a cycle: (p → q → p|q → p → q)/);
@@ -142,7 +161,8 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
 
   it('reports every problem at once', () => {
     const errors = errorsOf(
-      'name: x\nstages:\n  a: { uses: nope }\n  b: { uses: source, with: { v: 1 } }\n  c: { uses: double, needs: { x: zz.out } }\n',
+      'name: x\nstages:\n  a: { uses: nope }\n  b: { uses: source, with: { v: 1 } }\n' +
+        '  c: { uses: double, needs: { x: zz.out } }\n',
     );
     expect(errors.map((e) => e.info.path)).toEqual(['stages.a.uses', 'stages.b.with.v', 'stages.c.needs.x']);
   });

@@ -158,7 +158,7 @@ describe('the dataset stage with CIFAR', () => {
     return runPipeline(file, { store: join(dir, 'store'), workDir: dir });
   }
 
-  it('source url: downloads the archive, checks its SHA-256, survives an interrupted download, extracts, parses', async () => {
+  it('source url: downloads, checks the SHA-256, survives an interrupted download, extracts, parses', async () => {
     const archive = tinyCifar10Archive();
     const sha = createHash('sha256').update(archive).digest('hex');
     const s = await serve({
@@ -167,7 +167,8 @@ describe('the dataset stage with CIFAR', () => {
     closers.push(s.close);
     const dir = await tempDir();
     const yaml = (digest: string) =>
-      `{ name: cifar10, source: url, url: "${s.url}kriz/cifar-10-binary.tar.gz", sha256: { "cifar-10-binary.tar.gz": "${digest}" } }`;
+      `{ name: cifar10, source: url, url: "${s.url}kriz/cifar-10-binary.tar.gz", ` +
+      `sha256: { "cifar-10-binary.tar.gz": "${digest}" } }`;
     const cut = await run(yaml(sha), dir);
     expect(cut.status).toBe('failure');
     // Whether any bytes arrived before the cut depends on the socket; resuming them is tested in download.test.ts.
@@ -195,7 +196,8 @@ describe('the dataset stage with CIFAR', () => {
     const closed = await serve({});
     await closed.close();
     const offline = await run(
-      `{ name: cifar10, source: url, url: "${closed.url}cifar-10-binary.tar.gz", sha256: { "cifar-10-binary.tar.gz": "${'a'.repeat(64)}" } }`,
+      `{ name: cifar10, source: url, url: "${closed.url}cifar-10-binary.tar.gz", ` +
+        `sha256: { "cifar-10-binary.tar.gz": "${'a'.repeat(64)}" } }`,
       dir,
     );
     expect(offline.stages.data.error!.message).toContain('connection refused');

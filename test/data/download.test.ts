@@ -57,7 +57,10 @@ describe('download', () => {
     const first = await download(req).catch((x) => x);
     expect(first).toBeInstanceOf(DataError);
     expect(first.message).toMatch(
-      /cannot download data\.bin: http:\/\/127\.0\.0\.1:\d+\/data\.bin: connection (lost|reset) after \d+ bytes \(kept; the next run resumes\)/,
+      new RegExp(
+        String.raw`cannot download data\.bin: http://127\.0\.0\.1:\d+/data\.bin: ` +
+          String.raw`connection (lost|reset) after \d+ bytes \(kept; the next run resumes\)`,
+      ),
     );
     expect(await readdir(dir)).toEqual([`${sha}-data.bin.partial`]);
     const path = await download(req);

@@ -42,7 +42,7 @@ describe('partition', () => {
     expect(part.header.clientSizes).toEqual(Array(10).fill(600));
   });
 
-  it('samples mode: the forget set is proportion·N backdoored samples of the unlearning client, never of the target class', () => {
+  it('samples mode: the forget set is proportion·N backdoored samples of the UL client, never of the target', () => {
     const part = make({});
     const owner = owners(part);
     const [ul] = part.header.unlearningClients;

@@ -13,7 +13,8 @@ describe('canonical JSON and stage keys', () => {
     expect(() => canonicalJson({ lr: NaN })).toThrow(/non-finite number at \$\.lr/);
   });
 
-  // The pinned value is sha256 of Python's json.dumps(parts, sort_keys=True, separators=(',', ':')): an independent recipe.
+  // The pinned value is sha256 of Python's json.dumps(parts, sort_keys=True, separators=(',', ':')): an independent
+  // recipe.
   it('pins the key recipe (a change here invalidates every user cache: bump CACHE_FORMAT instead)', () => {
     const parts: KeyParts = {
       cacheFormat: CACHE_FORMAT,

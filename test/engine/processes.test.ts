@@ -41,7 +41,7 @@ async function expectStoreConsistent(store: ArtifactStore) {
 }
 
 describe('real processes on one store', () => {
-  it('a run killed with SIGKILL in the middle of a stage leaves the store consistent, and the rerun completes', async () => {
+  it('a run SIGKILLed in the middle of a stage leaves the store consistent, and the rerun completes', async () => {
     const ws = await setup(SLOW(4000));
     const child = ws.run();
     // Past the halfway step the stage has written an orphan blob: kill it there.

@@ -4,7 +4,8 @@ import { buildSchemaSet, SCHEMA_DIR } from '../../src/config/schemas.ts';
 import { defineStage, type StageContext, type StageRegistry } from '../../src/engine/stage.ts';
 
 /**
- * Tiny real stages over numbers stored as "metrics" artifacts (decimal text), whose bodies are spies: tests count calls,
+ * Tiny real stages over numbers stored as "metrics" artifacts (decimal text), whose bodies are spies: tests count
+ * calls,
  * make them fail or wait. They run through the real engine, store and schemas.
  */
 const text = (n: number) => new TextEncoder().encode(String(n));
@@ -87,7 +88,8 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         const x = await readNumber(ctx, 'x');
         for (let step = 1; step <= ctx.params.steps; step++) {
           if (ctx.signal.aborted) throw new Error('aborted');
-          if (step === Math.ceil(ctx.params.steps / 2)) await ctx.writeArtifact('metrics', text(-x)); // an orphan, as a killed stage leaves
+          // An orphan blob, as a killed stage leaves.
+          if (step === Math.ceil(ctx.params.steps / 2)) await ctx.writeArtifact('metrics', text(-x));
           await new Promise((r) => setTimeout(r, ctx.params.ms / ctx.params.steps));
           ctx.progress({ step, total: ctx.params.steps, label: 'step', metrics: { x } });
         }
@@ -98,7 +100,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
   return { registry, calls };
 }
 
-const num = (extra: AnySchemaObject = {}) => ({ type: 'metrics', default: 0, description: 'a number', ...extra });
+const num = (extra: AnySchemaObject = {}) => ({ type: 'number', default: 0, description: 'a number', ...extra });
 
 export const fakeStageSchemas: Record<string, AnySchemaObject> = {
   source: { type: 'object', additionalProperties: false, properties: { value: num() } },

@@ -69,7 +69,7 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
   }
 
   for (const ul of [false, true]) {
-    it(`LeNet local training (${ul ? 'unlearning client, two heads' : 'normal client'}): wasm with fused ops and heap SGD = cpu`, async () => {
+    it(`LeNet local training (${ul ? 'unlearning client, two heads' : 'normal client'}): wasm = cpu`, async () => {
       const ds = syntheticDataset(
         { classes: 10, train: 96, test: 1, height: 28, width: 28, channels: 1, noise: 30 },
         3,

@@ -8,10 +8,18 @@ const pipeline = (name: string, dataset: string, model: string, mode: string) =>
 name: ${name}
 stages:
   data: { uses: dataset, with: { name: ${dataset}, source: synthetic, synthetic: { train: 30, test: 12 } } }
-  split: { uses: partition, needs: { dataset: data.dataset }, with: { clients: 3, mode: ${mode}, proportion: 0.25, classId: 1 } }
-  train: { uses: train-federation, needs: { dataset: data.dataset, partition: split.partition }, with: { model: ${model}, rounds: 2, localEpochs: 1, batchSize: 8 } }
+  split:
+    uses: partition
+    needs: { dataset: data.dataset }
+    with: { clients: 3, mode: ${mode}, proportion: 0.25, classId: 1 }
+  train:
+    uses: train-federation
+    needs: { dataset: data.dataset, partition: split.partition }
+    with: { model: ${model}, rounds: 2, localEpochs: 1, batchSize: 8 }
   forget: { uses: unlearn, needs: { federation: train.federation } }
-  eval: { uses: evaluate, needs: { dataset: data.dataset, partition: split.partition, federation: train.federation, model: forget.model } }
+  eval:
+    uses: evaluate
+    needs: { dataset: data.dataset, partition: split.partition, federation: train.federation, model: forget.model }
   report: { uses: report, needs: { metrics: eval.metrics, history: train.history } }
 `;
 

@@ -91,7 +91,7 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     expect(otherSeed.digest('train', 'federation')).not.toBe(one.digest('train', 'federation'));
   });
 
-  it('a training killed mid-run resumes from its last finished round, with the same result as an uninterrupted run', async () => {
+  it("a training killed mid-run resumes from its last finished round, with an uninterrupted run's result", async () => {
     const dir = await tempDir();
     const args = (store: string) => ['run', SMOKE, '--reporter', 'json', '--store', store, '--set', 'train.rounds=6'];
     const child = execa('node', [BIN, ...args(join(dir, 'store'))], { cwd: dir, env: { CI: '1' }, reject: false });

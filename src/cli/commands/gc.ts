@@ -33,11 +33,13 @@ export async function gcCommand(argv: string[], { out }: CliContext): Promise<nu
   for (const c of report.checkpoints) out(`${verb} checkpoint ${c.key.slice(0, 16)}  ${formatBytes(c.size)}`);
   for (const t of report.tmp) out(`${verb} temp file ${t.name}  ${formatBytes(t.size)}`);
   out(
-    `${verb} ${report.objects.length} blobs, ${report.brokenRecords.length} broken records, ${report.checkpoints.length} checkpoints, ${report.tmp.length} temp files: ${formatBytes(report.bytes)}`,
+    `${verb} ${report.objects.length} blobs, ${report.brokenRecords.length} broken records, ` +
+      `${report.checkpoints.length} checkpoints, ${report.tmp.length} temp files: ${formatBytes(report.bytes)}`,
   );
   if (report.keptCheckpoints.length) {
     out(
-      `kept ${report.keptCheckpoints.length} checkpoints of unfinished trainings (${formatBytes(report.keptCheckpoints.reduce((s, c) => s + c.size, 0))}); --all-checkpoints deletes them`,
+      `kept ${report.keptCheckpoints.length} checkpoints of unfinished trainings ` +
+        `(${formatBytes(report.keptCheckpoints.reduce((s, c) => s + c.size, 0))}); --all-checkpoints deletes them`,
     );
   }
   return 0;

@@ -1,6 +1,4 @@
-import { planPipeline } from '../../engine/plan.ts';
-import { ArtifactStore } from '../../engine/store.ts';
-import { loadPipeline, storeRoot } from '../../index.ts';
+import { loadPipeline, planPipeline, storeRoot } from '../../index.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
   FLAG_BACKEND,
@@ -13,11 +11,10 @@ import {
   stringList,
 } from '../common.ts';
 import type { CliContext } from '../context.ts';
-import { runtimeFactsFor } from '../runtime.ts';
 
 export const planSpec: CommandSpec = {
   name: 'plan',
-  usage: 'fedau plan <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force [<stage>]] [--store <dir>]',
+  usage: 'fedau plan <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force[=<stage>]] [--store <dir>]',
   summary: 'Show, for every stage, whether it is cached or will run, and why (what changed since its last run).',
   positionals: 1,
   flags: [FLAG_SET, FLAG_FORCE, FLAG_STORE, FLAG_BACKEND],
@@ -31,12 +28,15 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     registry: ctx.registry,
     schemas: ctx.schemas,
   });
-  const backend = parseBackend(flags.backend) ?? pipeline.backend;
+  const requested = parseBackend(flags.backend) ?? pipeline.backend;
   const plan = await planPipeline(pipeline, {
-    store: new ArtifactStore(storeRoot(flags.store as string | undefined)),
+    store: storeRoot(flags.store as string | undefined),
     force: parseForce(flags.force, pipeline),
-    runtimeFacts: runtimeFactsFor(backend),
+    backend: requested,
   });
+  // The backend the tfjs stages will run on, as their keys record it.
+  const resolved = plan.find((p) => p.parts?.runtime?.backend)?.parts?.runtime?.backend;
+  const backend = resolved && resolved !== requested ? `${resolved} (${requested})` : (resolved ?? requested);
   const idWidth = Math.max(...plan.map((p) => p.id.length));
   const kindWidth = Math.max(...plan.map((p) => p.kind.length));
   out(`pipeline ${pipeline.name} (${pipeline.file}), seed ${pipeline.seed}, backend ${backend}`);

@@ -1,6 +1,5 @@
-import { executePipeline } from '../../engine/executor.ts';
-import { ArtifactStore } from '../../engine/store.ts';
-import { loadPipeline, storeRoot } from '../../index.ts';
+import { loadPipeline, runPipeline, storeRoot } from '../../index.ts';
+import { PlainReporter } from '../../ui/plain-reporter.ts';
 import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
@@ -17,12 +16,12 @@ import {
   stringList,
 } from '../common.ts';
 import type { CliContext } from '../context.ts';
-import { runtimeFactsFor } from '../runtime.ts';
 
 export const runSpec: CommandSpec = {
   name: 'run',
   usage:
-    'fedau run <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force [<stage>]] [--reporter ink|plain|json] [--store <dir>]',
+    'fedau run <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force[=<stage>]] ' +
+    '[--reporter ink|plain|json] [--store <dir>]',
   summary: 'Run a pipeline: cached stages are reused, the rest run; outputs go to the store.',
   positionals: 1,
   flags: [
@@ -53,13 +52,14 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     schemas: ctx.schemas,
   });
   const force = parseForce(flags.force, pipeline);
-  const backend = parseBackend(flags.backend) ?? pipeline.backend;
-  const workers = parseWorkers(flags.workers) ?? pipeline.workers;
+  const backend = parseBackend(flags.backend);
+  const workers = parseWorkers(flags.workers);
+  const verbose = flags.verbose === true;
   if (reporterName === 'json') {
     // stdout carries only NDJSON events: anything a library prints goes to stderr instead.
     console.log = console.info = console.warn = console.error;
   }
-  const reporter = await createReporter(reporterName, { verbose: flags.verbose === true });
+  const reporter = await createReporter(reporterName, { verbose });
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -76,13 +76,18 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const result = await executePipeline(pipeline, {
-      store: new ArtifactStore(storeRoot(flags.store as string | undefined)),
+    const result = await runPipeline(pipeline, {
+      store: storeRoot(flags.store as string | undefined),
       reporters: [reporter],
+      // A failing live view must not leave the terminal blank: say so once, then show the run line by line.
+      onReporterFailure: {
+        warn: (text) => process.stderr.write(`⚠ ${text}\n`),
+        fallback: reporterName === 'plain' ? undefined : () => new PlainReporter({ verbose }),
+      },
       force,
       signal: controller.signal,
-      runtime: { backend, workers },
-      runtimeFacts: runtimeFactsFor(backend),
+      backend,
+      workers,
     });
     return result.status === 'success' ? 0 : result.status === 'interrupted' ? 130 : 1;
   } finally {

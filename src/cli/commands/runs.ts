@@ -35,9 +35,11 @@ export async function runsCommand(argv: string[], { out }: CliContext): Promise<
     const took = log.endedAt ? formatDuration(Date.parse(log.endedAt) - Date.parse(log.startedAt)) : '';
     const counts = log.counts
       ? summarizeCounts(log.counts)
-      : `${Object.values(log.stages).filter((s) => s.status === 'success' || s.status === 'cached').length}/${Object.keys(log.stages).length} stages done`;
+      : `${Object.values(log.stages).filter((s) => s.status === 'success' || s.status === 'cached').length}/` +
+        `${Object.keys(log.stages).length} stages done`;
     out(
-      `${log.runId}  ${log.pipeline.padEnd(20)}  ${status.padEnd(11)}  ${counts}${took ? `  in ${took}` : ''}${log.file ? `  (${log.file})` : ''}`,
+      `${log.runId}  ${log.pipeline.padEnd(20)}  ${status.padEnd(11)}  ${counts}` +
+        `${took ? `  in ${took}` : ''}${log.file ? `  (${log.file})` : ''}`,
     );
   }
   return 0;

@@ -74,18 +74,21 @@ export function stagesCommand(
       out('| param | type | default | description |\n| --- | --- | --- | --- |');
       for (const r of rows)
         out(
-          `| \`${r.path}\` | ${r.type.replace(/\|/g, '\\|')} | ${r.default !== undefined ? `\`${r.default}\`` : ''} | ${r.description.replace(/\|/g, '\\|')} |`,
+          `| \`${r.path}\` | ${r.type.replace(/\|/g, '\\|')} | ` +
+            `${r.default !== undefined ? `\`${r.default}\`` : ''} | ${r.description.replace(/\|/g, '\\|')} |`,
         );
       out('');
       continue;
     }
     out(
-      `${kind}  (version ${def.version})\n  ${def.summary}\n  inputs:  ${io(def.inputs)}\n  outputs: ${io(def.outputs)}\n  params:`,
+      `${kind}  (version ${def.version})\n  ${def.summary}\n` +
+        `  inputs:  ${io(def.inputs)}\n  outputs: ${io(def.outputs)}\n  params:`,
     );
     const width = Math.max(...rows.map((r) => r.path.length));
     for (const r of rows)
       out(
-        `    ${r.path.padEnd(width)}  ${r.type}${r.default !== undefined ? `  = ${r.default}` : ''}\n    ${''.padEnd(width)}  ${r.description}`,
+        `    ${r.path.padEnd(width)}  ${r.type}${r.default !== undefined ? `  = ${r.default}` : ''}\n` +
+          `    ${''.padEnd(width)}  ${r.description}`,
       );
     out('');
   }

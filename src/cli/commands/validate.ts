@@ -20,7 +20,8 @@ export async function validateCommand(argv: string[], ctx: CliContext): Promise<
     schemas: ctx.schemas,
   });
   out(
-    `✔ ${pipeline.file}: pipeline "${pipeline.name}" is valid, ${pipeline.stages.length} stages in order: ${pipeline.stages.map((s) => `${s.id} (${s.kind})`).join(' → ')}`,
+    `✔ ${pipeline.file}: pipeline "${pipeline.name}" is valid, ${pipeline.stages.length} stages in order: ` +
+      pipeline.stages.map((s) => `${s.id} (${s.kind})`).join(' → '),
   );
   return 0;
 }

@@ -1,4 +1,4 @@
-import type { StageDefinition } from '../engine/stage.ts';
+import type { StageDefinition } from './engine/stage.ts';
 
 /**
  * The runtime facts that go into the key of stages that use tfjs (tfjs version and the backend actually
@@ -11,7 +11,7 @@ export function runtimeFactsFor(
   let facts: Promise<Record<string, string>> | undefined;
   return async (def) => {
     if (!def.usesTfjs) return undefined;
-    facts ??= import('../ml/backend.ts').then((m) => m.backendFacts(requested));
+    facts ??= import('./ml/backend.ts').then((m) => m.backendFacts(requested));
     return facts;
   };
 }
