@@ -4,7 +4,9 @@
 // PyTorch gets its best honest configuration: data in memory as tensors, batched augmentation, and the better
 // of 1 and 2 threads. `--json` prints one JSON object.
 
-import { availableParallelism } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { clientIndices } from '../src/artifacts/partition.ts';
@@ -17,9 +19,9 @@ import { makeEvalSets } from '../src/ml/eval-sets.ts';
 import { initialState, referenceLrDecay, runFederation } from '../src/ml/federated-training.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
 import { initWeights } from '../src/ml/params.ts';
-import { roundMetrics } from '../src/ml/predict.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
+import { roundEvaluator } from '../stages/shared/federated-training-stage.ts';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -86,9 +88,10 @@ async function fedauFigures() {
     shape: ds.header,
     headA: partition.headA,
     headB: partition.headB,
+    forget: partition.forget,
     optimizer: opt,
   });
-  const sets = makeEvalSets(ds, partition.header);
+  const sets = makeEvalSets(ds, partition);
   let state = initialState(model, partition, 0);
   const settings = {
     rounds: 0,
@@ -101,12 +104,17 @@ async function fedauFigures() {
     augment: true,
     aggregation: 'equal' as const,
     evalEvery: 1,
-    evalUnlearn: { mode: 'samples' as const, alpha: 0.9, rule: 'mix' as const, classScale: 1 },
     seed: 0,
   };
-  // The train stage's own per-round evaluation, so the round timed here is the pipeline's round.
-  const evaluate = async (weights: Float32Array[], unlearned: Parameters<typeof roundMetrics>[4]) =>
-    roundMetrics(tf, model, sets, weights, unlearned);
+  // The train stage's own per-round evaluation (with its logits trace), so the round timed here is the pipeline's.
+  const evaluate = roundEvaluator({
+    tf,
+    model,
+    sets,
+    mode: 'samples',
+    headIds: partition.header.unlearningClients,
+    traceDir: await mkdtemp(join(tmpdir(), 'fedau-bench-trace-')),
+  });
   const rounds: number[] = [];
   try {
     for (let r = 0; r < 3; r++) {

@@ -98,7 +98,14 @@ export function generateStageParams(dir = join(ROOT, 'schemas/stages')): string 
     const kind = file.slice(0, -'.schema.json'.length);
     const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Schema;
     if (schema.description) out.push(...doc(schema.description, ''));
-    out.push(`export interface ${paramsTypeName(kind)} ${objectType(schema, '')}`, '');
+    const type = objectType(schema, '');
+    // A kind without params gets a type alias: an interface cannot be declared as a Record.
+    out.push(
+      type.startsWith('{')
+        ? `export interface ${paramsTypeName(kind)} ${type}`
+        : `export type ${paramsTypeName(kind)} = ${type};`,
+      '',
+    );
   }
   return out.join('\n');
 }

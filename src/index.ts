@@ -22,6 +22,8 @@ export function storeRoot(flag?: string, env = process.env, cwd = process.cwd())
 
 export interface LoadOptions {
   sets?: string[];
+  /** `--matrix key=v1,v2` expressions, added to the pipeline's `matrix:`. */
+  matrix?: string[];
   registry?: StageRegistry;
   /** Schemas for the registry's kinds (default: the shipped `schemas/`). */
   schemas?: SchemaSet;
@@ -36,7 +38,12 @@ const isResolved = (source: PipelineSource): source is ResolvedPipeline =>
 export async function loadPipeline(source: PipelineSource, opts: LoadOptions = {}): Promise<ResolvedPipeline> {
   if (isResolved(source)) return source;
   const loaded = typeof source === 'string' ? await loadPipelineFile(source) : source;
-  return resolvePipeline(loaded, { registry: opts.registry ?? stageRegistry, sets: opts.sets, schemas: opts.schemas });
+  return resolvePipeline(loaded, {
+    registry: opts.registry ?? stageRegistry,
+    sets: opts.sets,
+    matrix: opts.matrix,
+    schemas: opts.schemas,
+  });
 }
 
 export interface PlanPipelineOptions extends LoadOptions {

@@ -20,6 +20,8 @@ export default defineStage<DatasetParams>({
   outputs: { dataset: 'dataset' },
   // Files on disk may change behind the cache's back: re-read them; early cutoff spares the dependents.
   volatile: (p) => p.source === 'file',
+  // Only generated data depends on the seed: the real MNIST is the same for every seed of a matrix.
+  seeded: (p) => p.source === 'synthetic',
   async run(ctx) {
     const p = ctx.params;
     const ds = await load(p, ctx);

@@ -1,24 +1,43 @@
+import type { Dataset } from '../src/artifacts/dataset.ts';
 import { unpackDataset } from '../src/artifacts/dataset.ts';
-import { unpackFederation } from '../src/artifacts/federation.ts';
-import { type Metrics, packMetrics } from '../src/artifacts/metrics.ts';
-import { unpackModel } from '../src/artifacts/model.ts';
+import { type Federation, unpackFederation } from '../src/artifacts/federation.ts';
+import { type Metrics, packMetrics, type UnlearnSettingsRecord } from '../src/artifacts/metrics.ts';
+import { type StoredModel, unpackModel } from '../src/artifacts/model.ts';
 import { unpackPartition } from '../src/artifacts/partition.ts';
+import { unpackTrace } from '../src/artifacts/trace.ts';
 import { DataError } from '../src/engine/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { EvaluateParams } from '../src/generated/stage-params.ts';
 import { chooseBackend, initBackend } from '../src/ml/backend.ts';
-import { makeEvalSets } from '../src/ml/eval-sets.ts';
+import { type EvalSets, makeEvalSets } from '../src/ml/eval-sets.ts';
+import {
+  compareModels,
+  completeOutputs,
+  type ModelOutputs,
+  modelMetrics,
+  setsToPredict,
+  unlearnedCurve,
+} from '../src/ml/evaluation.ts';
 import { buildModel, type ModelName } from '../src/ml/models/index.ts';
-import { accuracy, predictWithHeads } from '../src/ml/predict.ts';
+import { predictLogits } from '../src/ml/predict.ts';
 
 export default defineStage<EvaluateParams>({
   kind: 'evaluate',
-  version: 1,
+  version: 2,
   summary:
-    'Test accuracy and forget metric (backdoor ASR on a triggered test set, or forgotten-class accuracy) ' +
-    'of the original and unlearned models.',
-  inputs: { dataset: 'dataset', partition: 'partition', federation: 'federation', model: 'model' },
+    'The original, unlearned and retrained models side by side: test, per-class and target-class accuracy, the ' +
+    'forget metric on test and training samples, membership inference, agreement and KL with the retrained model.',
+  inputs: {
+    dataset: 'dataset',
+    partition: 'partition',
+    federation: 'federation',
+    model: 'model',
+    retrained: 'model',
+    trace: 'trace',
+  },
+  optionalInputs: ['retrained', 'trace'],
   outputs: { metrics: 'metrics' },
+  seeded: () => false,
   usesTfjs: true,
   async run(ctx) {
     const t0 = performance.now();
@@ -26,76 +45,116 @@ export default defineStage<EvaluateParams>({
     const partition = unpackPartition(await ctx.readArtifact(ctx.inputs.partition));
     const fed = unpackFederation(await ctx.readArtifact(ctx.inputs.federation));
     const unlearned = unpackModel(await ctx.readArtifact(ctx.inputs.model));
+    const retrained = ctx.inputs.retrained ? unpackModel(await ctx.readArtifact(ctx.inputs.retrained)) : undefined;
+    checkWiring(fed, ds, unlearned, retrained);
     const fh = fed.header;
-    if (
-      fh.dataset !== ds.header.name ||
-      fh.inputShape.join() !== [ds.header.height, ds.header.width, ds.header.channels].join()
-    ) {
-      throw new DataError(
-        `the federation was trained on ${fh.dataset} ${fh.inputShape.join('×')}, not on this ${ds.header.name} dataset`,
-        { hint: 'wire evaluate to the dataset the federation was trained on' },
-      );
-    }
-    if (fh.specs.map((s) => s.name).join() !== unlearned.header.specs.map((s) => s.name).join()) {
-      throw new DataError('the unlearned model is not a variant of this federation (its parameters differ)', {
-        hint: 'wire evaluate.model to the unlearn stage that reads this federation',
-      });
-    }
     const model = buildModel(fh.model as ModelName, fh.classes, fh.inputShape);
     const tf = await initBackend(chooseBackend(ctx.runtime.backend));
-    const sets = makeEvalSets(ds, partition.header);
+    const sets = makeEvalSets(ds, partition);
     const wi = model.classifier.weight;
     const bi = model.classifier.bias;
-    const heads = [
-      { weight: fed.weights[wi], bias: fed.weights[bi] },
-      { weight: unlearned.weights[wi], bias: unlearned.weights[bi] },
-    ];
-    // The unlearned model shares the federation's feature extractor; check it, then score both heads on one pass.
-    const sameFeatures = fed.weights.every(
+    const sharesFeatures = fed.weights.every(
       (w, i) => i === wi || i === bi || w.every((v, j) => v === unlearned.weights[i][j]),
     );
-    const score = (set: typeof sets.test) => {
-      if (sameFeatures)
-        return predictWithHeads(tf, model, fed.weights, heads, set, ctx.params.batchSize).map((p) =>
-          accuracy(p, set.expected),
-        );
-      return [fed.weights, unlearned.weights].map((w, i) =>
-        accuracy(predictWithHeads(tf, model, w, [heads[i]], set, ctx.params.batchSize)[0], set.expected),
-      );
+    const names = setsToPredict(sets);
+    /** Every set's logits for models that share one feature extractor: one pass per set. */
+    const outputsOf = (weights: Float32Array[], heads: { weight: Float32Array; bias: Float32Array }[]) => {
+      const outs = heads.map(() => ({}) as ModelOutputs);
+      names.forEach((name, i) => {
+        ctx.progress({ step: i, total: names.length, label: sets[name]!.name });
+        const logits = predictLogits(tf, model, weights, heads, sets[name]!, ctx.params.batchSize);
+        logits.forEach((l, h) => {
+          outs[h][name] = l;
+        });
+      });
+      return outs.map((o) => completeOutputs(o, sets));
     };
-    ctx.progress({ step: 0, total: 2, label: 'test set' });
-    const [testOrig, testUnl] = score(sets.test);
-    ctx.progress({ step: 1, total: 2, label: sets.forget?.name ?? 'done' });
-    const [forgetOrig, forgetUnl] = sets.forget ? score(sets.forget) : [null, null];
-    ctx.progress({
-      step: 2,
-      total: 2,
-      label: 'done',
-      metrics: {
-        acc: testOrig,
-        'ul-acc': testUnl,
-        ...(forgetOrig !== null ? { forget: forgetOrig, 'ul-forget': forgetUnl! } : {}),
-      },
-    });
+    const head = (w: Float32Array[]) => ({ weight: w[wi], bias: w[bi] });
+    const [origOut, unlOut] = sharesFeatures
+      ? outputsOf(fed.weights, [head(fed.weights), head(unlearned.weights)])
+      : [outputsOf(fed.weights, [head(fed.weights)])[0], outputsOf(unlearned.weights, [head(unlearned.weights)])[0]];
+    const retOut = retrained ? outputsOf(retrained.weights, [head(retrained.weights)])[0] : undefined;
+
+    const ph = partition.header;
+    const target = sets.forgetMetric === 'backdoor-asr' ? (ph.target ?? null) : null;
+    const u = unlearned.header.unlearned!;
+    const settings: UnlearnSettingsRecord = {
+      alpha: u.alpha,
+      rule: u.rule,
+      classScale: u.classScale,
+      clients: u.clients,
+    };
+    const curveSettings = { ...settings, ...ctx.params.curves };
+    const trace = ctx.inputs.trace ? unpackTrace(await ctx.readArtifact(ctx.inputs.trace)) : undefined;
     const metrics: Metrics = {
       dataset: fh.dataset,
       model: fh.model,
       mode: fh.mode,
       clients: fh.clients,
       unlearningClients: fh.unlearningClients,
-      forgottenClients: unlearned.header.unlearned?.clients ?? [],
+      forgottenClients: u.clients,
       rounds: fh.rounds,
       backend: fh.backend,
       forgetMetric: sets.forgetMetric,
-      testCount: sets.test.count,
+      testCount: countOf(sets),
       forgetCount: sets.forget?.count ?? 0,
-      original: { testAccuracy: testOrig, forget: forgetOrig },
-      unlearned: { testAccuracy: testUnl, forget: forgetUnl },
+      forgetTrainCount: sets.forgetTrain?.count ?? 0,
+      target,
+      classId: ph.mode === 'class' ? (ph.classId ?? null) : null,
+      settings,
+      original: modelMetrics(origOut, sets, fh.classes, target),
+      unlearned: modelMetrics(unlOut, sets, fh.classes, target),
+      retrained: retOut ? modelMetrics(retOut, sets, fh.classes, target) : null,
+      comparison: retOut ? compareModels(unlOut, retOut, sets, fh.classes) : null,
+      curves: trace && fh.mode !== 'none' ? unlearnedCurve(trace, sets, fh.mode, curveSettings) : null,
     };
+    const m = metrics;
+    ctx.progress({
+      step: names.length,
+      total: names.length,
+      label: 'done',
+      metrics: {
+        acc: m.original.testAccuracy,
+        'ul-acc': m.unlearned.testAccuracy,
+        ...(m.original.forget !== null ? { forget: m.original.forget, 'ul-forget': m.unlearned.forget! } : {}),
+        ...(m.retrained ? { 'rt-acc': m.retrained.testAccuracy } : {}),
+      },
+    });
+    const seconds = (x: unknown) => Number(x ?? 0);
     const meta = {
       seconds: (performance.now() - t0) / 1000,
-      unlearnSeconds: Number(ctx.inputs.model.meta?.seconds ?? 0),
+      unlearnSeconds: seconds(ctx.inputs.model.meta?.seconds),
+      retrainSeconds: seconds(ctx.inputs.retrained?.meta?.seconds),
     };
     return { metrics: await ctx.writeArtifact('metrics', packMetrics(metrics), meta) };
   },
 });
+
+/** The test images the test accuracy counts (class mode leaves out the forgotten class). */
+function countOf(sets: EvalSets): number {
+  return sets.testMask ? sets.testMask.reduce((a, b) => a + b, 0) : sets.all.count;
+}
+
+function checkWiring(fed: Federation, ds: Dataset, unlearned: StoredModel, retrained?: StoredModel): void {
+  const fh = fed.header;
+  if (
+    fh.dataset !== ds.header.name ||
+    fh.inputShape.join() !== [ds.header.height, ds.header.width, ds.header.channels].join()
+  ) {
+    throw new DataError(
+      `the federation was trained on ${fh.dataset} ${fh.inputShape.join('×')}, not on this ${ds.header.name} dataset`,
+      { hint: 'wire evaluate to the dataset the federation was trained on' },
+    );
+  }
+  const specs = (m: { header: { specs: { name: string }[] } }) => m.header.specs.map((s) => s.name).join();
+  if (specs(fed) !== specs(unlearned) || !unlearned.header.unlearned) {
+    throw new DataError('the unlearned model is not a variant of this federation (its parameters differ)', {
+      hint: 'wire evaluate.model to the unlearn stage that reads this federation',
+    });
+  }
+  if (retrained && (specs(fed) !== specs(retrained) || !retrained.header.retrained)) {
+    throw new DataError('the retrained model is not a retrain of this federation', {
+      hint: 'wire evaluate.retrained to the retrain stage that reads this federation',
+    });
+  }
+}

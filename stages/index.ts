@@ -3,6 +3,7 @@ import dataset from './dataset.ts';
 import evaluate from './evaluate.ts';
 import partition from './partition.ts';
 import report from './report.ts';
+import retrain from './retrain.ts';
 import trainFederation from './train-federation.ts';
 import unlearn from './unlearn.ts';
 
@@ -11,6 +12,7 @@ export const stageRegistry = {
   dataset,
   partition,
   'train-federation': trainFederation,
+  retrain,
   unlearn,
   evaluate,
   report,

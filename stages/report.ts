@@ -1,49 +1,73 @@
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { unpackHistory } from '../src/artifacts/history.ts';
 import { unpackMetrics } from '../src/artifacts/metrics.ts';
 import { packReport, unpackReport } from '../src/artifacts/report.ts';
 import { writeFileAtomic } from '../src/engine/fs-atomic.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { ReportParams } from '../src/generated/stage-params.ts';
-import { buildReportJson, curvesSvg, reportMarkdown } from '../src/report/report.ts';
+import { reportFiles, reportJson, variantReport } from '../src/report/build.ts';
+
+const num = (x: unknown) => (x === undefined ? null : Number(x));
 
 export default defineStage<ReportParams>({
   kind: 'report',
-  version: 1,
-  summary: 'Write reports/<pipeline name>/report.md, report.json and curves.svg (and keep them in the store).',
-  inputs: { metrics: 'metrics', history: 'history' },
+  version: 2,
+  summary:
+    'Write reports/<pipeline name>/: report.md and a self-contained report.html with charts (Vega-Lite specs beside ' +
+    'their data), report.json, metrics.csv and history.csv; a matrix run aggregates over seeds.',
+  inputs: { metrics: 'metrics', history: 'history', retrainHistory: 'history' },
+  optionalInputs: ['retrainHistory'],
   outputs: { report: 'report' },
+  gather: true,
+  seeded: () => false,
   async run(ctx) {
-    const metrics = unpackMetrics(await ctx.readArtifact(ctx.inputs.metrics));
-    const history = unpackHistory(await ctx.readArtifact(ctx.inputs.history));
-    const meta = ctx.inputs.metrics.meta ?? {};
-    const json = buildReportJson(ctx.pipeline.name, metrics, history, {
-      train: Number(ctx.inputs.history.meta?.seconds ?? 0),
-      unlearn: Number(meta.unlearnSeconds ?? 0),
-      evaluate: Number(meta.seconds ?? 0),
-    });
+    const variants = [];
+    for (const v of ctx.variants!) {
+      const metricsMeta = v.inputs.metrics.meta ?? {};
+      variants.push(
+        variantReport({
+          id: v.id,
+          values: v.values,
+          metrics: unpackMetrics(await ctx.readArtifact(v.inputs.metrics)),
+          history: unpackHistory(await ctx.readArtifact(v.inputs.history)),
+          retrainHistory: v.inputs.retrainHistory
+            ? unpackHistory(await ctx.readArtifact(v.inputs.retrainHistory))
+            : undefined,
+          seconds: {
+            train: Number(v.inputs.history.meta?.seconds ?? 0),
+            retrain: v.inputs.retrainHistory ? num(v.inputs.retrainHistory.meta?.seconds) : null,
+            unlearn: Number(metricsMeta.unlearnSeconds ?? 0),
+            evaluate: Number(metricsMeta.seconds ?? 0),
+          },
+        }),
+      );
+    }
+    if (ctx.failedVariants?.length) ctx.log('warn', `variants that failed, left out: ${ctx.failedVariants.join('; ')}`);
+    ctx.progress({ step: 0, total: 1, label: 'charts' });
+    const json = reportJson(ctx.pipeline.name, variants, ctx.failedVariants ?? [], variants[0].id !== '');
     const enc = (s: string) => new TextEncoder().encode(s);
-    const bytes = packReport({
-      'report.md': enc(reportMarkdown(json)),
-      'report.json': enc(`${JSON.stringify(json, null, 2)}\n`),
-      'curves.svg': enc(curvesSvg(json)),
-    });
+    const files = Object.fromEntries(Object.entries(await reportFiles(json)).map(([name, text]) => [name, enc(text)]));
     ctx.progress({ step: 1, total: 1, label: 'written' });
-    return { report: await ctx.writeArtifact('report', bytes, { pipeline: ctx.pipeline.name }) };
+    return { report: await ctx.writeArtifact('report', packReport(files), { pipeline: ctx.pipeline.name }) };
   },
-  // Runs on cache hits too, so reports/<name>/ always shows the latest result of the pipeline.
+  // Runs on cache hits too, so reports/<name>/ always shows the latest result of the pipeline. The folder is
+  // written beside the old one and swapped in, so a reader never sees a half-written report.
   async publish(ctx, outputs) {
     const files = unpackReport(await ctx.readArtifact(outputs.report));
     const dir = resolve(ctx.workDir, ctx.params.dir, ctx.pipeline.name);
-    await mkdir(dir, { recursive: true });
+    const staging = `${dir}.writing-${process.pid}`;
+    await rm(staging, { recursive: true, force: true });
     const written = [];
     for (const [name, bytes] of Object.entries(files)) {
-      const path = join(dir, name);
-      await writeFileAtomic(path, bytes, dir);
-      written.push(path);
+      const path = join(staging, name);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFileAtomic(path, bytes, dirname(path));
+      written.push(join(dir, name));
     }
-    ctx.log('info', `report: ${join(ctx.params.dir, ctx.pipeline.name, 'report.md')}`);
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+    ctx.log('info', `report: ${join(ctx.params.dir, ctx.pipeline.name, 'report.html')} (and report.md)`);
     return written;
   },
 });

@@ -11,6 +11,7 @@ export default defineStage<UnlearnParams>({
   summary: "Forget the unlearning clients' data: a linear operation on the federation's last layer (no retraining).",
   inputs: { federation: 'federation' },
   outputs: { model: 'model' },
+  seeded: () => false,
   async run(ctx) {
     const t0 = performance.now();
     const f = unpackFederation(await ctx.readArtifact(ctx.inputs.federation));

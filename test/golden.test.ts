@@ -134,7 +134,7 @@ describe('golden determinism', () => {
   }, 120_000);
 });
 
-/** A digest of an artifact's content with wall-clock timings left out (the history and report carry them). */
+/** A digest of an artifact's content with wall-clock timings (and the cost ratio made of them) left out. */
 function timingFreeDigest(kind: ArtifactKind, bytes: Uint8Array): string {
   if (kind === 'history') return sha256(canonicalJson(withoutTimings(JSON.parse(new TextDecoder().decode(bytes)))));
   if (kind === 'report') {
@@ -149,7 +149,7 @@ function withoutTimings(value: unknown): unknown {
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value)
-        .filter(([k]) => k !== 'seconds')
+        .filter(([k]) => k !== 'seconds' && k !== 'costRatio')
         .map(([k, v]) => [k, withoutTimings(v)]),
     );
   }

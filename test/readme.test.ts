@@ -13,10 +13,12 @@ describe('README', () => {
   it('documents a pipeline that fedau accepts', () => {
     const example = /```yaml\n([\s\S]*?)```/.exec(readme)![1];
     const pipeline = resolvePipeline(parsePipelineText(example, 'README.md'), { registry: stageRegistry });
-    expect(pipeline.stages.map((s) => s.kind)).toEqual([
+    expect(pipeline.matrix?.variants).toHaveLength(3);
+    expect([...new Set(pipeline.stages.map((s) => s.kind))]).toEqual([
       'dataset',
       'partition',
       'train-federation',
+      'retrain',
       'unlearn',
       'evaluate',
       'report',

@@ -2,12 +2,34 @@ import { packContainer, unpackContainer } from './container.ts';
 import { type Head, type ModelHeader, readWeights, type Weights, weightSections } from './model.ts';
 import type { UnlearnMode } from './partition.ts';
 
+/**
+ * Everything that decided how a federation trained, so that the retrain baseline can replay it exactly: the same
+ * hyper-parameters, seed (initial weights, shuffles, augmentation) and aggregation, without the forget set.
+ */
+export interface TrainingRecipe {
+  model: string;
+  rounds: number;
+  localEpochs: number;
+  batchSize: number;
+  lr: number;
+  lrDecay: number;
+  momentum: number;
+  weightDecay: number;
+  augment: boolean;
+  /** γ of the W2 re-anchoring, or null when it is off. */
+  gamma: number | null;
+  aggregation: 'equal' | 'size';
+  evalEvery: number;
+  seed: number;
+}
+
 export interface FederationHeader extends ModelHeader {
   rounds: number;
   clients: number;
   mode: UnlearnMode;
   unlearningClients: number[];
   backend: string;
+  recipe: TrainingRecipe;
 }
 
 /** The trained federation: the global model and the auxiliary head W2, b2 of every unlearning client (§8 #15). */

@@ -8,14 +8,17 @@ import { canonicalJson } from '../util/canonical-json.ts';
 export interface RoundRecord {
   round: number;
   lr: number;
+  /** Mean training loss over the round's samples. */
   loss: number;
+  /** Training samples seen in the round (clients × local epochs; a retrain leaves out the forget set). */
+  samples: number;
+  /** The global model's test accuracy (evaluated rounds). */
   testAccuracy?: number;
+  /** The global model's forget metric (evaluated rounds). */
   forget?: number;
-  unlearnedTestAccuracy?: number;
-  unlearnedForget?: number;
 }
 
-/** The per-round history of a training: what the report's curves draw. */
+/** The per-round history of a training (FedAU's, or the retrain's): what the report's curves draw. */
 export interface History {
   model: string;
   dataset: string;

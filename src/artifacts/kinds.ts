@@ -3,6 +3,15 @@
  * the config layer checks before anything runs that each input is wired to an output of the same kind. Each kind
  * has one module in this folder holding its type and its bytes (pack/unpack).
  */
-export const ARTIFACT_KINDS = ['dataset', 'partition', 'federation', 'model', 'metrics', 'history', 'report'] as const;
+export const ARTIFACT_KINDS = [
+  'dataset',
+  'partition',
+  'federation',
+  'model',
+  'trace',
+  'metrics',
+  'history',
+  'report',
+] as const;
 
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];

@@ -1,5 +1,58 @@
 import { canonicalJson } from '../util/canonical-json.ts';
 
+/**
+ * What "forgetting" is measured by, per mode: the backdoor's attack success rate (samples and client modes), the
+ * forgotten class's accuracy (class mode), or the accuracy on the forgotten samples with their true labels
+ * (random-label mode, where no test-set counterpart exists).
+ */
+export type ForgetMetric = 'backdoor-asr' | 'class-accuracy' | 'forget-accuracy' | 'none';
+
+/** One model's evaluation. Every figure is a fraction in [0, 1]; null where the mode has no such set. */
+export interface ModelMetrics {
+  /** Accuracy on the test set (without the forgotten class in class mode). */
+  testAccuracy: number;
+  /** The forget metric on its test set: the triggered test set, or the forgotten class's test images. */
+  forget: number | null;
+  /** The forget metric on the forgotten training samples themselves. */
+  forgetTrain: number | null;
+  /** Accuracy on the test images of each class, indexed by class (all classes, the forgotten one included). */
+  perClassAccuracy: number[];
+  /**
+   * Backdoor modes: clean accuracy on the target class. A model that never predicts the target scores ASR 0
+   * without having forgotten anything; this figure tells the two apart.
+   */
+  targetAccuracy: number | null;
+  /**
+   * A loss-based membership-inference attack: ROC AUC of "lower loss means member" separating the forget set
+   * from unseen samples of the same kind. 0.5: indistinguishable (what retraining gives); 1: fully exposed.
+   */
+  miaAuc: number | null;
+}
+
+/** The unlearning that was applied: the rule, its α and class scale, and the clients forgotten. */
+export interface UnlearnSettingsRecord {
+  alpha: number;
+  rule: string;
+  classScale: number;
+  clients: number[];
+}
+
+/** The unlearned model against the retrained one, on the whole test set. */
+export interface Comparison {
+  /** Fraction of test images where both predict the same class. */
+  agreement: number;
+  /** Mean KL(retrained ‖ unlearned) of the predicted class distributions, in nats. */
+  kl: number;
+  /** The largest per-class accuracy difference, over all classes. */
+  maxPerClassGap: number;
+}
+
+/** The unlearned model's per-round curve, from the training's logits trace, with the settings it used. */
+export interface UnlearnedCurve {
+  settings: UnlearnSettingsRecord;
+  rounds: { round: number; testAccuracy: number; forget: number | null }[];
+}
+
 /** The evaluation, as stored (deterministic: no timings inside; they travel in the artifact's meta). */
 export interface Metrics {
   dataset: string;
@@ -10,11 +63,22 @@ export interface Metrics {
   forgottenClients: number[];
   rounds: number;
   backend: string;
-  forgetMetric: string;
+  forgetMetric: ForgetMetric;
   testCount: number;
   forgetCount: number;
-  original: { testAccuracy: number; forget: number | null };
-  unlearned: { testAccuracy: number; forget: number | null };
+  forgetTrainCount: number;
+  /** Backdoor modes: the target class. */
+  target: number | null;
+  /** Class mode: the forgotten class. */
+  classId: number | null;
+  /** The settings the unlearned model was made with. */
+  settings: UnlearnSettingsRecord;
+  original: ModelMetrics;
+  unlearned: ModelMetrics;
+  /** The retrain-from-scratch baseline, when the pipeline has one. */
+  retrained: ModelMetrics | null;
+  comparison: Comparison | null;
+  curves: UnlearnedCurve | null;
 }
 
 /** Canonical JSON: the same evaluation gives the same bytes, so the report stays cached when nothing changed. */

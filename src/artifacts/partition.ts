@@ -1,6 +1,10 @@
 import { packContainer, unpackContainer } from './container.ts';
 
-export type UnlearnMode = 'none' | 'samples' | 'class' | 'client';
+/**
+ * What the unlearning clients forget: backdoored samples, a class, a whole backdoored client, or samples whose
+ * auxiliary label is random (the reference's random-label mode); `none` trains a plain federation.
+ */
+export type UnlearnMode = 'none' | 'samples' | 'class' | 'client' | 'random-label';
 
 export interface Trigger {
   /** Side of the square, in pixels. */

@@ -15,6 +15,13 @@ export const FLAG_SET: FlagSpec = {
   placeholder: 'stage.param=value',
   description: 'override a param (repeatable); `--set seed=1` sets a top-level key',
 };
+export const FLAG_MATRIX: FlagSpec = {
+  name: 'matrix',
+  arg: 'value',
+  repeat: true,
+  placeholder: 'key=v1,v2,...',
+  description: 'run every combination: `seed` or a <stage>.<param> with its values (repeatable; adds to `matrix:`)',
+};
 export const FLAG_FORCE: FlagSpec = {
   name: 'force',
   arg: 'optional',

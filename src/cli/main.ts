@@ -2,6 +2,7 @@ import { ConfigErrors } from '../config/ajv-errors.ts';
 import { FedauError, formatError, serializeError } from '../engine/errors.ts';
 import { packageVersion } from '../util/package-root.ts';
 import { type CommandSpec, helpText, usage } from './args.ts';
+import { compareCommand, compareSpec } from './commands/compare.ts';
 import { gcCommand, gcSpec } from './commands/gc.ts';
 import { planCommand, planSpec } from './commands/plan.ts';
 import { runCommand, runSpec } from './commands/run.ts';
@@ -16,6 +17,7 @@ const COMMANDS: { spec: CommandSpec; run: (argv: string[], ctx: CliContext) => P
   { spec: validateSpec, run: validateCommand },
   { spec: stagesSpec, run: stagesCommand },
   { spec: runsSpec, run: runsCommand },
+  { spec: compareSpec, run: compareCommand },
   { spec: gcSpec, run: gcCommand },
 ];
 

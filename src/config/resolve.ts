@@ -6,7 +6,8 @@ import type { ResolvedPipeline } from '../engine/pipeline.ts';
 import type { StageDefinition, StageRegistry } from '../engine/stage.ts';
 
 import { ConfigErrors, makeError, toConfigErrors } from './ajv-errors.ts';
-import type { LoadedPipeline } from './load.ts';
+import { type LoadedPipeline, locate } from './load.ts';
+import { expandMatrix, type MatrixSpec, parseMatrixFlag } from './matrix.ts';
 import { loadSchemas, type SchemaSet } from './schemas.ts';
 
 interface RawStage {
@@ -21,6 +22,7 @@ interface RawPipeline {
   backend: string;
   workers: number;
   concurrency: number;
+  matrix?: MatrixSpec;
   stages: Record<string, RawStage>;
 }
 
@@ -91,6 +93,8 @@ function parseOverrideValue(text: string): unknown {
 export interface ResolveOptions {
   registry: StageRegistry;
   sets?: string[];
+  /** `--matrix key=v1,v2` expressions: they add to (or replace, key by key) the pipeline's `matrix:`. */
+  matrix?: string[];
   schemas?: SchemaSet;
 }
 
@@ -225,7 +229,7 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
   if (errors.length) throw new ConfigErrors(errors);
 
   const order = (sorted as { order: string[] }).order;
-  return {
+  const base: ResolvedPipeline = {
     name: raw.name,
     file: loaded.file,
     seed: raw.seed,
@@ -251,6 +255,38 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
       };
     }),
   };
+  return withMatrix(base, raw, opts, schemas, source);
+}
+
+/** Expands the pipeline over `matrix:` and `--matrix`, if there is one; errors point at the key that caused them. */
+function withMatrix(
+  base: ResolvedPipeline,
+  raw: RawPipeline,
+  opts: ResolveOptions,
+  schemas: SchemaSet,
+  source: { loaded: LoadedPipeline; overrides: Map<string, string> },
+): ResolvedPipeline {
+  const spec: MatrixSpec = { ...(raw.matrix ?? {}) };
+  const fromFlag = new Map<string, string>();
+  for (const expr of opts.matrix ?? []) {
+    const [key, values] = parseMatrixFlag(expr);
+    spec[key] = values;
+    fromFlag.set(key, expr);
+  }
+  if (!Object.keys(spec).length) return base;
+  return expandMatrix(base, spec, {
+    validate: (stageId, params) => {
+      const stage = base.stages.find((s) => s.id === stageId)!;
+      const validate = schemas.stages.get(stage.kind)!;
+      if (validate(params)) return [];
+      return toConfigErrors(validate.errors ?? [], { base: [], noun: 'param' }).map((e) => e.message);
+    },
+    locate: (key) => {
+      if (fromFlag.has(key)) return { file: `--matrix ${fromFlag.get(key)}` };
+      const pos = locate(source.loaded, ['matrix', key], { atKey: true });
+      return { file: source.loaded.file, line: pos?.line, col: pos?.col, path: `matrix.${key}` };
+    },
+  });
 }
 
 function suggestProducers(

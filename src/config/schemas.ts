@@ -21,7 +21,14 @@ export function buildSchemaSet(
   pipelineSchema: AnySchemaObject,
   stageSchemas: Record<string, AnySchemaObject>,
 ): SchemaSet {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false });
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+  });
   const stages = new Map<string, ValidateFunction>();
   for (const [kind, schema] of Object.entries(stageSchemas)) stages.set(kind, ajv.compile(schema));
   return {

@@ -39,13 +39,21 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
   const headB = new Uint8Array(labels);
   const triggered = new Uint8Array(n);
   const forget = new Uint8Array(n);
+  // Head B learns a uniformly random class other than `not`, fixed once per sample (§8 #26).
+  const otherClass = (not: number) => {
+    const r = rng.int(classes - 1);
+    return r >= not ? r + 1 : r;
+  };
   const markBackdoor = (i: number) => {
     triggered[i] = 1;
     forget[i] = 1;
     headA[i] = params.target;
-    // Head B learns a uniformly random class other than the target, fixed once per sample (§8 #26).
-    const r = rng.int(classes - 1);
-    headB[i] = r >= params.target ? r + 1 : r;
+    headB[i] = otherClass(params.target);
+  };
+  // The reference's random-label mode (`ul_samples`): no trigger; W1 keeps the true label, W2 learns a wrong one.
+  const markRandomLabel = (i: number) => {
+    forget[i] = 1;
+    headB[i] = otherClass(labels[i]);
   };
 
   const lists: number[][] =
@@ -53,13 +61,14 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
       ? iidSplit(n, labels, K, ulClients, isUlClient, params, rng, classes)
       : dirichletSplit(labels, classes, K, params.beta, rng);
 
-  if (params.mode === 'samples' || params.mode === 'client') {
+  if (params.mode === 'samples' || params.mode === 'client' || params.mode === 'random-label') {
     const ulSets =
       params.scheme === 'iid'
         ? (lists as IidLists).ulParts
         : drawUlFromClients(lists, ulClients, labels, params, rng, n);
+    const mark = params.mode === 'random-label' ? markRandomLabel : markBackdoor;
     ulClients.forEach((k, j) => {
-      for (const i of ulSets[j]) markBackdoor(i);
+      for (const i of ulSets[j]) mark(i);
       if (params.scheme === 'dirichlet' && params.mode === 'client') {
         const mine = new Set(ulSets[j]);
         lists[k] = lists[k].filter((i) => mine.has(i));
@@ -95,6 +104,7 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
       ...(params.mode === 'samples' || params.mode === 'client'
         ? { target: params.target, trigger: params.trigger, proportion: params.proportion }
         : {}),
+      ...(params.mode === 'random-label' ? { proportion: params.proportion } : {}),
       clientSizes: lists.map((l) => l.length),
       forgetCount: forget.reduce((a, b) => a + b, 0),
     },
@@ -137,9 +147,14 @@ function chooseUnlearningClients(params: PartitionParams, rng: Rng): number[] {
 type IidLists = number[][] & { ulParts: number[][] };
 
 /** The backdoor pool: images of any class but the target (§8 #6), unless excludeTarget is off. */
-function backdoorPool(labels: Uint8Array, params: PartitionParams, from?: Iterable<number>): number[] {
+/**
+ * The samples that may join the forget set: for a backdoor, images of any class but the target (§8 #6), unless
+ * excludeTarget is off; for random labels, any image (the reference draws from the whole training set).
+ */
+function forgetPool(labels: Uint8Array, params: PartitionParams, from?: Iterable<number>): number[] {
   const pool: number[] = [];
-  for (const i of from ?? labels.keys()) if (!params.excludeTarget || labels[i] !== params.target) pool.push(i);
+  const backdoor = params.mode !== 'random-label' && params.excludeTarget;
+  for (const i of from ?? labels.keys()) if (!backdoor || labels[i] !== params.target) pool.push(i);
   return pool;
 }
 
@@ -154,12 +169,12 @@ function iidSplit(
   classes: number,
 ): IidLists {
   let ulIdx: number[] = [];
-  if (params.mode === 'samples' || params.mode === 'client') {
+  if (params.mode === 'samples' || params.mode === 'client' || params.mode === 'random-label') {
     const count = Math.floor(params.proportion * n);
-    const pool = backdoorPool(labels, params);
+    const pool = forgetPool(labels, params);
     if (count > pool.length)
       throw new PartitionInputError(
-        `proportion ${params.proportion} asks for ${count} samples, but only ${pool.length} can carry the backdoor`,
+        `proportion ${params.proportion} asks for ${count} samples, but only ${pool.length} can join the forget set`,
         { path: 'proportion' },
       );
     ulIdx = rng.sample(pool, count);
@@ -224,7 +239,7 @@ function drawUlFromClients(
   const count = Math.floor(params.proportion * n);
   const perUl = ulClients.length ? Math.floor(count / ulClients.length) : 0;
   return ulClients.map((k) => {
-    const pool = backdoorPool(labels, params, lists[k]);
+    const pool = forgetPool(labels, params, lists[k]);
     // Non-IID clients can be small: take what there is, at most the asked share.
     return rng.sample(pool, Math.min(perUl, pool.length));
   });

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
 import { emptyCounts, type Reporter, type ReporterFailurePolicy, ReporterHub, type StageStatus } from './events.ts';
-import { transitiveDependents } from './graph.ts';
+import { Readiness } from './graph.ts';
 import { LockDir } from './locks.ts';
 import type { ResolvedPipeline, ResolvedStage } from './pipeline.ts';
 import { lastPartsByStage, newRunId, type RunLog, writeRunLog } from './run-log.ts';
@@ -109,14 +109,6 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     void saveLog();
   };
 
-  const skipDependents = (id: string, reason: 'upstream-failed' | 'interrupted') => {
-    for (const dep of transitiveDependents(nodes, id)) {
-      if (results.has(dep)) continue;
-      finish(dep, { status: 'skipped' });
-      hub.emit({ type: 'stage:skipped', stageId: dep, reason, because: id });
-    }
-  };
-
   const skipInterrupted = (
     id: string,
     result: Partial<StageResult> = {},
@@ -126,10 +118,26 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     hub.emit({ type: 'stage:skipped', stageId: id, reason: 'interrupted' });
   };
 
+  const isOk = (id: string) => ['success', 'cached'].includes(results.get(id)?.status ?? '');
+
   const runStage = async (stage: ResolvedStage): Promise<void> => {
     if (signal.aborted) return skipInterrupted(stage.id);
     const inputs: Record<string, ArtifactRef> = {};
-    for (const [name, ref] of Object.entries(stage.needs)) inputs[name] = results.get(ref.stage)!.outputs![ref.output];
+    // A gathering stage reads what its succeeded inputs produced; any other stage only runs when all succeeded.
+    for (const [name, ref] of Object.entries(stage.needs)) {
+      if (isOk(ref.stage)) inputs[name] = results.get(ref.stage)!.outputs![ref.output];
+    }
+    const gathered = stage.def.gather ? gatherVariants(stage, inputs) : undefined;
+    if (gathered && gathered.variants.length === 0) {
+      finish(stage.id, { status: 'skipped' });
+      hub.emit({
+        type: 'stage:skipped',
+        stageId: stage.id,
+        reason: 'upstream-failed',
+        because: gathered.failed.join(', '),
+      });
+      return;
+    }
     const { key, parts } = await keyFor(stage, inputs, opts.runtimeFacts);
     const forced = forcedReason(stage, opts.force);
     const publishCtx = {
@@ -187,6 +195,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       const ctx: StageContext = {
         ...publishCtx,
         inputs,
+        ...(gathered ? { variants: gathered.variants, failedVariants: gathered.failed } : {}),
         seed: stage.seed,
         key,
         keyParts: parts,
@@ -226,34 +235,40 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
         durationMs: Date.now() - t0,
         error: serializeError(wrapped),
       });
-      skipDependents(stage.id, 'upstream-failed');
     } finally {
       await lock.release();
     }
   };
 
   const queue = new PQueue({ concurrency: opts.concurrency ?? pipeline.concurrency });
-  const waiting = new Map(nodes.map((n) => [n.id, new Set(n.deps)]));
   const byId = new Map(pipeline.stages.map((s) => [s.id, s]));
+  const readiness = new Readiness(nodes, new Set(pipeline.stages.filter((s) => s.def.gather).map((s) => s.id)));
   await new Promise<void>((resolve, reject) => {
+    // A skipped stage names the stage whose failure started the chain, not its direct input.
+    const rootCause = new Map<string, string>();
+    /** Stage `id` reached its final status: skip what can no longer run, queue what is now ready. */
+    const settled = (id: string) => {
+      const { ready, doomed } = readiness.settle(id, isOk(id));
+      for (const dep of doomed) {
+        if (results.has(dep)) continue;
+        const reason = signal.aborted ? 'interrupted' : 'upstream-failed';
+        const because = rootCause.get(id) ?? id;
+        rootCause.set(dep, because);
+        hub.emit({ type: 'stage:skipped', stageId: dep, reason, because });
+        finish(dep, { status: 'skipped' });
+        settled(dep);
+      }
+      for (const next of ready) if (!results.has(next)) enqueue(next);
+      if (results.size === nodes.length) resolve();
+    };
     const enqueue = (id: string) => {
-      waiting.delete(id);
       hub.emit({ type: 'stage:queued', stageId: id });
       queue
         .add(() => runStage(byId.get(id)!))
-        .then(() => {
-          const ok = ['success', 'cached'].includes(results.get(id)?.status ?? '');
-          if (!ok && signal.aborted) skipDependents(id, 'interrupted');
-          for (const [other, deps] of waiting) {
-            if (!deps.delete(id) || results.has(other)) continue;
-            if (deps.size === 0 && ok) enqueue(other);
-          }
-          for (const other of [...waiting.keys()]) if (results.has(other)) waiting.delete(other);
-          if (results.size === nodes.length) resolve();
-        })
+        .then(() => settled(id))
         .catch(reject);
     };
-    for (const [id, deps] of [...waiting]) if (deps.size === 0) enqueue(id);
+    for (const id of readiness.initial()) enqueue(id);
     if (nodes.length === 0) resolve();
   });
 
@@ -269,6 +284,30 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   hub.emit({ type: 'run:end', runId, status, counts, durationMs });
   await hub.close();
   return { runId, status, counts, stages: Object.fromEntries(results), durationMs };
+}
+
+/**
+ * The variants a gathering stage reads: its inputs grouped by the `@<variant id>` of their names (a pipeline
+ * without a matrix is one variant, with id ''), and the variants that lack an input because it failed upstream.
+ */
+function gatherVariants(stage: ResolvedStage, inputs: Record<string, ArtifactRef>) {
+  const variants = stage.variants ?? [{ id: '', values: {} }];
+  const complete: NonNullable<StageContext['variants']> = [];
+  const failed: string[] = [];
+  for (const v of variants) {
+    const suffix = stage.variants ? `@${v.id}` : '';
+    const mine: Record<string, ArtifactRef> = {};
+    let missing = false;
+    for (const name of Object.keys(stage.needs)) {
+      if (!name.endsWith(suffix) || (suffix === '' && name.includes('@'))) continue;
+      const input = name.slice(0, name.length - suffix.length);
+      if (inputs[name]) mine[input] = inputs[name];
+      else missing = true;
+    }
+    if (missing) failed.push(v.id);
+    else complete.push({ ...v, inputs: mine });
+  }
+  return { variants: complete, failed };
 }
 
 /** Why a stage runs regardless of its cache entry, if it does. */

@@ -60,17 +60,42 @@ function findCycle(nodes: GraphNode[]): string[] {
   return nodes.map((n) => n.id);
 }
 
-/** Every stage that depends on `id`, directly or not. */
-export function transitiveDependents(nodes: GraphNode[], id: string): string[] {
-  const out = new Set<string>();
-  const visit = (target: string) => {
-    for (const n of nodes) {
-      if (n.deps.includes(target) && !out.has(n.id)) {
-        out.add(n.id);
-        visit(n.id);
+/**
+ * Which stages become ready as others settle. A stage is ready once every stage it needs has settled
+ * successfully; one whose input failed (or was skipped) is doomed, to be skipped. A gathering stage (the report of
+ * a matrix) is ready once all its inputs have settled in any way: it runs with the variants that succeeded.
+ */
+export class Readiness {
+  private readonly waiting: Map<string, Set<string>>;
+  private readonly doomed = new Set<string>();
+  private readonly nodes: GraphNode[];
+  private readonly gathers: ReadonlySet<string>;
+
+  constructor(nodes: GraphNode[], gathers: ReadonlySet<string>) {
+    this.nodes = nodes;
+    this.gathers = gathers;
+    this.waiting = new Map(nodes.map((n) => [n.id, new Set(n.deps)]));
+  }
+
+  /** The stages that need nothing. */
+  initial(): string[] {
+    return this.nodes.filter((n) => this.waiting.get(n.id)!.size === 0).map((n) => n.id);
+  }
+
+  /** Stage `id` has settled (`ok`: it succeeded or was cached): what is now ready, and what can no longer run. */
+  settle(id: string, ok: boolean): { ready: string[]; doomed: string[] } {
+    const ready: string[] = [];
+    const doomed: string[] = [];
+    for (const n of this.nodes) {
+      const deps = this.waiting.get(n.id)!;
+      if (!deps.delete(id) || this.doomed.has(n.id)) continue;
+      if (!ok && !this.gathers.has(n.id)) {
+        this.doomed.add(n.id);
+        doomed.push(n.id);
+      } else if (deps.size === 0) {
+        ready.push(n.id);
       }
     }
-  };
-  visit(id);
-  return nodes.map((n) => n.id).filter((n) => out.has(n));
+    return { ready, doomed };
+  }
 }

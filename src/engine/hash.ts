@@ -8,7 +8,8 @@ export interface KeyParts {
   params: Record<string, unknown>;
   /** input name → artifact digest */
   inputs: Record<string, string>;
-  seed: number;
+  /** The stage's derived seed; absent for a stage that declares it draws no random numbers. */
+  seed?: number;
   /** Facts of the machine that change results (tfjs version and backend), only for stages that use tfjs. */
   runtime?: Record<string, string | number>;
 }

@@ -16,6 +16,25 @@ export interface ResolvedStage {
   /** `cache: false` runs the stage every time. */
   cache: boolean;
   seed: number;
+  /** In a matrix pipeline: the stage's id in the file, and the varied values this instance of it is for. */
+  origin?: { id: string; values: Record<string, unknown> };
+  /**
+   * A gathering stage (the report) reads every variant of a matrix: its needs are named `<input>@<variant id>`,
+   * one set per variant, and these are the variants. Absent for every other stage.
+   */
+  variants?: Variant[];
+}
+
+/** One combination of a matrix's values: `{ seed: 1, 'forget.alpha': 0.5 }`, with an id made of them. */
+export interface Variant {
+  id: string;
+  values: Record<string, unknown>;
+}
+
+/** A matrix as the config layer expanded it: the varied keys with their values, and every combination. */
+export interface Matrix {
+  dims: { key: string; values: unknown[] }[];
+  variants: Variant[];
 }
 
 export interface ResolvedPipeline {
@@ -27,4 +46,6 @@ export interface ResolvedPipeline {
   concurrency: number;
   /** Topological order (ties in declaration order). */
   stages: ResolvedStage[];
+  /** Present when the pipeline has a `matrix:` (or `--matrix`): its stages are the expanded instances. */
+  matrix?: Matrix;
 }

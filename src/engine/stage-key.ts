@@ -20,7 +20,7 @@ export async function keyFor(
     version: stage.def.version,
     params: stage.params,
     inputs: Object.fromEntries(Object.entries(inputs).map(([name, ref]) => [name, ref.digest])),
-    seed: stage.seed,
+    ...(stage.def.seeded?.(stage.params) === false ? {} : { seed: stage.seed }),
     ...(runtime ? { runtime } : {}),
   };
   return { key: stageKey(parts), parts };

@@ -35,6 +35,12 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly params: Readonly<P>;
   readonly inputs: Readonly<Record<string, ArtifactRef>>;
   readonly seed: number;
+  /**
+   * Gathering stages: each variant with its inputs (named as the definition names them), and the variants whose
+   * upstream failed. Other stages read `inputs`.
+   */
+  readonly variants?: { id: string; values: Record<string, unknown>; inputs: Record<string, ArtifactRef> }[];
+  readonly failedVariants?: string[];
   readonly key: string;
   readonly keyParts: KeyParts;
   readonly signal: AbortSignal;
@@ -81,6 +87,16 @@ export interface StageDefinition<P = any> {
   volatile?(params: P): boolean;
   /** Adds the tfjs version and backend to the cache key. */
   readonly usesTfjs?: boolean;
+  /**
+   * Whether the stage draws random numbers from its seed (default: yes). A stage that does not leaves the seed out
+   * of its key, so the seeds of a matrix share it (the same MNIST is loaded once for every seed).
+   */
+  seeded?(params: P): boolean;
+  /**
+   * A gathering stage reads the same inputs from every variant of a matrix (the report aggregating over seeds):
+   * it runs once, after all of them, with the variants that succeeded, and a failed variant does not skip it.
+   */
+  readonly gather?: boolean;
   /** A line for `fedau plan` on what running it costs; `inputs` holds the upstream artifacts already known. */
   estimateCost?(params: P, inputs: Readonly<Record<string, ArtifactRef | undefined>>): string | undefined;
   run(ctx: StageContext<P>): Promise<Record<string, ArtifactRef>>;

@@ -42,10 +42,22 @@ export interface DatasetParams {
   };
 }
 
-/** Test accuracy and forget metric of the original and the unlearned model. */
+/** Evaluates the original, unlearned and retrained models side by side, and the unlearned model's per-round curves. */
 export interface EvaluateParams {
   /** Evaluation batch size (does not change the results). */
   batchSize: number;
+  /**
+   * The unlearning applied for the per-round curves, when it should differ from the unlearned model's (which the
+   * curves follow by default).
+   */
+  curves?: {
+    /** α of the sample/client rule. */
+    alpha?: number;
+    /** mix: (1−α)·W1 + α·mean W2; w2only: α·mean W2. */
+    rule?: 'mix' | 'w2only';
+    /** Class mode: W1 − classScale·mean W2. */
+    classScale?: number;
+  };
 }
 
 /** Splits the training set over clients and chooses what the unlearning clients will ask to forget. */
@@ -61,9 +73,10 @@ export interface PartitionParams {
   beta: number;
   /**
    * What the unlearning clients forget: samples (a proportion of the training set, backdoor-marked), class (every
-   * image of classId), client (the client's whole data, backdoor-marked), none.
+   * image of classId), client (the client's whole data, backdoor-marked), random-label (a proportion of the training
+   * set, no trigger: W1 keeps the true label, W2 learns a random wrong one, the reference's ul_samples), none.
    */
-  mode: 'none' | 'samples' | 'class' | 'client';
+  mode: 'none' | 'samples' | 'class' | 'client' | 'random-label';
   /**
    * How many clients may ask to be forgotten, drawn with the stage's seed (ignored when unlearningClientIds is set).
    */
@@ -71,8 +84,8 @@ export interface PartitionParams {
   /** Explicit ids of the unlearning clients; overrides the seeded draw. */
   unlearningClientIds: number[];
   /**
-   * For modes samples and client: the forget set is this fraction of the whole training set, split over the unlearning
-   * clients (0.1 = one whole client of 10).
+   * For modes samples, client and random-label: the forget set is this fraction of the whole training set, split over
+   * the unlearning clients (0.1 = one whole client of 10).
    */
   proportion: number;
   /** For mode class: the class to forget. */
@@ -97,11 +110,14 @@ export interface PartitionParams {
   };
 }
 
-/** Writes reports/<pipeline name>/report.md, report.json and curves.svg. */
+/** Writes reports/<pipeline name>/: report.md, report.html with its charts, report.json, metrics.csv, history.csv. */
 export interface ReportParams {
   /** Folder (relative to the working directory) under which reports/<pipeline name>/ is written. */
   dir: string;
 }
+
+/** Retrains the federation from scratch without the forget set, replaying the FedAU training's recipe. */
+export type RetrainParams = Record<string, never>;
 
 /** Federated training with FedAvg; unlearning clients also train their auxiliary head W2 (FedAU). */
 export interface TrainFederationParams {
@@ -135,17 +151,11 @@ export interface TrainFederationParams {
   reanchor: 'auto' | 'always' | 'never';
   /** FedAvg weights: equal per client or by data size; auto as the reference (equal for iid, size for dirichlet). */
   aggregation: 'auto' | 'equal' | 'size';
-  /** Evaluate the global and the unlearned model every n rounds (and after the last). */
+  /**
+   * Evaluate the global model every n rounds (and after the last): its test accuracy and forget metric go to the
+   * history, and the logits of W1 and every W2 to the trace, from which evaluate draws the unlearned model's curves.
+   */
   evalEvery: number;
-  /** The unlearning applied for the per-round curves of the history; the unlearn stage decides the final model. */
-  evalUnlearn: {
-    /** α of the sample/client rule. */
-    alpha: number;
-    /** mix: (1−α)·W1 + α·mean W2; w2only: α·mean W2. */
-    rule: 'mix' | 'w2only';
-    /** Class mode: W1 − classScale·mean W2. */
-    classScale: number;
-  };
 }
 
 /** FedAU's unlearning: a linear operation on the last layer of the trained federation, no retraining. */

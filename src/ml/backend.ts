@@ -86,6 +86,24 @@ export function backendFacts(requested: string): Record<string, string> {
  * worker, with fedau's gradient kernels registered.
  */
 export async function initBackend(choice: BackendChoice): Promise<typeof tfType> {
+  // Stages running at the same time in one process share the thread's tfjs engine: a backend is set up once, and
+  // a second stage waits for the first one's setup instead of racing it (two setBackend calls at once fail).
+  const key = backendLabel(choice);
+  let ready = initialised.get(key);
+  if (!ready) {
+    ready = setUp(choice);
+    initialised.set(key, ready);
+    ready.catch(() => initialised.delete(key));
+  }
+  const tf = await ready;
+  // Another backend may have been made active since (tests compare backends in one process).
+  if (tf.getBackend() !== choice.name) await tf.setBackend(choice.name);
+  return tf;
+}
+
+const initialised = new Map<string, Promise<typeof tfType>>();
+
+async function setUp(choice: BackendChoice): Promise<typeof tfType> {
   // Loaded here, not at the top, so that commands that never train (validate, plan, stages) stay fast.
   const tf = (await import('./tf.ts')).default;
   if (choice.name === 'tensorflow') {

@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { Weights } from '../artifacts/model.ts';
 import { Rng } from '../util/rng.ts';
+import { epochBatches } from './epoch-batches.ts';
 import { crossEntropy, twoHeadLoss } from './losses.ts';
 import type { ModelDef } from './models/model.ts';
 import type { BatchMaker } from './preprocess.ts';
@@ -11,6 +12,8 @@ export interface TrainData {
   batches: BatchMaker;
   headA: Uint8Array;
   headB: Uint8Array;
+  /** 1 for the samples of the forget set: a retraining client skips them. */
+  forget?: Uint8Array;
 }
 
 export interface ClientJob {
@@ -27,6 +30,11 @@ export interface ClientJob {
   /** The run seed: each client's shuffles and augmentation derive from it, the round and the client. */
   seed: number;
   augment: boolean;
+  /**
+   * Retraining without the forget set: its samples are skipped after the shuffle, and their augmentation is still
+   * drawn, so every remaining sample sees the order and augmentation it had in the FedAU training.
+   */
+  dropForget?: boolean;
 }
 
 export interface ClientResult {
@@ -74,7 +82,10 @@ export function trainClient(
   const buffer = new Float32Array(job.batchSize * size);
   const yA = new Int32Array(job.batchSize);
   const yB = new Int32Array(job.batchSize);
-  const stepsPerEpoch = Math.ceil(job.indices.length / job.batchSize);
+  const skip = job.dropForget ? data.forget : undefined;
+  if (job.dropForget && !skip) throw new Error('a retraining client needs the forget set of its partition');
+  const kept = skip ? job.indices.filter((i) => !skip[i]).length : job.indices.length;
+  const stepsPerEpoch = Math.ceil(kept / job.batchSize);
   const total = stepsPerEpoch * job.epochs;
   const augRng = new Rng(job.seed, `augment/r${job.round}/c${job.client}`);
   let lossSum = 0;
@@ -84,11 +95,12 @@ export function trainClient(
     const order = new Rng(job.seed, `shuffle/r${job.round}/c${job.client}/e${epoch}`).shuffle(
       Int32Array.from(job.indices),
     );
-    for (let start = 0; start < order.length; start += job.batchSize) {
-      const idx = order.subarray(start, Math.min(order.length, start + job.batchSize));
+    const draw = job.augment ? () => data.batches.draw(augRng) : undefined;
+    for (const batch of epochBatches(order, job.batchSize, draw, skip)) {
+      const idx = batch.indices;
       const n = idx.length;
-      data.batches.fill(buffer, idx, job.augment ? augRng : undefined);
       for (let i = 0; i < n; i++) {
+        data.batches.write(buffer, i * size, idx[i], batch.augmentations[i]);
         yA[i] = data.headA[idx[i]];
         yB[i] = data.headB[idx[i]];
       }
@@ -134,7 +146,7 @@ export function trainClient(
     head: job.head ? out.slice(model.specs.length) : undefined,
     loss: step ? lossSum / step : 0,
     steps: step,
-    samples: job.indices.length * job.epochs,
+    samples: kept * job.epochs,
     ms: performance.now() - t0,
   };
 }

@@ -1,8 +1,10 @@
 import type { Dataset } from '../artifacts/dataset.ts';
-import type { PartitionHeader } from '../artifacts/partition.ts';
+import type { ForgetMetric } from '../artifacts/metrics.ts';
+import type { Partition, UnlearnMode } from '../artifacts/partition.ts';
 import { BatchMaker, preprocessFor, stampTrigger } from './preprocess.ts';
+import { stampedTrainImages } from './train-data.ts';
 
-/** Normalised test images and what a correct prediction is for each. */
+/** Normalised images (test transform only) and, for each, the class a correct or "forgotten" answer is. */
 export interface EvalSet {
   name: string;
   x: Float32Array;
@@ -10,87 +12,84 @@ export interface EvalSet {
   count: number;
 }
 
-export type ForgetMetric = 'backdoor-asr' | 'class-accuracy' | 'none';
-
 export interface EvalSets {
-  /** The test split; in class mode without the forgotten class (reference §2.5). */
-  test: EvalSet;
-  /** Samples and client modes: the triggered test set, expected = the target (so accuracy = attack success rate).
-   *  Class mode: the forgotten class's test images, expected = their class. */
+  /** The whole test split with its true labels: per-class accuracy, agreement and KL are taken on it. */
+  all: EvalSet;
+  /** Which test images count for the test accuracy: class mode leaves out the forgotten class (§2.5). */
+  testMask?: Uint8Array;
+  /**
+   * The forget metric's set, `expected` being the answer the metric counts: the triggered test set expected as the
+   * target (backdoor modes: accuracy = attack success rate), the forgotten class's test images (class mode), or the
+   * forgotten training samples with their true labels (random-label mode, which has no test counterpart).
+   */
   forget?: EvalSet;
+  /**
+   * The forgotten training samples themselves, scored like `forget`; `trained` is the label W1 was taught on each
+   * (the target for a backdoor), which the membership-inference attack measures the loss against.
+   */
+  forgetTrain?: EvalSet & { trained: Int32Array };
+  /** Unseen samples of the forget set's kind, with the labels to measure their loss against. */
+  nonMembers?: EvalSet;
   forgetMetric: ForgetMetric;
 }
 
-export function forgetMetricOf(mode: string): ForgetMetric {
-  return mode === 'class' ? 'class-accuracy' : mode === 'samples' || mode === 'client' ? 'backdoor-asr' : 'none';
+export function forgetMetricOf(mode: UnlearnMode | string): ForgetMetric {
+  if (mode === 'class') return 'class-accuracy';
+  if (mode === 'samples' || mode === 'client') return 'backdoor-asr';
+  if (mode === 'random-label') return 'forget-accuracy';
+  return 'none';
 }
 
 /**
- * The evaluation sets, with the test transform only (reference §8 #7): the test accuracy set and the forget
- * set, which for backdoor modes is the triggered test set (test images whose class is not the target, with the
- * trigger stamped).
+ * The evaluation sets, with the test transform only (reference §8 #7). The backdoor's forget set is the triggered
+ * test set: test images whose class is not the target, with the trigger stamped.
  */
-export function makeEvalSets(
-  ds: Dataset,
-  p: Pick<PartitionHeader, 'mode' | 'classId' | 'target' | 'trigger'>,
-): EvalSets {
+export function makeEvalSets(ds: Dataset, partition: Partition): EvalSets {
   const h = ds.header;
-  const size = h.height * h.width * h.channels;
+  const p = partition.header;
   const pre = preprocessFor(h.name, h.channels);
-  const build = (
-    name: string,
-    pick: (label: number) => boolean,
-    expected: (label: number) => number,
-    trigger?: PartitionHeader['trigger'],
-  ): EvalSet => {
-    const idx: number[] = [];
-    for (const [i, l] of ds.testLabels.entries()) if (pick(l)) idx.push(i);
-    let images = ds.testImages;
-    if (trigger) {
-      images = new Uint8Array(idx.length * size);
-      idx.forEach((from, to) => {
-        images.set(ds.testImages.subarray(from * size, (from + 1) * size), to * size);
-        stampTrigger(images, to, h, trigger);
-      });
-    }
-    const x = new Float32Array(idx.length * size);
-    new BatchMaker(images, h, pre).fill(x, trigger ? idx.map((_, i) => i) : idx);
-    return { name, x, expected: Int32Array.from(idx, (i) => expected(ds.testLabels[i])), count: idx.length };
+  const build = (name: string, images: Uint8Array, indices: number[], expected: (i: number) => number): EvalSet => {
+    const x = new Float32Array(indices.length * h.height * h.width * h.channels);
+    new BatchMaker(images, h, pre).fill(x, indices);
+    return { name, x, expected: Int32Array.from(indices, expected), count: indices.length };
   };
+  const testIndices = (pick: (label: number) => boolean) =>
+    [...ds.testLabels.keys()].filter((i) => pick(ds.testLabels[i]));
+  const all = build('test', ds.testImages, [...ds.testLabels.keys()], (i) => ds.testLabels[i]);
   const forgetMetric = forgetMetricOf(p.mode);
-  if (p.mode === 'class') {
+  if (forgetMetric === 'none') return { all, forgetMetric };
+
+  const forgotten = [...partition.forget.keys()].filter((i) => partition.forget[i]);
+  const trainImages = stampedTrainImages(ds, partition);
+  const trainSet = (expected: (i: number) => number) => ({
+    ...build('forgotten training samples', trainImages, forgotten, expected),
+    trained: Int32Array.from(forgotten, (i) => partition.headA[i]),
+  });
+
+  if (forgetMetric === 'class-accuracy') {
     const c = p.classId!;
-    return {
-      test: build(
-        'test',
-        (l) => l !== c,
-        (l) => l,
-      ),
-      forget: build(
-        'forgotten class',
-        (l) => l === c,
-        (l) => l,
-      ),
-      forgetMetric,
-    };
+    const forget = build(
+      'forgotten class',
+      ds.testImages,
+      testIndices((l) => l === c),
+      (i) => ds.testLabels[i],
+    );
+    const testMask = Uint8Array.from(ds.testLabels, (l) => (l === c ? 0 : 1));
+    return { all, testMask, forget, forgetTrain: trainSet((i) => ds.trainLabels[i]), nonMembers: forget, forgetMetric };
   }
-  const test = build(
-    'test',
-    () => true,
-    (l) => l,
-  );
   if (forgetMetric === 'backdoor-asr') {
     const t = p.target!;
-    return {
-      test,
-      forget: build(
-        'triggered test',
-        (l) => l !== t,
-        () => t,
-        p.trigger,
-      ),
-      forgetMetric,
-    };
+    const idx = testIndices((l) => l !== t);
+    const stamped = new Uint8Array(idx.length * h.height * h.width * h.channels);
+    const size = h.height * h.width * h.channels;
+    idx.forEach((from, to) => {
+      stamped.set(ds.testImages.subarray(from * size, (from + 1) * size), to * size);
+      stampTrigger(stamped, to, h, p.trigger!);
+    });
+    const forget = build('triggered test', stamped, [...idx.keys()], () => t);
+    return { all, forget, forgetTrain: trainSet(() => t), nonMembers: forget, forgetMetric };
   }
-  return { test, forgetMetric };
+  // Random labels: the forget metric is the accuracy on the forgotten samples themselves.
+  const forgetTrain = trainSet((i) => ds.trainLabels[i]);
+  return { all, forget: forgetTrain, forgetTrain, nonMembers: all, forgetMetric };
 }

@@ -7,7 +7,7 @@ import type { ClientJob, ClientResult } from './client-train.ts';
 import { aggregationWeights, fedAvg } from './fedavg.ts';
 import type { ModelDef } from './models/model.ts';
 import { initWeights } from './params.ts';
-import { reanchor, type UnlearnSettings, unlearnClassifier } from './unlearn-op.ts';
+import { reanchor } from './unlearn-op.ts';
 
 export interface FederationSettings {
   rounds: number;
@@ -23,9 +23,12 @@ export interface FederationSettings {
   gamma?: number;
   aggregation: 'equal' | 'size';
   evalEvery: number;
-  /** The unlearning applied for the per-round curves (the `unlearn` stage decides the final model). */
-  evalUnlearn: UnlearnSettings;
   seed: number;
+  /**
+   * The retrain-from-scratch baseline: plain FedAvg without auxiliary heads on the same partition minus its forget
+   * set, with the same initial weights, shuffles and augmentation for every remaining sample.
+   */
+  retrain?: boolean;
 }
 
 export interface TrainState {
@@ -44,15 +47,21 @@ export interface ClientRunner {
   close(): Promise<void>;
 }
 
-/** Evaluates a global model and its unlearned classifier on the test and forget sets. */
+/**
+ * Evaluates the global model after round `round` (the unlearning clients' heads W2 beside it): what the history
+ * records of that round.
+ */
 export type Evaluator = (
+  round: number,
   weights: Weights,
-  unlearned: Head | undefined,
-) => Promise<Pick<RoundRecord, 'testAccuracy' | 'forget' | 'unlearnedTestAccuracy' | 'unlearnedForget'>>;
+  heads: Map<number, Head>,
+) => Promise<Pick<RoundRecord, 'testAccuracy' | 'forget'>>;
 
-export function initialState(model: ModelDef, partition: Partition, seed: number): TrainState {
+/** Round 0: the seeded initial weights, and (for FedAU, not for a retrain) each unlearning client's fresh W2. */
+export function initialState(model: ModelDef, partition: Partition, seed: number, retrain = false): TrainState {
   const weights = initWeights(model.specs, seed);
   const heads = new Map<number, Head>();
+  if (retrain) return { round: 0, weights, heads, history: [], seconds: 0 };
   const w = model.specs[model.classifier.weight];
   const b = model.specs[model.classifier.bias];
   for (const k of partition.header.unlearningClients) {
@@ -98,7 +107,11 @@ export async function runFederation(opts: {
   const { model, settings: s, partition, runner, hooks } = opts;
   let state = opts.state;
   const K = partition.header.clients;
-  const sizes = Array.from({ length: K }, (_, k) => partition.offsets[k + 1] - partition.offsets[k]);
+  // A retrain aggregates by what each client has left: a client forgotten whole gets weight 0 (reference §7.1).
+  const sizes = Array.from(
+    { length: K },
+    (_, k) => clientIndices(partition, k).filter((i) => !(s.retrain && partition.forget[i])).length,
+  );
   const weightsOf = aggregationWeights(sizes, s.aggregation);
   while (state.round < s.rounds) {
     if (hooks?.signal?.aborted) throw new InterruptedError();
@@ -122,6 +135,7 @@ export async function runFederation(opts: {
         batchSize: s.batchSize,
         seed: s.seed,
         augment: s.augment,
+        ...(s.retrain ? { dropForget: true } : {}),
       });
     }
     let done = 0;
@@ -135,20 +149,12 @@ export async function runFederation(opts: {
     );
     const heads = new Map(state.heads);
     for (const r of results) if (r.head) heads.set(r.client, { weight: r.head[0], bias: r.head[1] });
-    const loss =
-      results.reduce((sum, r) => sum + r.loss * r.samples, 0) /
-      Math.max(
-        1,
-        results.reduce((n, r) => n + r.samples, 0),
-      );
-    const record: RoundRecord = { round: round + 1, lr, loss };
+    const samples = results.reduce((n, r) => n + r.samples, 0);
+    const loss = results.reduce((sum, r) => sum + r.loss * r.samples, 0) / Math.max(1, samples);
+    const record: RoundRecord = { round: round + 1, lr, loss, samples };
     const next: TrainState = { round: round + 1, weights, heads, history: state.history, seconds: state.seconds };
     if ((round + 1) % s.evalEvery === 0 || round + 1 === s.rounds) {
-      const unlearned =
-        heads.size && s.evalUnlearn.mode !== 'none'
-          ? unlearnClassifier(classifierOf(model, weights), [...heads.values()], s.evalUnlearn)
-          : undefined;
-      Object.assign(record, await opts.evaluate(weights, unlearned));
+      Object.assign(record, await opts.evaluate(round + 1, weights, heads));
     }
     state = { ...next, history: [...state.history, record], seconds: state.seconds + (performance.now() - t0) / 1000 };
     await hooks?.onRound?.(state, record);

@@ -25,6 +25,23 @@ export function preprocessFor(datasetName: string, channels: number): Preprocess
 
 const ROTATION_STEPS = 100; // ±5° in steps of 0.1°
 
+/** One MNIST image's augmentation: a rotation (index into the precomputed maps) and a crop offset. */
+export interface MnistAugmentation {
+  rotation: number;
+  dy: number;
+  dx: number;
+}
+
+/** One CIFAR image's augmentation: crop offset, horizontal flip, and (CIFAR-10) colour jitter. */
+export interface CifarAugmentation {
+  dy: number;
+  dx: number;
+  flip: boolean;
+  jitter?: { brightness: number; contrast: number; brightnessFirst: boolean };
+}
+
+export type Augmentation = MnistAugmentation | CifarAugmentation;
+
 /**
  * Turns uint8 HWC images into normalised float32 NHWC batches, with or without augmentation. All work is on
  * typed arrays; the MNIST rotation uses precomputed nearest-neighbour maps (one per 0.1°), so augmenting a
@@ -60,13 +77,37 @@ export class BatchMaker {
   /** Writes the images `indices` into `out` (length ≥ indices.length · imageSize). `rng` given = augment. */
   fill(out: Float32Array, indices: ArrayLike<number>, rng?: Rng): void {
     const size = this.imageSize;
-    for (let b = 0; b < indices.length; b++) {
-      const src = indices[b] * size;
-      const dst = b * size;
-      if (!rng || this.pre.augment === 'none') this.plain(out, dst, src);
-      else if (this.pre.augment === 'mnist') this.mnist(out, dst, src, rng);
-      else this.cifar(out, dst, src, rng);
+    for (let b = 0; b < indices.length; b++) this.write(out, b * size, indices[b], rng ? this.draw(rng) : undefined);
+  }
+
+  /**
+   * Draws one image's random augmentation. Each image's draws are taken from `rng` in the order the images are
+   * seen, so a caller that skips an image (a retrain skipping the forget set) still draws for it, and every other
+   * image keeps the augmentation it had.
+   */
+  draw(rng: Rng): Augmentation | undefined {
+    if (this.pre.augment === 'none') return undefined;
+    if (this.pre.augment === 'mnist') {
+      this.rotationMaps ??= this.buildRotationMaps(5);
+      const rotation = rng.int(this.rotationMaps.length);
+      return { rotation, dy: rng.int(5) - 2, dx: rng.int(5) - 2 };
     }
+    const dy = rng.int(9) - 4;
+    const dx = rng.int(9) - 4;
+    const flip = rng.next() < 0.5;
+    if (!this.pre.colorJitter) return { dy, dx, flip };
+    const brightness = rng.uniform(0.75, 1.25);
+    const contrast = rng.uniform(0.2, 1.8);
+    // torchvision applies the jitter transforms in a random order.
+    return { dy, dx, flip, jitter: { brightness, contrast, brightnessFirst: rng.next() < 0.5 } };
+  }
+
+  /** Writes image `index` into `out` at `dst`, augmented as drawn (or plain). */
+  write(out: Float32Array, dst: number, index: number, aug: Augmentation | undefined): void {
+    const src = index * this.imageSize;
+    if (!aug) this.plain(out, dst, src);
+    else if ('rotation' in aug) this.mnist(out, dst, src, aug);
+    else this.cifar(out, dst, src, aug);
   }
 
   private plain(out: Float32Array, dst: number, src: number): void {
@@ -76,13 +117,9 @@ export class BatchMaker {
   }
 
   /** RandomRotation(±5°, nearest, fill 0) then RandomCrop(28, padding 2): output (y,x) reads rotated(y+dy, x+dx). */
-  private mnist(out: Float32Array, dst: number, src: number, rng: Rng): void {
-    this.rotationMaps ??= this.buildRotationMaps(5);
-    const maps = this.rotationMaps;
-    const map = maps[rng.int(maps.length)];
-    const pad = 2;
-    const dy = rng.int(2 * pad + 1) - pad;
-    const dx = rng.int(2 * pad + 1) - pad;
+  private mnist(out: Float32Array, dst: number, src: number, aug: MnistAugmentation): void {
+    const map = this.rotationMaps![aug.rotation];
+    const { dy, dx } = aug;
     const { width: W, height: H, images, lut } = this;
     const zero = lut[0];
     for (let y = 0; y < H; y++) {
@@ -124,12 +161,9 @@ export class BatchMaker {
   }
 
   /** RandomCrop(32, padding 4) → RandomHorizontalFlip → (CIFAR-10) ColorJitter(0.25, 0.8) → Normalize. */
-  private cifar(out: Float32Array, dst: number, src: number, rng: Rng): void {
+  private cifar(out: Float32Array, dst: number, src: number, aug: CifarAugmentation): void {
     const { width: W, height: H, channels: C, images, pre } = this;
-    const pad = 4;
-    const dy = rng.int(2 * pad + 1) - pad;
-    const dx = rng.int(2 * pad + 1) - pad;
-    const flip = rng.next() < 0.5;
+    const { dy, dx, flip } = aug;
     const img = this.scratch; // values in [0, 1]
     for (let y = 0; y < H; y++) {
       const yy = y + dy;
@@ -140,11 +174,9 @@ export class BatchMaker {
         for (let c = 0; c < C; c++) img[(y * W + x) * C + c] = inside ? images[src + (yy * W + xx) * C + c] / 255 : 0;
       }
     }
-    if (pre.colorJitter) {
-      const brightness = rng.uniform(0.75, 1.25);
-      const contrast = rng.uniform(0.2, 1.8);
-      // torchvision applies the jitter transforms in a random order.
-      if (rng.next() < 0.5) {
+    if (aug.jitter) {
+      const { brightness, contrast } = aug.jitter;
+      if (aug.jitter.brightnessFirst) {
         scaleClamp(img, brightness, 0);
         blendWithGrayMean(img, contrast, C);
       } else {

@@ -17,6 +17,8 @@ export interface RunnerOptions {
   shape: { name: string; height: number; width: number; channels: number };
   headA: Uint8Array;
   headB: Uint8Array;
+  /** The partition's forget set (1 = forget), for retraining clients that skip it. */
+  forget: Uint8Array;
   optimizer: OptimizerSettings;
   onStep?: (client: number, step: number, total: number) => void;
 }
@@ -30,10 +32,11 @@ export async function createRunner(opts: RunnerOptions): Promise<{ runner: Clien
   const images = opts.images(
     shared(Uint8Array, opts.headA.length * opts.shape.height * opts.shape.width * opts.shape.channels),
   );
-  const headA = shared(Uint8Array, opts.headA.length);
-  headA.set(opts.headA);
-  const headB = shared(Uint8Array, opts.headB.length);
-  headB.set(opts.headB);
+  const [headA, headB, forget] = [opts.headA, opts.headB, opts.forget].map((a) => {
+    const copy = shared(Uint8Array, a.length);
+    copy.set(a);
+    return copy;
+  });
   const runner = await workerPoolRunner({
     count,
     model: opts.model,
@@ -44,6 +47,7 @@ export async function createRunner(opts: RunnerOptions): Promise<{ runner: Clien
       images,
       headA,
       headB,
+      forget,
       shape: opts.shape,
       optimizer: opts.optimizer,
     },

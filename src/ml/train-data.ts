@@ -23,6 +23,7 @@ export function trainData(
   shape: { name: string; height: number; width: number; channels: number },
   headA: Uint8Array,
   headB: Uint8Array,
+  forget?: Uint8Array,
 ): TrainData {
-  return { batches: new BatchMaker(images, shape, preprocessFor(shape.name, shape.channels)), headA, headB };
+  return { batches: new BatchMaker(images, shape, preprocessFor(shape.name, shape.channels)), headA, headB, forget };
 }

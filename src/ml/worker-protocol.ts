@@ -8,10 +8,14 @@ export interface WorkerInit {
   type: 'init';
   backend: BackendChoice;
   model: { name: ModelName; classes: number; inputShape: [number, number, number] };
-  /** Stamped training images, headA and headB, in SharedArrayBuffers: read by every worker, never copied. */
+  /**
+   * Stamped training images, headA, headB and the forget set, in SharedArrayBuffers: read by every worker, never
+   * copied.
+   */
   images: Uint8Array;
   headA: Uint8Array;
   headB: Uint8Array;
+  forget: Uint8Array;
   shape: { name: string; height: number; width: number; channels: number };
   optimizer: OptimizerSettings;
 }

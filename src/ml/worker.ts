@@ -27,7 +27,12 @@ port.on('message', async (msg: WorkerRequest) => {
     if (msg.type === 'init') {
       const tf = await initBackend(msg.backend);
       const model = buildModel(msg.model.name, msg.model.classes, msg.model.inputShape);
-      state = { tf, model, data: trainData(msg.images, msg.shape, msg.headA, msg.headB), optimizer: msg.optimizer };
+      state = {
+        tf,
+        model,
+        data: trainData(msg.images, msg.shape, msg.headA, msg.headB, msg.forget),
+        optimizer: msg.optimizer,
+      };
       send({ type: 'ready', backend: tf.getBackend() });
       return;
     }

@@ -60,6 +60,26 @@ describe('partition', () => {
       if (!part.forget[i]) expect([part.headA[i], part.headB[i], part.triggered[i]]).toEqual([labels[i], labels[i], 0]);
   });
 
+  it('random-label mode: no trigger; W1 keeps the true label, W2 learns a wrong one, fixed per sample', () => {
+    const part = make({ mode: 'random-label', proportion: 0.02 });
+    const owner = owners(part);
+    const forgotten = [...part.forget.keys()].filter((i) => part.forget[i]);
+    expect(forgotten).toHaveLength(0.02 * N);
+    const k = part.header.unlearningClients[0];
+    expect(forgotten.every((i) => owner[i] === k)).toBe(true);
+    expect(part.triggered.every((t) => t === 0)).toBe(true);
+    expect(part.header.trigger).toBeUndefined();
+    for (const i of forgotten) {
+      expect(part.headA[i]).toBe(labels[i]);
+      expect(part.headB[i]).not.toBe(labels[i]);
+    }
+    // Any class may be forgotten (no target to keep out), and the wrong labels spread over the classes.
+    expect(new Set(forgotten.map((i) => labels[i])).size).toBe(C);
+    expect(new Set(forgotten.map((i) => part.headB[i])).size).toBe(C);
+    const clean = [...part.forget.keys()].filter((i) => !part.forget[i]);
+    expect(clean.every((i) => part.headA[i] === labels[i] && part.headB[i] === labels[i])).toBe(true);
+  });
+
   it('is a pure function of the seed', () => {
     expect(packPartition(make({}, 3))).toEqual(packPartition(make({}, 3)));
     expect(packPartition(make({}, 3))).not.toEqual(packPartition(make({}, 4)));

@@ -15,7 +15,17 @@ export const readNumber = async (ctx: StageContext<any>, name: string) =>
 
 /** `spy` makes one call recorder per kind: vi.fn() in tests, a file appender in child processes. */
 export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
-  const calls = { source: spy(), mod: spy(), add: spy(), double: spy(), fail: spy(), slow: spy() };
+  const calls = {
+    source: spy(),
+    mod: spy(),
+    add: spy(),
+    double: spy(),
+    fail: spy(),
+    slow: spy(),
+    constant: spy(),
+    picky: spy(),
+    collect: spy(),
+  };
   const registry = {
     source: defineStage<{ value: number }>({
       kind: 'source',
@@ -96,6 +106,47 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         return { out: await ctx.writeArtifact('metrics', text(x + 1)) };
       },
     }),
+    constant: defineStage<{ value: number }>({
+      kind: 'constant',
+      version: 1,
+      summary: 'emits params.value; draws no random numbers, so its key leaves out the seed',
+      inputs: {},
+      outputs: { out: 'metrics' },
+      seeded: () => false,
+      async run(ctx) {
+        calls.constant(ctx.stageId);
+        return { out: await ctx.writeArtifact('metrics', text(ctx.params.value)) };
+      },
+    }),
+    picky: defineStage<{ refuse: number }>({
+      kind: 'picky',
+      version: 1,
+      summary: 'passes x on, but fails when x equals params.refuse',
+      inputs: { x: 'metrics' },
+      outputs: { out: 'metrics' },
+      async run(ctx) {
+        calls.picky(ctx.stageId);
+        const x = await readNumber(ctx, 'x');
+        if (x === ctx.params.refuse) throw new Error(`refusing ${x}`);
+        return { out: await ctx.writeArtifact('metrics', text(x)) };
+      },
+    }),
+    collect: defineStage<Record<string, never>>({
+      kind: 'collect',
+      version: 1,
+      summary: 'gathers x from every variant: emits "<variant id>=<x>;..."',
+      inputs: { x: 'metrics' },
+      outputs: { out: 'metrics' },
+      gather: true,
+      seeded: () => false,
+      async run(ctx) {
+        calls.collect(ctx.stageId);
+        const parts = [];
+        for (const v of ctx.variants!)
+          parts.push(`${v.id}=${new TextDecoder().decode(await ctx.readArtifact(v.inputs.x))}`);
+        return { out: await ctx.writeArtifact('metrics', new TextEncoder().encode(parts.join(';'))) };
+      },
+    }),
   } satisfies StageRegistry;
   return { registry, calls };
 }
@@ -116,6 +167,9 @@ export const fakeStageSchemas: Record<string, AnySchemaObject> = {
     additionalProperties: false,
     properties: { message: { type: 'string', default: 'boom', description: 'the error' } },
   },
+  constant: { type: 'object', additionalProperties: false, properties: { value: num() } },
+  picky: { type: 'object', additionalProperties: false, properties: { refuse: num({ default: -1 }) } },
+  collect: { type: 'object', additionalProperties: false, properties: {} },
   slow: {
     type: 'object',
     additionalProperties: false,

@@ -45,14 +45,24 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     });
     expect(report.original.testAccuracy).toBeGreaterThan(0.8); // 10 classes: chance is 0.1
     expect(report.unlearned.forget).toBeLessThan(report.original.forget);
+    // The retrained model never saw the backdoor: it has none to forget.
+    expect(report.retrained.forget).toBeLessThan(0.05);
     expect(report.history).toHaveLength(4);
+    expect(report.retrainHistory).toHaveLength(4);
     expect(report.history[3].loss).toBeLessThan(report.history[0].loss);
-    for (const f of ['report.md', 'curves.svg'])
-      expect((await stat(join(dir, 'reports/smoke', f))).size).toBeGreaterThan(500);
-    expect(await readFile(join(dir, 'reports/smoke/curves.svg'), 'utf8')).toContain('<polyline');
+    for (const f of [
+      'report.md',
+      'report.html',
+      'charts/curves.svg',
+      'charts/per-class.svg',
+      'metrics.csv',
+      'history.csv',
+    ])
+      expect((await stat(join(dir, 'reports/smoke', f))).size).toBeGreaterThan(300);
+    expect(await readFile(join(dir, 'reports/smoke/report.html'), 'utf8')).toMatch(/<svg[\s\S]*<\/svg>[\s\S]*<svg/);
 
     const second = await run(store, dir);
-    expect(second.result.counts).toEqual({ success: 0, cached: 6, failure: 0, skipped: 0 });
+    expect(second.result.counts).toEqual({ success: 0, cached: 7, failure: 0, skipped: 0 });
     expect(second.events.some((e) => e.type === 'stage:start')).toBe(false);
   });
 
@@ -62,7 +72,8 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     await run(store, dir);
     // α 0.1 keeps most of W1: the metrics change, so the report re-runs too (an unchanged metric would stay cached).
     const changed = await run(store, dir, { sets: ['forget.alpha=0.1'] });
-    expect(['data', 'split', 'train', 'forget', 'eval', 'report'].map(changed.status)).toEqual([
+    expect(['data', 'split', 'train', 'retrain', 'forget', 'eval', 'report'].map(changed.status)).toEqual([
+      'cached',
       'cached',
       'cached',
       'cached',
@@ -82,6 +93,9 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
       ['data', 'dataset'],
       ['split', 'partition'],
       ['train', 'federation'],
+      ['train', 'trace'],
+      ['train', 'history'],
+      ['retrain', 'model'],
       ['forget', 'model'],
       ['eval', 'metrics'],
     ]) {

@@ -1,8 +1,10 @@
+import type { Matrix, ResolvedStage } from '../../engine/pipeline.ts';
 import { loadPipeline, planPipeline, storeRoot } from '../../index.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
   FLAG_BACKEND,
   FLAG_FORCE,
+  FLAG_MATRIX,
   FLAG_SET,
   FLAG_STORE,
   parseBackend,
@@ -17,7 +19,7 @@ export const planSpec: CommandSpec = {
   usage: 'fedau plan <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force[=<stage>]] [--store <dir>]',
   summary: 'Show, for every stage, whether it is cached or will run, and why (what changed since its last run).',
   positionals: 1,
-  flags: [FLAG_SET, FLAG_FORCE, FLAG_STORE, FLAG_BACKEND],
+  flags: [FLAG_SET, FLAG_MATRIX, FLAG_FORCE, FLAG_STORE, FLAG_BACKEND],
 };
 
 export async function planCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -25,6 +27,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   const { positionals, flags } = parseArgs(argv, planSpec);
   const pipeline = await loadPipeline(requirePipelineArg(positionals, 'plan'), {
     sets: stringList(flags.set),
+    matrix: stringList(flags.matrix),
     registry: ctx.registry,
     schemas: ctx.schemas,
   });
@@ -40,10 +43,18 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   const idWidth = Math.max(...plan.map((p) => p.id.length));
   const kindWidth = Math.max(...plan.map((p) => p.kind.length));
   out(`pipeline ${pipeline.name} (${pipeline.file}), seed ${pipeline.seed}, backend ${backend}`);
+  const matrix = pipeline.matrix;
+  if (matrix) {
+    const dims = matrix.dims.map((d) => `${d.key} [${d.values.join(', ')}]`).join(' × ');
+    out(
+      `matrix: ${dims} → ${matrix.variants.length} variants; a stage that depends on none of a value runs once for all`,
+    );
+  }
   for (const p of plan) {
     const decision = p.decision === 'cached' ? 'cached  ' : p.decision === 'run' ? 'will run' : 'may run ';
-    out(`  ${p.id.padEnd(idWidth)}  ${p.kind.padEnd(kindWidth)}  ${decision}  ${p.why}`);
     const stage = pipeline.stages.find((s) => s.id === p.id)!;
+    const shared = matrix ? `  [${sharingOf(stage, matrix)}]` : '';
+    out(`  ${p.id.padEnd(idWidth)}  ${p.kind.padEnd(kindWidth)}  ${decision}  ${p.why}${shared}`);
     const cost = p.decision === 'cached' ? undefined : stage.def.estimateCost?.(stage.params, p.inputs ?? {});
     if (cost) out(`  ${''.padEnd(idWidth)}  ${''.padEnd(kindWidth)}            ${cost}`);
   }
@@ -53,4 +64,14 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   };
   out(`${counts.cached} cached, ${counts.run} to run`);
   return 0;
+}
+
+/** How many variants of the matrix an instance serves: all of them, or those with its values. */
+function sharingOf(stage: ResolvedStage, matrix: Matrix): string {
+  if (stage.variants) return `gathers all ${matrix.variants.length} variants`;
+  const values = Object.entries(stage.origin?.values ?? {});
+  const serves = matrix.variants.filter((v) => values.every(([k, x]) => v.values[k] === x)).length;
+  return serves === matrix.variants.length
+    ? `shared by all ${serves} variants`
+    : `${serves} of ${matrix.variants.length} variants`;
 }

@@ -5,6 +5,7 @@ import { type CommandSpec, parseArgs } from '../args.ts';
 import {
   FLAG_BACKEND,
   FLAG_FORCE,
+  FLAG_MATRIX,
   FLAG_SET,
   FLAG_STORE,
   FLAG_VERBOSE,
@@ -26,6 +27,7 @@ export const runSpec: CommandSpec = {
   positionals: 1,
   flags: [
     FLAG_SET,
+    FLAG_MATRIX,
     FLAG_FORCE,
     {
       name: 'reporter',
@@ -48,6 +50,7 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   const reporterName = chooseReporter(flags.reporter as string | undefined);
   const pipeline = await loadPipeline(file, {
     sets: stringList(flags.set),
+    matrix: stringList(flags.matrix),
     registry: ctx.registry,
     schemas: ctx.schemas,
   });

@@ -1,6 +1,6 @@
 import { loadPipeline } from '../../index.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
-import { FLAG_SET, requirePipelineArg, stringList } from '../common.ts';
+import { FLAG_MATRIX, FLAG_SET, requirePipelineArg, stringList } from '../common.ts';
 import type { CliContext } from '../context.ts';
 
 export const validateSpec: CommandSpec = {
@@ -8,7 +8,7 @@ export const validateSpec: CommandSpec = {
   usage: 'fedau validate <pipeline.yaml> [--set <stage>.<param>=<value>]...',
   summary: 'Check a pipeline (YAML, schemas, stage kinds, params, inputs, cycles) without running anything.',
   positionals: 1,
-  flags: [FLAG_SET],
+  flags: [FLAG_SET, FLAG_MATRIX],
 };
 
 export async function validateCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -16,6 +16,7 @@ export async function validateCommand(argv: string[], ctx: CliContext): Promise<
   const { positionals, flags } = parseArgs(argv, validateSpec);
   const pipeline = await loadPipeline(requirePipelineArg(positionals, 'validate'), {
     sets: stringList(flags.set),
+    matrix: stringList(flags.matrix),
     registry: ctx.registry,
     schemas: ctx.schemas,
   });

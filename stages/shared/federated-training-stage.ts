@@ -1,0 +1,271 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { packContainer, unpackContainer } from '../../src/artifacts/container.ts';
+import { type Dataset, unpackDataset } from '../../src/artifacts/dataset.ts';
+import type { TrainingRecipe } from '../../src/artifacts/federation.ts';
+import type { RoundRecord } from '../../src/artifacts/history.ts';
+import { type Partition, type UnlearnMode, unpackPartition } from '../../src/artifacts/partition.ts';
+import { packTrace, type TraceHeader, traceSection } from '../../src/artifacts/trace.ts';
+import { DataError } from '../../src/engine/errors.ts';
+import { writeFileAtomic } from '../../src/engine/fs-atomic.ts';
+import type { StageContext } from '../../src/engine/stage.ts';
+import { backendLabel, chooseBackend, initBackend } from '../../src/ml/backend.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../src/ml/checkpoint.ts';
+import { WASM_MAX_BATCH } from '../../src/ml/cost.ts';
+import { type EvalSets, makeEvalSets } from '../../src/ml/eval-sets.ts';
+import {
+  classifierOf,
+  type Evaluator,
+  initialState,
+  runFederation,
+  type TrainState,
+} from '../../src/ml/federated-training.ts';
+import { metricNames } from '../../src/ml/metric-names.ts';
+import { buildModel, type ModelName } from '../../src/ml/models/index.ts';
+import type { ModelDef } from '../../src/ml/models/model.ts';
+import { predictLogits } from '../../src/ml/predict.ts';
+import { createRunner } from '../../src/ml/runner.ts';
+import { accuracy, argmax } from '../../src/ml/scores.ts';
+import { stampedTrainImages } from '../../src/ml/train-data.ts';
+import { unlearnedLogits } from '../../src/ml/unlearn-op.ts';
+
+/** The dataset and partition a training stage reads, checked to belong together. */
+export async function readTrainingInputs(ctx: StageContext): Promise<{ ds: Dataset; partition: Partition }> {
+  const ds = unpackDataset(await ctx.readArtifact(ctx.inputs.dataset));
+  const partition = unpackPartition(await ctx.readArtifact(ctx.inputs.partition));
+  if (partition.header.trainCount !== ds.header.trainCount) {
+    throw new DataError(
+      `the partition was made for a training set of ${partition.header.trainCount} images, ` +
+        `but the dataset has ${ds.header.trainCount}`,
+      { path: `stages.${ctx.stageId}.needs`, hint: 'wire the partition stage to the same dataset stage as this one' },
+    );
+  }
+  return { ds, partition };
+}
+
+export interface TrainedFederation {
+  model: ModelDef;
+  backend: string;
+  final: TrainState;
+  sets: EvalSets;
+  /** FedAU only (not a retrain): the per-round logits of W1 and every W2 on the evaluation sets. */
+  trace?: Uint8Array;
+}
+
+/** The unlearning the live view previews while training (the `unlearn` stage's defaults). */
+const PREVIEW = { alpha: 0.9, rule: 'mix', classScale: 1 } as const;
+
+/**
+ * Trains a federation as a stage: FedAU (`retrain: false`), or the retrain-from-scratch baseline replaying the
+ * same recipe without the forget set. Resumes from the last finished round's checkpoint, reports progress and
+ * live metrics, and evaluates every `evalEvery` rounds.
+ */
+export async function trainFederationInStage(
+  ctx: StageContext,
+  opts: { ds: Dataset; partition: Partition; recipe: TrainingRecipe; retrain: boolean },
+): Promise<TrainedFederation> {
+  const { ds, partition, recipe, retrain } = opts;
+  const ph = partition.header;
+  const model = buildModel(recipe.model as ModelName, ds.header.classes, [
+    ds.header.height,
+    ds.header.width,
+    ds.header.channels,
+  ]);
+  const choice = chooseBackend(ctx.runtime.backend);
+  checkWasmBatch(ctx, model.name as ModelName, choice.name, recipe.batchSize);
+  const tf = await initBackend(choice);
+  const sets = makeEvalSets(ds, partition);
+  const runner = await createRunner({
+    tf,
+    backend: choice,
+    workers: ctx.runtime.workers,
+    model,
+    images: (into) => stampedTrainImages(ds, partition, into),
+    shape: ds.header,
+    headA: partition.headA,
+    headB: partition.headB,
+    forget: partition.forget,
+    optimizer: { momentum: recipe.momentum, weightDecay: recipe.weightDecay },
+  });
+  ctx.log(
+    'info',
+    `${retrain ? 'retraining without the forget set: ' : ''}model ${model.name}, backend ${backendLabel(choice)}, ` +
+      `${runner.workers} worker${runner.workers === 1 ? '' : 's'}, ${ph.clients} clients` +
+      (retrain
+        ? `, ${ph.forgetCount} samples left out`
+        : ` (unlearning: ${ph.unlearningClients.join(', ') || 'none'})`),
+  );
+  const resumed = await loadCheckpoint(ctx.checkpointDir);
+  const usable = resumed && resumed.weights.length === model.specs.length && resumed.round <= recipe.rounds;
+  if (usable) ctx.log('info', `resuming from the checkpoint after round ${resumed.round}`);
+  const state0 = usable ? resumed : initialState(model, partition, recipe.seed, retrain);
+  const traceDir = join(ctx.checkpointDir, 'trace');
+  await mkdir(traceDir, { recursive: true });
+  const headIds = retrain ? [] : [...ph.unlearningClients];
+  let metrics: Record<string, number> = {};
+  const clientsPerRound = Array.from(
+    { length: ph.clients },
+    (_, k) => partition.offsets[k + 1] - partition.offsets[k],
+  ).filter((n) => n > 0).length;
+  const step = (round: number, done: number) => round * clientsPerRound + done;
+
+  const evaluate = roundEvaluator({
+    tf,
+    model,
+    sets,
+    mode: ph.mode,
+    headIds,
+    traceDir: retrain ? undefined : traceDir,
+    onMetrics: (m) => {
+      metrics = m;
+    },
+  });
+
+  try {
+    const final = await runFederation({
+      model,
+      settings: { ...recipe, gamma: recipe.gamma ?? undefined, retrain },
+      partition,
+      runner: runner.runner,
+      state: state0,
+      evaluate,
+      hooks: {
+        signal: ctx.signal,
+        onClient: (round, done, total) =>
+          ctx.progress({
+            step: step(round, done),
+            total: recipe.rounds * clientsPerRound,
+            label: `round ${round + 1}/${recipe.rounds} · client ${done}/${total}`,
+            metrics,
+          }),
+        onRound: async (state, record) => {
+          await saveCheckpoint(ctx.checkpointDir, state);
+          metrics = { ...metrics, loss: record.loss };
+          ctx.progress({
+            step: step(record.round, 0),
+            total: recipe.rounds * clientsPerRound,
+            label: `round ${record.round}/${recipe.rounds} done`,
+            metrics,
+          });
+        },
+      },
+    });
+    const trace = retrain ? undefined : await assembleTrace(traceDir, final.history, headIds, sets, model.classes);
+    return { model, backend: backendLabel(choice), final, sets, trace };
+  } finally {
+    await runner.runner.close();
+  }
+}
+
+/**
+ * The per-round evaluation of a training: the history's figures (the global model's test accuracy and forget
+ * metric), the trace's logits of W1 and every W2 (when `traceDir` is given), and the live view's metrics with a
+ * preview of the unlearned model. `npm run bench` times rounds with this same evaluation.
+ */
+export function roundEvaluator(opts: {
+  tf: Awaited<ReturnType<typeof initBackend>>;
+  model: ModelDef;
+  sets: EvalSets;
+  mode: UnlearnMode;
+  headIds: number[];
+  traceDir?: string;
+  onMetrics?: (metrics: Record<string, number>) => void;
+}): Evaluator {
+  const { model, sets, headIds, traceDir } = opts;
+  const names = metricNames(sets.forgetMetric);
+  return async (round, weights, heads) => {
+    const all = [classifierOf(model, weights), ...headIds.map((k) => heads.get(k)!)];
+    const logitsOf = (set: 'all' | 'forget') => {
+      const s = sets[set]!;
+      const perHead = predictLogits(opts.tf, model, weights, all, s);
+      return { s, perHead, interleaved: interleave(perHead, s.count, model.classes) };
+    };
+    const test = logitsOf('all');
+    const forget = sets.forget ? logitsOf('forget') : undefined;
+    const record = {
+      testAccuracy: accuracy(argmax(test.perHead[0], model.classes), test.s.expected, sets.testMask),
+      ...(forget ? { forget: accuracy(argmax(forget.perHead[0], model.classes), forget.s.expected) } : {}),
+    };
+    const metrics: Record<string, number> = {
+      [names.acc]: record.testAccuracy,
+      ...(forget ? { [names.forget]: record.forget! } : {}),
+    };
+    if (traceDir) {
+      const sections: Record<string, Float32Array> = { all: test.interleaved };
+      if (forget) sections.forget = forget.interleaved;
+      await writeFileAtomic(
+        join(traceDir, `r${round}.bin`),
+        packContainer('trace-round', { round }, sections),
+        traceDir,
+      );
+    }
+    if (headIds.length) {
+      const forgotten = headIds.map((_, j) => j + 1);
+      const preview = (t: { interleaved: Float32Array; s: { expected: Int32Array } }, mask?: Uint8Array) => {
+        const logits = unlearnedLogits(t.interleaved, all.length, model.classes, forgotten, {
+          mode: opts.mode,
+          ...PREVIEW,
+        });
+        return accuracy(argmax(logits, model.classes), t.s.expected, mask);
+      };
+      metrics[names.unlearnedAcc] = preview(test, sets.testMask);
+      if (forget) metrics[names.unlearnedForget] = preview(forget);
+    }
+    opts.onMetrics?.(metrics);
+    return record;
+  };
+}
+
+/** [head][sample][class] arrays as one [sample][head][class] array: a sample's heads side by side. */
+function interleave(perHead: Float32Array[], count: number, classes: number): Float32Array {
+  const out = new Float32Array(count * perHead.length * classes);
+  for (let i = 0; i < count; i++) {
+    perHead.forEach((h, j) => {
+      out.set(h.subarray(i * classes, (i + 1) * classes), (i * perHead.length + j) * classes);
+    });
+  }
+  return out;
+}
+
+/** The trace artifact, from the per-round files the evaluated rounds left in the checkpoint folder. */
+async function assembleTrace(
+  dir: string,
+  history: RoundRecord[],
+  headIds: number[],
+  sets: EvalSets,
+  classes: number,
+): Promise<Uint8Array> {
+  const rounds = history.filter((r) => r.testAccuracy !== undefined).map((r) => r.round);
+  const setList = [
+    { name: 'all', count: sets.all.count },
+    ...(sets.forget ? [{ name: 'forget', count: sets.forget.count }] : []),
+  ];
+  const logits = new Map<string, Float32Array>();
+  for (const round of rounds) {
+    const bytes = await readFile(join(dir, `r${round}.bin`));
+    const { sections } = unpackContainer(
+      new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      'trace-round',
+    );
+    for (const set of setList) logits.set(traceSection(round, set.name), sections[set.name] as Float32Array);
+  }
+  const header: TraceHeader = { rounds, heads: ['global', ...headIds.map((k) => `ul:${k}`)], classes, sets: setList };
+  return packTrace(header, logits);
+}
+
+/** ResNet18 at the reference's batch does not fit the wasm heap: say so before any work, with the way out. */
+function checkWasmBatch(ctx: StageContext, model: ModelName, backend: string, batchSize: number): void {
+  const maxBatch = WASM_MAX_BATCH[model];
+  if (backend !== 'wasm' || maxBatch === undefined || batchSize <= maxBatch) return;
+  throw new DataError(
+    `${model} at batch ${batchSize} does not fit in the wasm backend's 4 GB heap (at most ${maxBatch})`,
+    {
+      path: `stages.${ctx.stageId}.with.batchSize`,
+      expected: `batchSize ≤ ${maxBatch} on wasm`,
+      got: String(batchSize),
+      hint:
+        'run it on a native backend (--backend tensorflow, README "Native TensorFlow backend"), ' +
+        `or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
+    },
+  );
+}
