@@ -80,7 +80,6 @@ async function fedauFigures() {
 
   // (b) Full rounds as the train-federation stage runs them: workers, FedAvg, per-round evaluation.
   const { runner, workers } = await createRunner({
-    tf,
     backend: choice,
     workers: 0,
     model,

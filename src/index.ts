@@ -4,10 +4,10 @@ import { type LoadedPipeline, loadPipelineFile } from './config/load.ts';
 import { resolvePipeline } from './config/resolve.ts';
 import type { SchemaSet } from './config/schemas.ts';
 import type { Reporter, ReporterFailurePolicy } from './engine/events.ts';
-import { executePipeline, type RunResult } from './engine/executor.ts';
+import { type ExecuteOptions, executePipeline, type RunResult } from './engine/executor.ts';
 import type { ResolvedPipeline } from './engine/pipeline.ts';
 import { type PlannedStage, planExecution } from './engine/plan.ts';
-import type { StageRegistry } from './engine/stage.ts';
+import type { RemoteStages, StageRegistry } from './engine/stage.ts';
 import { ArtifactStore } from './engine/store.ts';
 import { runtimeFactsFor } from './runtime-facts.ts';
 
@@ -61,6 +61,8 @@ export interface RunPipelineOptions extends PlanPipelineOptions {
   workers?: number;
   workDir?: string;
   concurrency?: number;
+  /** A cluster to hand work to (`fedau run --redis`): stages that may run remotely, and training clients. */
+  cluster?: { remote: RemoteStages; handle: unknown; onStart?: ExecuteOptions['onStart'] };
 }
 
 /**
@@ -80,7 +82,13 @@ export async function runPipeline(source: PipelineSource, opts: RunPipelineOptio
     onReporterFailure: opts.onReporterFailure,
     force: opts.force,
     signal: opts.signal,
-    runtime: { backend: opts.backend ?? pipeline.backend, workers: opts.workers ?? pipeline.workers },
+    runtime: {
+      backend: opts.backend ?? pipeline.backend,
+      workers: opts.workers ?? pipeline.workers,
+      cluster: opts.cluster?.handle,
+    },
+    remote: opts.cluster?.remote,
+    onStart: opts.cluster?.onStart,
     runtimeFacts: keyFacts(pipeline, opts.backend),
     workDir: opts.workDir,
     concurrency: opts.concurrency,

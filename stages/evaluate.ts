@@ -36,6 +36,8 @@ export default defineStage<EvaluateParams>({
     trace: 'trace',
   },
   optionalInputs: ['retrained', 'trace'],
+  // It reads only artifacts and params: `fedau run --redis` may run it on a worker.
+  remote: true,
   outputs: { metrics: 'metrics' },
   seeded: () => false,
   usesTfjs: true,

@@ -9,6 +9,8 @@ export default defineStage<PartitionParams>({
   version: 1,
   summary: 'Split the training set over clients (IID or Dirichlet) and mark the forget set of the unlearning clients.',
   inputs: { dataset: 'dataset' },
+  // It reads only artifacts and params: `fedau run --redis` may run it on a worker.
+  remote: true,
   outputs: { partition: 'partition' },
   async run(ctx) {
     const ds = unpackDataset(await ctx.readArtifact(ctx.inputs.dataset));

@@ -10,6 +10,8 @@ export default defineStage<UnlearnParams>({
   version: 1,
   summary: "Forget the unlearning clients' data: a linear operation on the federation's last layer (no retraining).",
   inputs: { federation: 'federation' },
+  // It reads only artifacts and params: `fedau run --redis` may run it on a worker.
+  remote: true,
   outputs: { model: 'model' },
   seeded: () => false,
   async run(ctx) {

@@ -41,6 +41,12 @@ export const FLAG_WORKERS: FlagSpec = {
   placeholder: 'n',
   description: 'worker threads training clients in parallel (0 = one per core)',
 };
+export const FLAG_REDIS: FlagSpec = {
+  name: 'redis',
+  arg: 'value',
+  placeholder: 'url',
+  description: 'a Redis (redis:// or rediss://) whose `fedau worker`s do the work (default $FEDAU_REDIS)',
+};
 export const FLAG_VERBOSE: FlagSpec = {
   name: 'verbose',
   arg: 'boolean',
@@ -83,6 +89,26 @@ export function parseBackend(value: ParsedFlags[string]): string | undefined {
     });
   }
   return value;
+}
+
+/** `--redis`, then `$FEDAU_REDIS`; undefined runs everything in this process. */
+export function redisUrl(value: ParsedFlags[string], env = process.env): string | undefined {
+  if (value === true || value === false)
+    throw new ConfigError('FEDAU_USAGE', '--redis needs a URL', { hint: 'e.g. --redis redis://127.0.0.1:6379' });
+  return (value as string | undefined) ?? (env.FEDAU_REDIS || undefined);
+}
+
+export function parsePositive(value: ParsedFlags[string], name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isInteger(n) || n < 1 || n > 256) {
+    throw new ConfigError('FEDAU_USAGE', `--${name} must be a whole number from 1 to 256`, {
+      file: `--${name}`,
+      expected: '1–256',
+      got: String(value),
+    });
+  }
+  return n;
 }
 
 export function parseWorkers(value: ParsedFlags[string]): number | undefined {

@@ -9,6 +9,8 @@ import { runCommand, runSpec } from './commands/run.ts';
 import { runsCommand, runsSpec } from './commands/runs.ts';
 import { stagesCommand, stagesSpec } from './commands/stages.ts';
 import { validateCommand, validateSpec } from './commands/validate.ts';
+import { workerCommand, workerSpec } from './commands/worker.ts';
+import { workersCommand, workersSpec } from './commands/workers.ts';
 import type { CliContext } from './context.ts';
 
 const COMMANDS: { spec: CommandSpec; run: (argv: string[], ctx: CliContext) => Promise<number> | number }[] = [
@@ -18,6 +20,8 @@ const COMMANDS: { spec: CommandSpec; run: (argv: string[], ctx: CliContext) => P
   { spec: stagesSpec, run: stagesCommand },
   { spec: runsSpec, run: runsCommand },
   { spec: compareSpec, run: compareCommand },
+  { spec: workerSpec, run: workerCommand },
+  { spec: workersSpec, run: workersCommand },
   { spec: gcSpec, run: gcCommand },
 ];
 

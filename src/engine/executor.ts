@@ -5,7 +5,7 @@ import { Readiness } from './graph.ts';
 import { LockDir } from './locks.ts';
 import type { ResolvedPipeline, ResolvedStage } from './pipeline.ts';
 import { lastPartsByStage, newRunId, type RunLog, writeRunLog } from './run-log.ts';
-import type { ArtifactRef, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
+import type { ArtifactRef, RemoteStages, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
 import { keyFor, type RuntimeFacts } from './stage-key.ts';
 import type { ArtifactStore, Lookup } from './store.ts';
 import { explainMiss } from './why.ts';
@@ -18,6 +18,13 @@ export interface ExecuteOptions {
   force?: boolean | string[];
   signal?: AbortSignal;
   runtime?: Partial<RuntimeOptions>;
+  /** Where stages that may run remotely do run (`fedau run --redis`); others run in this process. */
+  remote?: RemoteStages;
+  /**
+   * Called once the run has started, before any stage: with its id, and a way to tell the reporters about what
+   * happens outside the stages (a cluster's workers joining or refusing jobs).
+   */
+  onStart?: (runId: string, log: (level: 'info' | 'warn', text: string) => void) => Promise<void>;
   /** Facts that change a tfjs stage's results (tfjs version, resolved backend); asked once per such stage. */
   runtimeFacts?: RuntimeFacts;
   workDir?: string;
@@ -57,6 +64,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   const runtime: RuntimeOptions = {
     backend: opts.runtime?.backend ?? pipeline.backend,
     workers: opts.runtime?.workers ?? pipeline.workers,
+    cluster: opts.runtime?.cluster,
   };
   const signal = opts.signal ?? new AbortController().signal;
   const nodes = pipeline.stages.map((s) => ({
@@ -95,6 +103,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     stages: nodes.map((n) => ({ id: n.id, kind: pipeline.stages.find((s) => s.id === n.id)!.kind, needs: n.deps })),
   });
   await saveLog();
+  await opts.onStart?.(runId, (level, text) => hub.emit({ type: 'stage:log', level, text }));
 
   const finish = (id: string, result: StageResult, extra: Partial<RunLog['stages'][string]> = {}) => {
     results.set(id, result);
@@ -194,6 +203,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       void saveLog();
       const ctx: StageContext = {
         ...publishCtx,
+        runId,
         inputs,
         ...(gathered ? { variants: gathered.variants, failedVariants: gathered.failed } : {}),
         seed: stage.seed,
@@ -206,7 +216,8 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
         writeArtifact: (kind, bytes, meta) => store.putBytes(kind, bytes, meta),
         progress: (p) => hub.emit({ type: 'stage:progress', stageId: stage.id, ...p }),
       };
-      const outputs = checkOutputs(stage.def, await stage.def.run(ctx));
+      const remote = opts.remote?.accepts(stage.def) ? opts.remote : undefined;
+      const outputs = checkOutputs(stage.def, await (remote ? remote.run(stage, ctx) : stage.def.run(ctx)));
       // The record is the commit point: it is written only after every blob it names is on disk.
       await store.writeRecord({
         format: 1,

@@ -26,11 +26,30 @@ export interface RuntimeOptions {
   backend: string;
   /** Worker threads for client training; 0 means one per core. */
   workers: number;
+  /**
+   * The cluster of `fedau run --redis` (src/cluster): training stages hand their clients' local updates to its
+   * workers. The engine only passes it along.
+   */
+  cluster?: unknown;
+}
+
+/**
+ * Runs whole stages elsewhere (on the workers of a cluster): the executor still keys them, looks them up, stores
+ * their outputs and writes their records. A stage kind qualifies when it declares `remote`.
+ */
+export interface RemoteStages {
+  accepts(def: StageDefinition): boolean;
+  run(
+    stage: { id: string; kind: string; params: Record<string, unknown>; seed: number },
+    ctx: StageContext,
+  ): Promise<Record<string, ArtifactRef>>;
 }
 
 export interface StageContext<P = Record<string, unknown>> {
   /** The YAML key; not part of the cache key. */
   readonly stageId: string;
+  /** This `fedau run`'s id. */
+  readonly runId: string;
   readonly kind: string;
   readonly params: Readonly<P>;
   readonly inputs: Readonly<Record<string, ArtifactRef>>;
@@ -97,6 +116,11 @@ export interface StageDefinition<P = any> {
    * it runs once, after all of them, with the variants that succeeded, and a failed variant does not skip it.
    */
   readonly gather?: boolean;
+  /**
+   * The stage reads only artifacts and params (no local files, no terminal): `fedau run --redis` may run it on a
+   * worker. Training stages instead spread their clients over the workers.
+   */
+  readonly remote?: boolean;
   /** A line for `fedau plan` on what running it costs; `inputs` holds the upstream artifacts already known. */
   estimateCost?(params: P, inputs: Readonly<Record<string, ArtifactRef | undefined>>): string | undefined;
   run(ctx: StageContext<P>): Promise<Record<string, ArtifactRef>>;

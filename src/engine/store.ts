@@ -104,6 +104,15 @@ export class ArtifactStore {
     }
   }
 
+  /** Whether the store holds a blob with exactly these bytes. */
+  async holds(digest: string): Promise<boolean> {
+    try {
+      return (await sha256File(this.objectPath(digest))) === digest;
+    } catch {
+      return false;
+    }
+  }
+
   async readRecord(key: string): Promise<RunRecord | undefined | 'bad'> {
     let text: string;
     try {

@@ -46,6 +46,8 @@ export interface ClientResult {
   steps: number;
   samples: number;
   ms: number;
+  /** Which machine trained it, when a cluster did (`host-pid#slot`). */
+  worker?: string;
 }
 
 export type { OptimizerSettings } from './sgd.ts';

@@ -1,4 +1,3 @@
-import type * as tfType from '@tensorflow/tfjs';
 import type { BackendChoice } from './backend.ts';
 import type { OptimizerSettings } from './client-train.ts';
 import type { ClientRunner } from './federated-training.ts';
@@ -7,7 +6,6 @@ import type { ModelDef } from './models/model.ts';
 import { resolveWorkerCount, shared, workerPoolRunner } from './worker-pool.ts';
 
 export interface RunnerOptions {
-  tf: typeof tfType;
   backend: BackendChoice;
   /** 0: one per core. */
   workers: number;

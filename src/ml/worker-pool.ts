@@ -112,6 +112,12 @@ export async function workerPoolRunner(opts: {
     slot.worker.on('error', (error) => slot.busy?.reject(error));
   }
 
+  // Several runs may share the pool (a cluster worker trains jobs of different rounds at once): a slot freed by one
+  // run's job must wake the others that wait for a slot.
+  const pumps = new Set<() => void>();
+  const wakeAll = () => {
+    for (const pump of [...pumps]) pump();
+  };
   return {
     async run(jobs, onDone, signal) {
       // One shared copy of the round's global weights for all jobs.
@@ -125,6 +131,7 @@ export async function workerPoolRunner(opts: {
         let failed = false;
         const onAbort = () => {
           failed = true;
+          pumps.delete(pump);
           reject(new InterruptedError());
         };
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -132,6 +139,7 @@ export async function workerPoolRunner(opts: {
           if (failed) return;
           if (!queue.length && active === 0) {
             signal?.removeEventListener('abort', onAbort);
+            pumps.delete(pump);
             resolve();
             return;
           }
@@ -152,14 +160,18 @@ export async function workerPoolRunner(opts: {
                 results.push(r);
                 onDone(r);
                 pump();
+                wakeAll();
               })
               .catch((error) => {
                 failed = true;
+                pumps.delete(pump);
                 reject(error);
+                wakeAll();
               });
             slot.worker.postMessage(message);
           }
         };
+        pumps.add(pump);
         pump();
       });
       return results;

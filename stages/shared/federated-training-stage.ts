@@ -6,10 +6,12 @@ import type { TrainingRecipe } from '../../src/artifacts/federation.ts';
 import type { RoundRecord } from '../../src/artifacts/history.ts';
 import { type Partition, type UnlearnMode, unpackPartition } from '../../src/artifacts/partition.ts';
 import { packTrace, type TraceHeader, traceSection } from '../../src/artifacts/trace.ts';
+import { queueClientRunner } from '../../src/cluster/client-runner.ts';
+import type { Coordinator } from '../../src/cluster/coordinator.ts';
 import { DataError } from '../../src/engine/errors.ts';
 import { writeFileAtomic } from '../../src/engine/fs-atomic.ts';
 import type { StageContext } from '../../src/engine/stage.ts';
-import { backendLabel, chooseBackend, initBackend } from '../../src/ml/backend.ts';
+import { backendLabel, chooseBackend, initBackend, tfjsVersion } from '../../src/ml/backend.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/ml/checkpoint.ts';
 import { WASM_MAX_BATCH } from '../../src/ml/cost.ts';
 import { type EvalSets, makeEvalSets } from '../../src/ml/eval-sets.ts';
@@ -28,6 +30,7 @@ import { createRunner } from '../../src/ml/runner.ts';
 import { accuracy, argmax } from '../../src/ml/scores.ts';
 import { stampedTrainImages } from '../../src/ml/train-data.ts';
 import { unlearnedLogits } from '../../src/ml/unlearn-op.ts';
+import { packageVersion } from '../../src/util/package-root.ts';
 
 /** The dataset and partition a training stage reads, checked to belong together. */
 export async function readTrainingInputs(ctx: StageContext): Promise<{ ds: Dataset; partition: Partition }> {
@@ -75,22 +78,48 @@ export async function trainFederationInStage(
   checkWasmBatch(ctx, model.name as ModelName, choice.name, recipe.batchSize);
   const tf = await initBackend(choice);
   const sets = makeEvalSets(ds, partition);
-  const runner = await createRunner({
-    tf,
-    backend: choice,
-    workers: ctx.runtime.workers,
-    model,
-    images: (into) => stampedTrainImages(ds, partition, into),
-    shape: ds.header,
-    headA: partition.headA,
-    headB: partition.headB,
-    forget: partition.forget,
-    optimizer: { momentum: recipe.momentum, weightDecay: recipe.weightDecay },
-  });
+  const optimizer = { momentum: recipe.momentum, weightDecay: recipe.weightDecay };
+  // Which worker trains which client, for the live view of a cluster run.
+  const assigned = new Map<number, string>();
+  const cluster = ctx.runtime.cluster as Coordinator | undefined;
+  const runner = cluster
+    ? {
+        runner: await queueClientRunner({
+          coordinator: cluster,
+          runId: ctx.runId,
+          stage: ctx.stageId,
+          key: ctx.key,
+          facts: { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendLabel(choice) },
+          model,
+          optimizer,
+          dataset: ctx.inputs.dataset,
+          partition: ctx.inputs.partition,
+          read: ctx.readArtifact,
+          onProgress: (client, p) => {
+            assigned.set(client, p.worker);
+          },
+        }),
+        workers: 0,
+      }
+    : await createRunner({
+        backend: choice,
+        workers: ctx.runtime.workers,
+        model,
+        images: (into) => stampedTrainImages(ds, partition, into),
+        shape: ds.header,
+        headA: partition.headA,
+        headB: partition.headB,
+        forget: partition.forget,
+        optimizer,
+      });
+
   ctx.log(
     'info',
     `${retrain ? 'retraining without the forget set: ' : ''}model ${model.name}, backend ${backendLabel(choice)}, ` +
-      `${runner.workers} worker${runner.workers === 1 ? '' : 's'}, ${ph.clients} clients` +
+      (cluster
+        ? `clients trained by the workers of ${cluster.label}, `
+        : `${runner.workers} worker thread${runner.workers === 1 ? '' : 's'}, `) +
+      `${ph.clients} clients` +
       (retrain
         ? `, ${ph.forgetCount} samples left out`
         : ` (unlearning: ${ph.unlearningClients.join(', ') || 'none'})`),
@@ -131,11 +160,13 @@ export async function trainFederationInStage(
       evaluate,
       hooks: {
         signal: ctx.signal,
-        onClient: (round, done, total) =>
+        onClient: (round, done, total, result) =>
           ctx.progress({
             step: step(round, done),
             total: recipe.rounds * clientsPerRound,
-            label: `round ${round + 1}/${recipe.rounds} · client ${done}/${total}`,
+            label:
+              `round ${round + 1}/${recipe.rounds} · client ${done}/${total}` +
+              (result.worker ? ` · ${describeAssignments(result, assigned)}` : ''),
             metrics,
           }),
         onRound: async (state, record) => {
@@ -268,4 +299,11 @@ function checkWasmBatch(ctx: StageContext, model: ModelName, backend: string, ba
         `or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
     },
   );
+}
+
+/** `client 4 ← host-12#… · training: 5 on host-13, 6 on host-12`: who trained the last client, and who trains what. */
+function describeAssignments(last: { client: number; worker?: string }, assigned: Map<number, string>): string {
+  assigned.delete(last.client);
+  const training = [...assigned].map(([client, worker]) => `${client} on ${worker}`);
+  return `client ${last.client} from ${last.worker}${training.length ? ` · training: ${training.join(', ')}` : ''}`;
 }

@@ -1,18 +1,23 @@
+import { Coordinator } from '../../cluster/coordinator.ts';
 import { loadPipeline, runPipeline, storeRoot } from '../../index.ts';
 import { PlainReporter } from '../../ui/plain-reporter.ts';
 import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
+import { packageVersion } from '../../util/package-root.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
   FLAG_BACKEND,
   FLAG_FORCE,
   FLAG_MATRIX,
+  FLAG_REDIS,
   FLAG_SET,
   FLAG_STORE,
   FLAG_VERBOSE,
   FLAG_WORKERS,
   parseBackend,
   parseForce,
+  parsePositive,
   parseWorkers,
+  redisUrl,
   requirePipelineArg,
   stringList,
 } from '../common.ts';
@@ -39,6 +44,13 @@ export const runSpec: CommandSpec = {
     FLAG_STORE,
     FLAG_BACKEND,
     FLAG_WORKERS,
+    FLAG_REDIS,
+    {
+      name: 'concurrency',
+      arg: 'value',
+      placeholder: 'n',
+      description: "independent stages run at the same time (default: the pipeline's; with --redis at least 8)",
+    },
     FLAG_VERBOSE,
   ],
 };
@@ -62,6 +74,11 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     // stdout carries only NDJSON events: anything a library prints goes to stderr instead.
     console.log = console.info = console.warn = console.error;
   }
+  const url = redisUrl(flags.redis);
+  // Opened before anything runs: an unreachable Redis stops the command within seconds (exit 2).
+  const coordinator = url ? await Coordinator.open(url) : undefined;
+  const concurrency =
+    parsePositive(flags.concurrency, 'concurrency') ?? (coordinator ? Math.max(8, pipeline.concurrency) : undefined);
   const reporter = await createReporter(reporterName, { verbose });
   const controller = new AbortController();
   let interrupts = 0;
@@ -91,10 +108,22 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
       signal: controller.signal,
       backend,
       workers,
+      concurrency,
+      cluster: coordinator && {
+        remote: coordinator.stageRunner(),
+        handle: coordinator,
+        onStart: async (runId, log) => {
+          coordinator.log = log;
+          log('info', `coordinating the workers of ${coordinator.label}`);
+          const facts = (await import('../../ml/backend.ts')).backendFacts(backend ?? pipeline.backend);
+          await coordinator.startRun(runId, { fedau: packageVersion(), tfjs: facts.tfjs, backend: facts.backend });
+        },
+      },
     });
     return result.status === 'success' ? 0 : result.status === 'interrupted' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await coordinator?.close();
   }
 }

@@ -1,0 +1,185 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { ArtifactRef } from '../engine/stage.ts';
+
+/**
+ * What makes two processes compute the same bytes: fedau's version, tfjs's, and the backend. A worker takes only
+ * jobs whose facts are its own; any other result would differ from the coordinator's local one.
+ */
+export interface Facts {
+  fedau: string;
+  tfjs: string;
+  backend: string;
+}
+
+/** One client's local update of one round: everything by value or by blob digest, nothing by path. */
+export interface ClientJobPayload {
+  v: 1;
+  runId: string;
+  /** The training stage's id and key, for messages and job ids. */
+  stage: string;
+  key: string;
+  facts: Facts;
+  model: { name: string; classes: number; inputShape: [number, number, number] };
+  optimizer: { momentum: number; weightDecay: number };
+  dataset: string;
+  partition: string;
+  /** The round's global weights, flattened. */
+  weights: string;
+  /** An unlearning client's W2 and b2, flattened. */
+  head?: string;
+  round: number;
+  client: number;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  augment: boolean;
+  dropForget?: boolean;
+}
+
+export interface ClientJobResult {
+  weights: string;
+  head?: string;
+  loss: number;
+  steps: number;
+  samples: number;
+  ms: number;
+  worker: string;
+}
+
+/** A whole stage run on a worker: its kind and params (validated there against the kind's schema) and inputs. */
+export interface StageJobPayload {
+  v: 1;
+  runId: string;
+  stage: string;
+  kind: string;
+  params: Record<string, unknown>;
+  seed: number;
+  key: string;
+  facts: Facts;
+  inputs: Record<string, ArtifactRef>;
+}
+
+export interface StageJobResult {
+  outputs: Record<string, ArtifactRef>;
+  worker: string;
+}
+
+/** Progress a worker reports on a job: which worker, how far. */
+export interface JobProgress {
+  worker: string;
+  step: number;
+  total: number;
+  label?: string;
+}
+
+const digest = { type: 'string', pattern: '^[0-9a-f]{64}$' };
+const id = { type: 'string', pattern: '^[A-Za-z0-9._\\[\\],=@ -]{1,300}$' };
+const nonNegative = { type: 'number', minimum: 0 };
+const facts = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['fedau', 'tfjs', 'backend'],
+  properties: { fedau: { type: 'string' }, tfjs: { type: 'string' }, backend: { type: 'string' } },
+};
+const artifactRef = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'digest', 'size'],
+  properties: {
+    kind: { type: 'string', pattern: '^[a-z]+$' },
+    digest,
+    size: { type: 'integer', minimum: 0 },
+    meta: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+  },
+};
+
+const clientJobSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'runId', 'stage', 'key', 'facts', 'model', 'optimizer', 'dataset', 'partition', 'weights'].concat([
+    'round',
+    'client',
+    'lr',
+    'epochs',
+    'batchSize',
+    'seed',
+    'augment',
+  ]),
+  properties: {
+    v: { const: 1 },
+    runId: id,
+    stage: id,
+    key: digest,
+    facts,
+    model: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'classes', 'inputShape'],
+      properties: {
+        name: { enum: ['lenet', 'alexnet', 'resnet18'] },
+        classes: { type: 'integer', minimum: 2, maximum: 1000 },
+        inputShape: { type: 'array', minItems: 3, maxItems: 3, items: { type: 'integer', minimum: 1, maximum: 512 } },
+      },
+    },
+    optimizer: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['momentum', 'weightDecay'],
+      properties: { momentum: nonNegative, weightDecay: nonNegative },
+    },
+    dataset: digest,
+    partition: digest,
+    weights: digest,
+    head: digest,
+    round: { type: 'integer', minimum: 0 },
+    client: { type: 'integer', minimum: 0 },
+    lr: { type: 'number', exclusiveMinimum: 0 },
+    epochs: { type: 'integer', minimum: 1, maximum: 1000 },
+    batchSize: { type: 'integer', minimum: 1, maximum: 65536 },
+    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    augment: { type: 'boolean' },
+    dropForget: { type: 'boolean' },
+  },
+};
+
+const stageJobSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'runId', 'stage', 'kind', 'params', 'seed', 'key', 'facts', 'inputs'],
+  properties: {
+    v: { const: 1 },
+    runId: id,
+    stage: id,
+    kind: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,40}$' },
+    params: { type: 'object' },
+    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    key: digest,
+    facts,
+    inputs: { type: 'object', additionalProperties: artifactRef },
+  },
+};
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const validators: Record<'client' | 'stage', ValidateFunction> = {
+  client: ajv.compile(clientJobSchema),
+  stage: ajv.compile(stageJobSchema),
+};
+
+/**
+ * Checks a job's payload before a worker touches it: anything on the queue came over the network. Returns the
+ * problems, or an empty list.
+ */
+export function payloadProblems(kind: 'client' | 'stage', data: unknown): string[] {
+  const validate = validators[kind];
+  if (validate(data)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '(payload)'} ${e.message}`);
+}
+
+/** Why a worker with `mine` facts must not run a job made under `theirs`, or undefined when it may. */
+export function factsMismatch(mine: Facts, theirs: Facts): string | undefined {
+  const diffs = (Object.keys(mine) as (keyof Facts)[])
+    .filter((k) => mine[k] !== theirs[k])
+    .map((k) => `${k} ${mine[k]} (the coordinator's is ${theirs[k]})`);
+  return diffs.length ? diffs.join(', ') : undefined;
+}
