@@ -21,4 +21,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// The command is done: exit once the output has drained, even if a library still holds a handle open (a Redis
+// client retrying a server that went away, say), instead of hanging there.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -6,7 +6,8 @@ import { packReport, unpackReport } from '../src/artifacts/report.ts';
 import { writeFileAtomic } from '../src/engine/fs-atomic.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { ReportParams } from '../src/generated/stage-params.ts';
-import { reportFiles, reportJson, variantReport } from '../src/report/build.ts';
+import { reportJson, variantReport } from '../src/report/build-json.ts';
+import type { ReportJson } from '../src/report/report-data.ts';
 
 const num = (x: unknown) => (x === undefined ? null : Number(x));
 
@@ -71,3 +72,9 @@ export default defineStage<ReportParams>({
     return written;
   },
 });
+
+/** Vega is loaded on first use, not with the stage: commands that never write a report stay fast to start. */
+async function reportFiles(json: ReportJson): Promise<Record<string, string>> {
+  const build = await import('../src/report/build.ts');
+  return build.reportFiles(json);
+}

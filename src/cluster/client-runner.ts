@@ -4,7 +4,8 @@ import type { ClientRunner } from '../ml/federated-training.ts';
 import type { ModelDef } from '../ml/models/model.ts';
 import { headSpecs } from '../ml/models/model.ts';
 import { flattenWeights, unflattenWeights } from '../ml/params.ts';
-import { CLIENT_QUEUE, type Coordinator, jobIdOf } from './coordinator.ts';
+import type { Coordinator } from './coordinator.ts';
+import { CLIENT_QUEUE, jobIdOf } from './names.ts';
 import type { ClientJobPayload, ClientJobResult, Facts, JobProgress } from './protocol.ts';
 
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -22,6 +23,8 @@ export interface QueueRunnerOptions {
   partition: ArtifactRef;
   read(ref: ArtifactRef): Promise<Uint8Array>;
   onProgress?(client: number, progress: JobProgress): void;
+  /** Told when the training closes the runner: what crossed Redis for it, from this side. */
+  onTransport?(stats: { dataBytes: number; bytesUp: number; bytesDown: number; seconds: number; rounds: number }): void;
 }
 
 /**
@@ -32,11 +35,17 @@ export interface QueueRunnerOptions {
  */
 export async function queueClientRunner(opts: QueueRunnerOptions): Promise<ClientRunner> {
   const { coordinator: c, model } = opts;
+  const start = { ...c.blobs.stats };
   for (const ref of [opts.dataset, opts.partition]) await c.guard(c.blobs.put(await opts.read(ref), ref.digest));
   const heads = headSpecs(model);
+  // Round traffic is counted apart from the one-off upload of the data, which workers then keep.
+  const before = { ...c.blobs.stats };
+  const once = before.bytesUp - start.bytesUp;
+  let rounds = 0;
   return {
     async run(jobs: ClientJob[], onDone, signal) {
       if (!jobs.length) return [];
+      rounds++;
       const traffic: string[] = [];
       const upload = async (a: Float32Array) => {
         const digest = await c.guard(c.blobs.put(bytesOf(a)));
@@ -98,6 +107,15 @@ export async function queueClientRunner(opts: QueueRunnerOptions): Promise<Clien
         await c.guard(c.blobs.delete(traffic)).catch(() => undefined);
       }
     },
-    async close() {},
+    async close() {
+      const s = c.blobs.stats;
+      opts.onTransport?.({
+        dataBytes: once,
+        bytesUp: s.bytesUp - before.bytesUp,
+        bytesDown: s.bytesDown - before.bytesDown,
+        seconds: s.seconds - before.seconds,
+        rounds,
+      });
+    },
   };
 }

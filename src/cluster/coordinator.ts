@@ -1,16 +1,12 @@
-import { type ConnectionOptions, type Job, Queue, QueueEvents } from 'bullmq';
+import { type ConnectionOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FedauError, InterruptedError } from '../engine/errors.ts';
 import type { ArtifactRef, RemoteStages, StageContext, StageDefinition } from '../engine/stage.ts';
 import { RedisBlobs } from './blobs.ts';
+import { CLIENT_QUEUE, jobIdOf, PREFIX, STAGE_QUEUE } from './names.ts';
 import type { Facts, JobProgress, StageJobPayload, StageJobResult } from './protocol.ts';
 import { connectRedis, maskUrl, redisOptions, scrub } from './redis.ts';
 import { endRun, keepRunAlive, listWorkers, refusals } from './registry.ts';
-
-/** BullMQ's key prefix and the two queues: client updates of a training round, and whole stages. */
-export const PREFIX = 'fedau';
-export const CLIENT_QUEUE = 'clients';
-export const STAGE_QUEUE = 'stages';
 
 /** How long a job may go without news from Redis before the run stops waiting: the connection is lost. */
 const LOST_AFTER_MS = Number(process.env.FEDAU_REDIS_LOST_MS ?? 10_000);
@@ -58,6 +54,9 @@ export class Coordinator {
     this.events = [CLIENT_QUEUE, STAGE_QUEUE].map((name) =>
       this.listen(new QueueEvents(name, { connection, prefix: PREFIX })),
     );
+    // A dropped connection shows up on every object; the watchdog reports it once, as a lost connection.
+    for (const queue of Object.values(this.queues)) queue.on('error', () => undefined);
+    redis.on('error', () => undefined);
     redis.on('close', () => {
       this.lostSince ??= Date.now();
     });
@@ -183,13 +182,16 @@ export class Coordinator {
     };
   }
 
+  /** Closes the connections; with Redis gone, it does not wait for it (a graceful close would wait forever). */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.runId) await endRun(this.redis, this.runId).catch(() => undefined);
-    await Promise.all([
-      ...Object.values(this.queues).map((q) => q.close()),
-      ...this.events.map((e) => e.close()),
-    ]).catch(() => undefined);
+    const all = [...Object.values(this.queues), ...this.events];
+    const graceful = (async () => {
+      if (this.runId) await endRun(this.redis, this.runId);
+      await Promise.all(all.map((x) => x.close()));
+    })().catch(() => undefined);
+    const closed = await Promise.race([graceful.then(() => true), sleep(this.lostSince === undefined ? 5000 : 0)]);
+    if (!closed) await Promise.race([Promise.all(all.map((x) => x.disconnect().catch(() => undefined))), sleep(1000)]);
     this.redis.disconnect();
   }
 
@@ -270,9 +272,4 @@ export class Coordinator {
   }
 }
 
-/** Job ids are unique per run (BullMQ ids may not contain ':'): a dead run's jobs never answer a new run. */
-export function jobIdOf(runId: string, key: string, what: string): string {
-  return `${runId}-${key.slice(0, 16)}-${what}`;
-}
-
-export type { Job };
+const sleep = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref());

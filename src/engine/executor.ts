@@ -143,7 +143,13 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
         type: 'stage:skipped',
         stageId: stage.id,
         reason: 'upstream-failed',
-        because: gathered.failed.join(', '),
+        because: [
+          ...new Set(
+            Object.values(stage.needs)
+              .filter((r) => !isOk(r.stage))
+              .map((r) => r.stage),
+          ),
+        ].join(', '),
       });
       return;
     }

@@ -21,7 +21,8 @@ export function explainMiss(opts: {
   if (lookup && !lookup.hit && lookup.reason !== 'no-record') return lookup.warning ?? lookup.reason;
   if (!opts.last || !opts.parts) return 'never run before';
   const changes = diffKeyParts(opts.last, opts.parts).map(describeChange);
-  return changes.length ? changes.join('; ') : 'no run record for this key (the store was cleaned?)';
+  // Same key as last time but no record: that run never finished it (killed, failed or interrupted).
+  return changes.length ? changes.join('; ') : 'its last run did not finish (a training resumes from its checkpoint)';
 }
 
 function describeChange(line: string): string {

@@ -49,6 +49,35 @@ function modelTable(r: VariantReport): Table {
   return { header: modelColumns(r), rows: MODELS.map(([key, label]) => row(label, r[key])) };
 }
 
+/** Unlearned against retrained, and the cost, over seeds: mean ± std. */
+function aggregateComparisonTable(a: AggregateEntry): Table | undefined {
+  if (!a.figures['comparison.agreement']) return undefined;
+  const s = (key: string, digits = 4) => {
+    const stat = a.figures[key];
+    return stat ? `${stat.mean.toPrecision(digits)} ± ${stat.std.toPrecision(2)}` : 'n/a';
+  };
+  return {
+    header: [
+      'agreement with retrained',
+      'KL(retrained ‖ unlearned)',
+      'max per-class gap',
+      'seconds to unlearn',
+      'seconds to retrain',
+      'unlearn ÷ retrain time',
+    ],
+    rows: [
+      [
+        s('comparison.agreement'),
+        s('comparison.kl'),
+        s('comparison.maxPerClassGap'),
+        s('seconds.unlearn', 3),
+        s('seconds.retrain', 4),
+        s('costRatio', 2),
+      ],
+    ],
+  };
+}
+
 /** The same table over seeds: mean ± std of each figure. */
 function aggregateTable(r: VariantReport, a: AggregateEntry): Table {
   const cell = (model: string, key: string) => pm(a.figures[`${model}.${key}`]);
@@ -195,10 +224,14 @@ function sections(r: ReportJson, charts: Chart[]): Section[] {
   if (r.aggregate) {
     out.push({
       heading: `Results: mean ± std over seeds (${variants.length} variants)`,
-      blocks: r.aggregate.flatMap((a) => [
-        { text: `**${groupLabel(a.values) || r.pipeline}**: seeds ${a.seeds.join(', ')}.` },
-        { table: aggregateTable(r, a) },
-      ]),
+      blocks: r.aggregate.flatMap((a) => {
+        const comparison = aggregateComparisonTable(a);
+        return [
+          { text: `**${groupLabel(a.values) || r.pipeline}**: seeds ${a.seeds.join(', ')}.` },
+          { table: aggregateTable(r, a) },
+          ...(comparison ? [{ table: comparison }] : []),
+        ];
+      }),
     });
   } else {
     out.push({

@@ -5,7 +5,8 @@ export function workerLine(e: WorkerEvent): string | undefined {
   switch (e.type) {
     case 'ready':
       return (
-        `[worker ${e.id}] ready on ${e.url}: fedau ${e.facts.fedau}, tfjs ${e.facts.tfjs}, backend ${e.facts.backend}, ` +
+        `[worker ${e.id}] ready on ${e.url}: fedau ${e.facts.fedau}, tfjs ${e.facts.tfjs}, ` +
+        `backend ${e.facts.backend}, ` +
         `${e.concurrency} job${e.concurrency === 1 ? '' : 's'} at a time, store ${e.store}`
       );
     case 'job:start':

@@ -6,7 +6,7 @@ import { unpackDataset } from '../artifacts/dataset.ts';
 import type { ArtifactKind } from '../artifacts/kinds.ts';
 import { clientIndices, unpackPartition } from '../artifacts/partition.ts';
 import { RedisBlobs } from '../cluster/blobs.ts';
-import { CLIENT_QUEUE, PREFIX, STAGE_QUEUE } from '../cluster/coordinator.ts';
+import { CLIENT_QUEUE, PREFIX, STAGE_QUEUE } from '../cluster/names.ts';
 import {
   type ClientJobPayload,
   type ClientJobResult,

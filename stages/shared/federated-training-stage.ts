@@ -98,6 +98,15 @@ export async function trainFederationInStage(
           onProgress: (client, p) => {
             assigned.set(client, p.worker);
           },
+          onTransport: (t) => {
+            const mb = (b: number) => (b / 1e6).toFixed(1);
+            const per = Math.max(1, t.rounds);
+            ctx.log(
+              'info',
+              `Redis transport from here: the data once (${mb(t.dataBytes)} MB, kept by the workers), then per round ` +
+                `${mb(t.bytesUp / per)} MB up, ${mb(t.bytesDown / per)} MB down, ${(t.seconds / per).toFixed(3)} s`,
+            );
+          },
         }),
         workers: 0,
       }

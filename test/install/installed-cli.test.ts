@@ -50,6 +50,22 @@ describe('fedau installed from its packed tarball', () => {
     expect(existsSync(join(installed.packageDir, 'node_modules/typescript'))).toBe(false);
   });
 
+  it('no compiled module imports a TypeScript file (every specifier was rewritten to .js)', async () => {
+    const { stdout } = await execa(
+      'grep',
+      [
+        '-rlE',
+        '--include=*.js',
+        String.raw`(from|import\()\s*["'][^"']+\.tsx?["']`,
+        join(installed.packageDir, 'dist/'),
+      ],
+      {
+        reject: false,
+      },
+    );
+    expect(stdout.trim()).toBe('');
+  });
+
   it('prints its version', async () => {
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const result = await execa('fedau', ['--version'], { env: userEnv(installed), reject: false });

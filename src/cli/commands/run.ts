@@ -1,4 +1,3 @@
-import { Coordinator } from '../../cluster/coordinator.ts';
 import { loadPipeline, runPipeline, storeRoot } from '../../index.ts';
 import { PlainReporter } from '../../ui/plain-reporter.ts';
 import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
@@ -76,7 +75,7 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   }
   const url = redisUrl(flags.redis);
   // Opened before anything runs: an unreachable Redis stops the command within seconds (exit 2).
-  const coordinator = url ? await Coordinator.open(url) : undefined;
+  const coordinator = url ? await (await import('../../cluster/coordinator.ts')).Coordinator.open(url) : undefined;
   const concurrency =
     parsePositive(flags.concurrency, 'concurrency') ?? (coordinator ? Math.max(8, pipeline.concurrency) : undefined);
   const reporter = await createReporter(reporterName, { verbose });

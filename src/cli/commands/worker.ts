@@ -1,7 +1,6 @@
 import { ConfigError } from '../../engine/errors.ts';
 import { storeRoot } from '../../index.ts';
 import { workerLine } from '../../ui/worker-lines.ts';
-import { startWorker } from '../../workers/worker-service.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import { FLAG_BACKEND, FLAG_REDIS, FLAG_STORE, parseBackend, parsePositive, redisUrl } from '../common.ts';
 import type { CliContext } from '../context.ts';
@@ -41,6 +40,7 @@ export async function workerCommand(argv: string[], ctx: CliContext): Promise<nu
   }
   const ink = (flags.reporter ?? (process.stdout.isTTY && !process.env.CI ? 'ink' : 'plain')) === 'ink';
   const view = ink ? (await import('../../ui/worker-view.tsx')).inkWorkerView() : undefined;
+  const { startWorker } = await import('../../workers/worker-service.ts');
   const worker = await startWorker({
     url,
     concurrency: parsePositive(flags.concurrency, 'concurrency') ?? 1,
