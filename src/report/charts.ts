@@ -88,7 +88,9 @@ export function curvesChart(variants: VariantReport[], aggregate?: AggregateEntr
     // A training every group shares (the federation, when only α varies) is drawn once, untagged.
     const shared = made.every((m) => JSON.stringify(m) === JSON.stringify(made[0]));
     if (shared) rows.push(...made[0]);
-    else perGroup.forEach((p, i) => rows.push(...made[i].map((r) => ({ ...r, series: tag(series, p.label) }))));
+    else
+      for (const [i, p] of perGroup.entries())
+        rows.push(...made[i].map((r) => ({ ...r, series: tag(series, p.label) })));
   }
   const s = variants[0].curves?.settings;
   const settings = s ? ` (unlearned: ${describeSettings(variants[0].mode, s)})` : '';

@@ -60,7 +60,7 @@ export function figuresOf(v: VariantReport): Record<string, number> {
     for (const key of ['testAccuracy', 'forget', 'forgetTrain', 'targetAccuracy', 'miaAuc'] as const) {
       put(`${model}.${key}`, m[key]);
     }
-    m.perClassAccuracy.forEach((x, c) => put(`${model}.perClassAccuracy.${c}`, x));
+    for (const [c, x] of m.perClassAccuracy.entries()) put(`${model}.perClassAccuracy.${c}`, x);
   }
   for (const [k, x] of Object.entries(v.comparison ?? {})) put(`comparison.${k}`, x);
   for (const [k, x] of Object.entries(v.seconds)) put(`seconds.${k}`, x);

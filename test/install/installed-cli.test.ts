@@ -81,13 +81,13 @@ describe('fedau installed from its packed tarball', () => {
     });
     expect(result.exitCode, result.stderr).toBe(0);
     const events = parseEvents(result.stdout);
-    expect(events.at(-1)).toMatchObject({ type: 'run:end', status: 'success', counts: { success: 6 } });
+    expect(events.at(-1)).toMatchObject({ type: 'run:end', status: 'success', counts: { success: 7 } });
     expect(existsSync(join(dir, 'reports/smoke/report.md'))).toBe(true);
     // One run path: the programmatic API keys every stage as the installed CLI did, so all are cached.
     const cliKeys = Object.fromEntries(events.filter((e) => e.type === 'stage:start').map((e) => [e.stageId, e.key]));
     const plan = await planPipeline(join(dir, 'smoke.yaml'), { store: join(dir, 'artifacts') });
     expect(Object.fromEntries(plan.map((p) => [p.id, p.key]))).toEqual(cliKeys);
-    expect(plan.map((p) => p.decision)).toEqual(Array(6).fill('cached'));
+    expect(plan.map((p) => p.decision)).toEqual(Array(7).fill('cached'));
     expect(plan.find((p) => p.kind === 'train-federation')?.parts?.runtime).toMatchObject({ backend: 'wasm' });
   });
 
@@ -109,7 +109,7 @@ describe('fedau installed from its packed tarball', () => {
     ]) {
       expect(screen).toMatch(new RegExp(`✔ ${id}\\s+${kind}`));
     }
-    expect(screen).toMatch(/✔ success: 0 cached · 6 ran · 0 failed · 0 skipped in [\d.]+ ?m?s/);
+    expect(screen).toMatch(/✔ success: 0 cached · 7 ran · 0 failed · 0 skipped in [\d.]+ ?m?s/);
     expect(screen).not.toContain('reporter failed');
   });
 });

@@ -75,7 +75,7 @@ describe('scores', () => {
     const parts = [w1, ...w2].map(logitsOf);
     const interleaved = new Float32Array(N * 3 * C);
     for (let i = 0; i < N; i++)
-      parts.forEach((p, h) => interleaved.set(p.subarray(i * C, (i + 1) * C), (i * 3 + h) * C));
+      for (const [h, p] of parts.entries()) interleaved.set(p.subarray(i * C, (i + 1) * C), (i * 3 + h) * C);
     for (const settings of [
       { mode: 'samples' as const, alpha: 0.7, rule: 'mix' as const, classScale: 1 },
       { mode: 'samples' as const, alpha: 0.9, rule: 'w2only' as const, classScale: 1 },
