@@ -6,6 +6,15 @@ import { PlainReporter } from './plain-reporter.ts';
 export type ReporterName = 'ink' | 'plain' | 'json';
 export const REPORTERS: readonly ReporterName[] = ['ink', 'plain', 'json'];
 
+/**
+ * Whether this is a CI log, by the same rule Ink uses (CI or CONTINUOUS_INTEGRATION set, and not "0" or "false"):
+ * under CI Ink draws only the last frame, so choosing Ink there would leave the terminal blank until the end.
+ */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const on = (key: string) => key in env && env[key] !== '0' && env[key] !== 'false';
+  return on('CI') || on('CONTINUOUS_INTEGRATION');
+}
+
 /** `--reporter`, then `FEDAU_REPORTER`, then plain under CI or without a TTY, else Ink. */
 export function chooseReporter(
   flag: string | undefined,
@@ -24,7 +33,7 @@ export function chooseReporter(
     }
     return requested as ReporterName;
   }
-  return env.CI || !isTTY ? 'plain' : 'ink';
+  return inCi(env) || !isTTY ? 'plain' : 'ink';
 }
 
 export async function createReporter(name: ReporterName, opts: { verbose?: boolean } = {}): Promise<Reporter> {

@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/run-inline.ts';
 
 /** The environment of a user's shell with fedau installed: its bin on PATH, no CI, no reporter preset. */
 function userEnv(installed: InstalledFedau): NodeJS.ProcessEnv {
-  const { CI: _ci, FEDAU_REPORTER: _r, FEDAU_STORE: _s, ...rest } = process.env;
+  const { CI: _ci, CONTINUOUS_INTEGRATION: _ci2, FEDAU_REPORTER: _r, FEDAU_STORE: _s, ...rest } = process.env;
   return { ...rest, PATH: `${join(installed.prefix, 'bin')}:${process.env.PATH}`, TERM: 'xterm-256color' };
 }
 
@@ -68,7 +68,7 @@ describe('fedau installed from its packed tarball', () => {
 
   it('prints its version', async () => {
     const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const result = await execa('fedau', ['--version'], { env: userEnv(installed), reject: false });
+    const result = await execa('fedau', ['--version'], { env: userEnv(installed), extendEnv: false, reject: false });
     expect(result.stdout.trim()).toBe(version);
   });
 
@@ -77,6 +77,7 @@ describe('fedau installed from its packed tarball', () => {
     const result = await execa('fedau', ['run', 'smoke.yaml', '--reporter', 'json'], {
       cwd: dir,
       env: userEnv(installed),
+      extendEnv: false, // execa would otherwise merge the test runner's CI variables back in
       reject: false,
     });
     expect(result.exitCode, result.stderr).toBe(0);
@@ -97,6 +98,7 @@ describe('fedau installed from its packed tarball', () => {
     const result = await execa('script', ['-qfec', 'stty cols 120 rows 40; fedau run smoke.yaml', '/dev/null'], {
       cwd: dir,
       env: userEnv(installed),
+      extendEnv: false, // execa would otherwise merge the test runner's CI variables back in
       reject: false,
     });
     const screen = stripAnsi(result.stdout);

@@ -1,10 +1,17 @@
 import { PassThrough } from 'node:stream';
 import { Text } from 'ink';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ReporterHub, type RunEventInput } from '../../src/engine/events.ts';
 import { InkReporter } from '../../src/ui/ink-reporter.tsx';
 import { PlainReporter } from '../../src/ui/plain-reporter.ts';
 import type { ViewState } from '../../src/ui/run-view-state.ts';
+
+// Ink decides once, when it loads, whether it runs under CI (and then draws only the last frame). These tests are
+// about the live view, so they run as on a user's terminal even when the suite itself runs under CI.
+vi.hoisted(() => {
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+});
 
 /** A terminal stand-in for Ink: keeps what is written to it. */
 function fakeTerminal() {
@@ -68,5 +75,18 @@ describe('Ink reporter', () => {
     expect(lines[0]).toMatch(/^\[run\] smoke: 1 stages/);
     expect(lines).toContain('[data] running: never run before');
     expect(lines.at(-1)).toMatch(/^\[run\] success: 0 cached · 1 ran/);
+  });
+});
+
+describe('choosing a reporter', () => {
+  it('is plain in CI by the rule Ink itself follows, plain in a pipe, and Ink on a terminal', async () => {
+    const { chooseReporter } = await import('../../src/ui/select-reporter.ts');
+    expect(chooseReporter(undefined, {}, true)).toBe('ink');
+    expect(chooseReporter(undefined, {}, false)).toBe('plain');
+    expect(chooseReporter(undefined, { CI: 'true' }, true)).toBe('plain');
+    expect(chooseReporter(undefined, { CONTINUOUS_INTEGRATION: '1' }, true)).toBe('plain');
+    expect(chooseReporter(undefined, { CI: 'false' }, true)).toBe('ink');
+    expect(chooseReporter(undefined, { CI: '1', FEDAU_REPORTER: 'ink' }, true)).toBe('ink');
+    expect(() => chooseReporter('fancy', {}, true)).toThrow(/unknown reporter "fancy"/);
   });
 });
