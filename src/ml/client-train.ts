@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { Weights } from '../artifacts/model.ts';
 import { Rng } from '../util/rng.ts';
+import { checkDevice } from './backend.ts';
 import { epochBatches } from './epoch-batches.ts';
 import { crossEntropy, twoHeadLoss } from './losses.ts';
 import type { ModelDef } from './models/model.ts';
@@ -57,14 +58,14 @@ export type { OptimizerSettings } from './sgd.ts';
  * parameter, PyTorch's update rule), shuffled batches per epoch, the plain cross-entropy for a normal client and
  * FedAU's two-headed loss for an unlearning client, whose feature extractor learns from both heads.
  */
-export function trainClient(
+export async function trainClient(
   tf: typeof tfType,
   model: ModelDef,
   data: TrainData,
   job: ClientJob,
   opt: OptimizerSettings,
   onStep?: (step: number, total: number) => void,
-): ClientResult {
+): Promise<ClientResult> {
   const t0 = performance.now();
   const trainable = model.specs.map((s) => !s.buffer);
   const values = job.head ? [...job.weights, ...job.head] : job.weights;
@@ -134,12 +135,13 @@ export function trainClient(
       onStep?.(step, total);
     }
   }
-  // Losses are read once at the end: reading each step would stall on every batch.
-  for (const l of lossTensors) {
-    lossSum += l.dataSync()[0];
-    l.dispose();
-  }
-  const out = vars.map((v) => v.dataSync() as Float32Array).map((a) => new Float32Array(a));
+  // Losses are read once at the end: reading each step would stall on every batch. Reads are asynchronous, which
+  // a GPU backend needs under Node; the sum runs in step order, as it always did.
+  const losses = await Promise.all(lossTensors.map((l) => l.data()));
+  tf.dispose(lossTensors);
+  for (const l of losses) lossSum += l[0];
+  const out = (await Promise.all(vars.map((v) => v.data()))).map((a) => new Float32Array(a as Float32Array));
+  checkDevice();
   sgd.dispose();
   tf.dispose(vars);
   return {

@@ -1,5 +1,6 @@
 import type * as tfType from '@tensorflow/tfjs';
 import type { Head, Weights } from '../artifacts/model.ts';
+import { checkDevice } from './backend.ts';
 import type { EvalSet } from './eval-sets.ts';
 import type { ModelDef } from './models/model.ts';
 
@@ -8,14 +9,14 @@ import type { ModelDef } from './models/model.ts';
  * unlearned variants and the clients' W2 differ only in the last layer): the features are computed once, in large
  * batches. Returns one [count × classes] array per head.
  */
-export function predictLogits(
+export async function predictLogits(
   tf: typeof tfType,
   model: ModelDef,
   weights: Weights,
   heads: Head[],
   set: EvalSet,
   batchSize = 1000,
-): Float32Array[] {
+): Promise<Float32Array[]> {
   const [H, W, C] = model.inputShape;
   const size = H * W * C;
   const out = heads.map(() => new Float32Array(set.count * model.classes));
@@ -31,9 +32,12 @@ export function predictLogits(
         const { z } = model.features(tf, params, x, false);
         return headTensors.map(([w, b]) => tf.add(tf.matMul(z, w), b));
       });
-      results.forEach((r, h) => {
-        out[h].set(r.dataSync() as Float32Array, start * model.classes);
-        r.dispose();
+      // Read asynchronously: a GPU backend cannot read synchronously under Node.
+      const values = await Promise.all(results.map((r) => r.data()));
+      tf.dispose(results);
+      checkDevice();
+      values.forEach((v, h) => {
+        out[h].set(v as Float32Array, start * model.classes);
       });
     }
   } finally {

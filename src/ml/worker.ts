@@ -39,7 +39,7 @@ port.on('message', async (msg: WorkerRequest) => {
     if (!state) throw new Error('worker used before init');
     const { tf, model, data, optimizer } = state;
     let lastProgress = 0;
-    const result = trainClient(
+    const result = await trainClient(
       tf,
       model,
       data,

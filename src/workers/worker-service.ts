@@ -23,7 +23,7 @@ import { loadSchemas } from '../config/schemas.ts';
 import { InterruptedError } from '../engine/errors.ts';
 import type { ArtifactRef, StageContext } from '../engine/stage.ts';
 import { ArtifactStore } from '../engine/store.ts';
-import { backendLabel, chooseBackend, tfjsVersion } from '../ml/backend.ts';
+import { backendDescription, chooseBackend, tfjsVersion } from '../ml/backend.ts';
 import type { ClientRunner } from '../ml/federated-training.ts';
 import { buildModel, type ModelName } from '../ml/models/index.ts';
 import { headSpecs, type ModelDef } from '../ml/models/model.ts';
@@ -70,8 +70,8 @@ interface Pool {
  */
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const redis = await connectRedis(opts.url, { name: 'fedau-worker' });
-  const choice = chooseBackend(opts.backend);
-  const facts: Facts = { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendLabel(choice) };
+  const choice = await chooseBackend(opts.backend);
+  const facts: Facts = { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendDescription(choice) };
   const id = `${hostname()}-${process.pid}`;
   const store = new ArtifactStore(opts.storeRoot);
   await store.init();

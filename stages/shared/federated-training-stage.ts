@@ -11,7 +11,7 @@ import type { Coordinator } from '../../src/cluster/coordinator.ts';
 import { DataError } from '../../src/engine/errors.ts';
 import { writeFileAtomic } from '../../src/engine/fs-atomic.ts';
 import type { StageContext } from '../../src/engine/stage.ts';
-import { backendLabel, chooseBackend, initBackend, tfjsVersion } from '../../src/ml/backend.ts';
+import { backendDescription, chooseBackend, initBackend, tfjsVersion } from '../../src/ml/backend.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/ml/checkpoint.ts';
 import { WASM_MAX_BATCH } from '../../src/ml/cost.ts';
 import { type EvalSets, makeEvalSets } from '../../src/ml/eval-sets.ts';
@@ -74,7 +74,7 @@ export async function trainFederationInStage(
     ds.header.width,
     ds.header.channels,
   ]);
-  const choice = chooseBackend(ctx.runtime.backend);
+  const choice = await chooseBackend(ctx.runtime.backend);
   checkWasmBatch(ctx, model.name as ModelName, choice.name, recipe.batchSize);
   const tf = await initBackend(choice);
   const sets = makeEvalSets(ds, partition);
@@ -89,7 +89,7 @@ export async function trainFederationInStage(
           runId: ctx.runId,
           stage: ctx.stageId,
           key: ctx.key,
-          facts: { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendLabel(choice) },
+          facts: { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendDescription(choice) },
           model,
           optimizer,
           dataset: ctx.inputs.dataset,
@@ -124,7 +124,7 @@ export async function trainFederationInStage(
 
   ctx.log(
     'info',
-    `${retrain ? 'retraining without the forget set: ' : ''}model ${model.name}, backend ${backendLabel(choice)}, ` +
+    `${retrain ? 'retraining without the forget set: ' : ''}model ${model.name}, backend ${backendDescription(choice)}, ` +
       (cluster
         ? `clients trained by the workers of ${cluster.label}, `
         : `${runner.workers} worker thread${runner.workers === 1 ? '' : 's'}, `) +
@@ -191,7 +191,7 @@ export async function trainFederationInStage(
       },
     });
     const trace = retrain ? undefined : await assembleTrace(traceDir, final.history, headIds, sets, model.classes);
-    return { model, backend: backendLabel(choice), final, sets, trace };
+    return { model, backend: backendDescription(choice), final, sets, trace };
   } finally {
     await runner.runner.close();
   }
@@ -215,13 +215,13 @@ export function roundEvaluator(opts: {
   const names = metricNames(sets.forgetMetric);
   return async (round, weights, heads) => {
     const all = [classifierOf(model, weights), ...headIds.map((k) => heads.get(k)!)];
-    const logitsOf = (set: 'all' | 'forget') => {
+    const logitsOf = async (set: 'all' | 'forget') => {
       const s = sets[set]!;
-      const perHead = predictLogits(opts.tf, model, weights, all, s);
+      const perHead = await predictLogits(opts.tf, model, weights, all, s);
       return { s, perHead, interleaved: interleave(perHead, s.count, model.classes) };
     };
-    const test = logitsOf('all');
-    const forget = sets.forget ? logitsOf('forget') : undefined;
+    const test = await logitsOf('all');
+    const forget = sets.forget ? await logitsOf('forget') : undefined;
     const record = {
       testAccuracy: accuracy(argmax(test.perHead[0], model.classes), test.s.expected, sets.testMask),
       ...(forget ? { forget: accuracy(argmax(forget.perHead[0], model.classes), forget.s.expected) } : {}),

@@ -93,9 +93,9 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
         augment: true,
       };
       const opt = { momentum: 0.9, weightDecay: 5e-4 };
-      const train = () => {
+      const train = async () => {
         const before = tf.memory().numTensors;
-        const r = trainClient(tf, model, data, job, opt);
+        const r = await trainClient(tf, model, data, job, opt);
         expect(tf.memory().numTensors).toBe(before);
         return r;
       };

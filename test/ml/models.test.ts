@@ -31,7 +31,7 @@ describe('models', () => {
   it.each([
     ['alexnet', 10, 0.02],
     ['resnet18', 100, 0.05],
-  ] as const)('a few training steps of %s on tiny CIFAR-shaped data lower the loss', (name, classes, lr) => {
+  ] as const)('a few training steps of %s on tiny CIFAR-shaped data lower the loss', async (name, classes, lr) => {
     const ds = syntheticDataset({ classes, train: 16, test: 1, height: 32, width: 32, channels: 3, noise: 20 }, 4);
     const model = buildModel(name, classes, [32, 32, 3]);
     const data = {
@@ -43,7 +43,7 @@ describe('models', () => {
     const losses: number[] = [];
     const before = tf.memory().numTensors;
     for (let epoch = 0; epoch < 4; epoch++) {
-      const r = trainClient(
+      const r = await trainClient(
         tf,
         model,
         data,
@@ -72,7 +72,7 @@ describe('BatchNorm in federated training (ResNet18)', () => {
   const model = buildModel('resnet18', 10, [32, 32, 3]);
   const idx = (name: string) => model.specs.findIndex((s) => s.name === name);
 
-  it('training updates the running statistics; evaluation uses them, training uses batch statistics', () => {
+  it('training updates the running statistics; evaluation uses them, training uses batch statistics', async () => {
     const ds = syntheticDataset({ classes: 10, train: 8, test: 1, height: 32, width: 32, channels: 3, noise: 20 }, 5);
     const data = {
       batches: new BatchMaker(ds.trainImages, { ...ds.header }, preprocessFor('cifar10', 3)),
@@ -80,7 +80,7 @@ describe('BatchNorm in federated training (ResNet18)', () => {
       headB: ds.trainLabels,
     };
     const w0 = initWeights(model.specs, 2);
-    const r = trainClient(
+    const r = await trainClient(
       tf,
       model,
       data,

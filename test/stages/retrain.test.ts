@@ -93,7 +93,7 @@ describe('the retrain baseline', () => {
       weights: initWeights(model.specs, 1),
       indices: Int32Array.from({ length: 40 }, (_, i) => i),
     };
-    const result = trainClient(
+    const result = await trainClient(
       tf,
       model,
       data,

@@ -2,11 +2,13 @@ import type { Matrix, ResolvedStage } from '../../engine/pipeline.ts';
 import { loadPipeline, planPipeline, storeRoot } from '../../index.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
+  applyWebGpuSoftware,
   FLAG_BACKEND,
   FLAG_FORCE,
   FLAG_MATRIX,
   FLAG_SET,
   FLAG_STORE,
+  FLAG_WEBGPU_SOFTWARE,
   parseBackend,
   parseForce,
   requirePipelineArg,
@@ -19,7 +21,7 @@ export const planSpec: CommandSpec = {
   usage: 'fedau plan <pipeline.yaml> [--set <stage>.<param>=<value>]... [--force[=<stage>]] [--store <dir>]',
   summary: 'Show, for every stage, whether it is cached or will run, and why (what changed since its last run).',
   positionals: 1,
-  flags: [FLAG_SET, FLAG_MATRIX, FLAG_FORCE, FLAG_STORE, FLAG_BACKEND],
+  flags: [FLAG_SET, FLAG_MATRIX, FLAG_FORCE, FLAG_STORE, FLAG_BACKEND, FLAG_WEBGPU_SOFTWARE],
 };
 
 export async function planCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -32,6 +34,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     schemas: ctx.schemas,
   });
   const requested = parseBackend(flags.backend) ?? pipeline.backend;
+  applyWebGpuSoftware(flags['webgpu-software']);
   const plan = await planPipeline(pipeline, {
     store: storeRoot(flags.store as string | undefined),
     force: parseForce(flags.force, pipeline),

@@ -4,6 +4,7 @@ import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
 import { packageVersion } from '../../util/package-root.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
+  applyWebGpuSoftware,
   FLAG_BACKEND,
   FLAG_FORCE,
   FLAG_MATRIX,
@@ -11,6 +12,7 @@ import {
   FLAG_SET,
   FLAG_STORE,
   FLAG_VERBOSE,
+  FLAG_WEBGPU_SOFTWARE,
   FLAG_WORKERS,
   parseBackend,
   parseForce,
@@ -42,6 +44,7 @@ export const runSpec: CommandSpec = {
     },
     FLAG_STORE,
     FLAG_BACKEND,
+    FLAG_WEBGPU_SOFTWARE,
     FLAG_WORKERS,
     FLAG_REDIS,
     {
@@ -67,6 +70,7 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   });
   const force = parseForce(flags.force, pipeline);
   const backend = parseBackend(flags.backend);
+  applyWebGpuSoftware(flags['webgpu-software']);
   const workers = parseWorkers(flags.workers);
   const verbose = flags.verbose === true;
   if (reporterName === 'json') {
@@ -114,8 +118,13 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
         onStart: async (runId, log) => {
           coordinator.log = log;
           log('info', `coordinating the workers of ${coordinator.label}`);
-          const facts = (await import('../../ml/backend.ts')).backendFacts(backend ?? pipeline.backend);
-          await coordinator.startRun(runId, { fedau: packageVersion(), tfjs: facts.tfjs, backend: facts.backend });
+          const { backendDescription, chooseBackend, tfjsVersion } = await import('../../ml/backend.ts');
+          const choice = await chooseBackend(backend ?? pipeline.backend);
+          await coordinator.startRun(runId, {
+            fedau: packageVersion(),
+            tfjs: tfjsVersion(),
+            backend: backendDescription(choice),
+          });
         },
       },
     });

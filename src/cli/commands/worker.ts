@@ -1,8 +1,18 @@
 import { ConfigError } from '../../engine/errors.ts';
 import { storeRoot } from '../../index.ts';
+import { inCi } from '../../ui/select-reporter.ts';
 import { workerLine } from '../../ui/worker-lines.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
-import { FLAG_BACKEND, FLAG_REDIS, FLAG_STORE, parseBackend, parsePositive, redisUrl } from '../common.ts';
+import {
+  applyWebGpuSoftware,
+  FLAG_BACKEND,
+  FLAG_REDIS,
+  FLAG_STORE,
+  FLAG_WEBGPU_SOFTWARE,
+  parseBackend,
+  parsePositive,
+  redisUrl,
+} from '../common.ts';
 import type { CliContext } from '../context.ts';
 
 export const workerSpec: CommandSpec = {
@@ -20,6 +30,7 @@ export const workerSpec: CommandSpec = {
     },
     { ...FLAG_STORE, description: "the worker's own store, where inputs fetched once are kept (default ./artifacts)" },
     FLAG_BACKEND,
+    FLAG_WEBGPU_SOFTWARE,
     {
       name: 'reporter',
       arg: 'value',
@@ -32,13 +43,14 @@ export const workerSpec: CommandSpec = {
 /** Runs until SIGTERM or Ctrl-C: the first finishes the jobs in hand, a second hands them back; exits 0. */
 export async function workerCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { flags } = parseArgs(argv, workerSpec);
+  applyWebGpuSoftware(flags['webgpu-software']);
   const url = redisUrl(flags.redis);
   if (!url) {
     throw new ConfigError('FEDAU_USAGE', '`fedau worker` needs a Redis to take jobs from', {
       hint: 'e.g. fedau worker --redis redis://127.0.0.1:6379 (or set FEDAU_REDIS)',
     });
   }
-  const ink = (flags.reporter ?? (process.stdout.isTTY && !process.env.CI ? 'ink' : 'plain')) === 'ink';
+  const ink = (flags.reporter ?? (process.stdout.isTTY && !inCi() ? 'ink' : 'plain')) === 'ink';
   const view = ink ? (await import('../../ui/worker-view.tsx')).inkWorkerView() : undefined;
   const { startWorker } = await import('../../workers/worker-service.ts');
   const worker = await startWorker({
