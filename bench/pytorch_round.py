@@ -1,12 +1,15 @@
 """The PyTorch side of `npm run bench`: the same LeNet, data, batch, epochs and clients as fedau's MNIST samples
 round, in its best honest configuration: data already in memory as tensors, augmentation done per batch on
-tensors (no per-image Python), and the thread count given by the caller (the bench tries 1 and 2).
+tensors (no per-image Python), and the parallelism given by the caller: in-process with 1 or 2 threads, or
+fedau's own layout, `--processes N`: the round's clients trained by N single-threaded worker processes, started
+and holding the data before the clock starts (fork), the main process averaging and evaluating.
 
-Prints one JSON object: {"trainSamplesPerSec": n, "roundSeconds": n, "threads": t, "torch": version}.
+Prints one JSON object: {"trainSamplesPerSec": n, "roundSeconds": n, "threads": t, "processes": p, "torch": v}.
 """
 import argparse
 import json
 import math
+import multiprocessing as mp
 import struct
 import time
 
@@ -79,6 +82,33 @@ def local_update(model, x, ya, yb, lr, epochs, batch, gen, two_heads):
             opt.step()
 
 
+# What a worker process trains on: set before the pool forks, so every worker shares it without a copy.
+POOL_DATA = {}
+
+
+def pool_init():
+    torch.set_num_threads(1)
+
+
+def pool_init_probe(_):
+    return torch.get_num_threads()
+
+
+def pool_client(job):
+    """One client's local update in a worker process: the global state in, the client's state out."""
+    k, state, w2, seed = job
+    d = POOL_DATA
+    local = LeNet()
+    local.load_state_dict(state)
+    if k == 0:
+        local.classifier_ul.weight.data.copy_(w2[0])
+        local.classifier_ul.bias.data.copy_(w2[1])
+    idx = d["shards"][k]
+    gen = torch.Generator().manual_seed(seed)
+    local_update(local, d["x"][idx], d["ya"][idx], d["yb"][idx], 0.01, d["epochs"], d["batch"], gen, k == 0)
+    return local.state_dict()
+
+
 @torch.no_grad()
 def accuracy(model, x, y, heads):
     out = []
@@ -96,8 +126,9 @@ def main():
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--processes", type=int, default=0, help="train the round's clients in N processes")
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(1 if args.processes else args.threads)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
 
@@ -120,6 +151,12 @@ def main():
     trig[:, :, :15, :15] = white
     ytrig = torch.zeros(trig.shape[0], dtype=torch.int64)
 
+    pool = None
+    if args.processes:
+        POOL_DATA.update(x=x, ya=ya, yb=yb, shards=shards, epochs=args.epochs, batch=args.batch)
+        pool = mp.get_context("fork").Pool(args.processes, initializer=pool_init)
+        pool.map(pool_init_probe, range(args.processes))  # every worker up before the clock starts
+
     # (a) One client's local epoch, steady state: best of `repeats` after a warm-up.
     model = LeNet()
     shard = shards[1]
@@ -136,10 +173,14 @@ def main():
     glob = LeNet()
     w2 = (glob.classifier_ul.weight.clone(), glob.classifier_ul.bias.clone())
     round_best = float("inf")
-    for _ in range(args.repeats):
+    for rep in range(args.repeats):
         t0 = time.perf_counter()
         states = []
-        for k in range(args.clients):
+        if pool is not None:
+            jobs = [(k, glob.state_dict(), w2, 1000 * rep + k) for k in range(args.clients)]
+            states = pool.map(pool_client, jobs, chunksize=1)
+            w2 = (states[0]["classifier_ul.weight"].clone(), states[0]["classifier_ul.bias"].clone())
+        for k in range(args.clients if pool is None else 0):
             local = LeNet()
             local.load_state_dict(glob.state_dict())
             if k == 0:
@@ -158,7 +199,11 @@ def main():
         accuracy(glob, trig, ytrig, [w1, unlearned])
         round_best = min(round_best, time.perf_counter() - t0)
 
-    result = {"trainSamplesPerSec": train_sps, "roundSeconds": round_best, "threads": args.threads}
+    if pool is not None:
+        pool.close()
+    threads = 1 if args.processes else args.threads
+    result = {"trainSamplesPerSec": train_sps, "roundSeconds": round_best, "threads": threads,
+              "processes": args.processes}
     print(json.dumps({**result, "torch": torch.__version__}))
 
 

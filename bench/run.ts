@@ -1,8 +1,10 @@
 // `npm run bench`: fedau against PyTorch on the MNIST/LeNet samples round, both measured in this run.
 //   (a) one client's local epoch, training samples/s (6 000 samples, batch 128, augmentation)
 //   (b) one full federated round of pipelines/mnist-ul-samples.yaml (10 clients × 2 epochs, FedAvg, evaluation)
-// PyTorch gets its best honest configuration: data in memory as tensors, batched augmentation, and the better
-// of 1 and 2 threads. `--json` prints one JSON object.
+// PyTorch gets its best honest configuration: data in memory as tensors, batched augmentation, and the best of
+// three layouts: in-process with 1 thread, with 2 threads, and fedau's own (the round's clients in one
+// single-threaded process per core). The epoch is compared with PyTorch on one thread, as fedau trains a client
+// on one. `--json` prints one JSON object.
 
 import { mkdtemp } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -159,23 +161,38 @@ async function pytorchFigures() {
     return undefined;
   }
   const script = fileURLToPath(new URL('./pytorch_round.py', import.meta.url));
+  const layouts = [
+    { label: '1 thread', args: ['--threads', '1'] },
+    { label: '2 threads', args: ['--threads', '2'] },
+    {
+      label: `${availableParallelism()} processes × 1 thread`,
+      args: ['--processes', String(availableParallelism())],
+    },
+  ];
   const runs = [];
-  for (const threads of [1, 2]) {
-    const { stdout } = await execa(python, [script, '--data', npmMnistDir(), '--threads', String(threads)]);
+  for (const layout of layouts) {
+    const { stdout } = await execa(python, [script, '--data', npmMnistDir(), ...layout.args]);
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
       trainSamplesPerSec: number;
       roundSeconds: number;
       torch: string;
     };
     log(
-      `pytorch ${r.torch}, ${threads} thread${threads > 1 ? 's' : ''}: ` +
-        `${Math.round(r.trainSamplesPerSec)} samples/s, round ${r.roundSeconds.toFixed(2)} s`,
+      `pytorch ${r.torch}, ${layout.label.padEnd(22)} ${Math.round(r.trainSamplesPerSec)} samples/s, ` +
+        `round ${r.roundSeconds.toFixed(2)} s`,
     );
-    runs.push(r);
+    runs.push({ layout: layout.label, ...r });
   }
+  const best = runs.reduce((a, b) => (b.roundSeconds < a.roundSeconds ? b : a));
   return {
-    trainSamplesPerSec: Math.max(...runs.map((r) => r.trainSamplesPerSec)),
-    roundSeconds: Math.min(...runs.map((r) => r.roundSeconds)),
+    trainSamplesPerSec: runs[0].trainSamplesPerSec,
+    roundSeconds: best.roundSeconds,
+    roundLayout: best.layout,
+    layouts: runs.map((r) => ({
+      layout: r.layout,
+      trainSamplesPerSec: Math.round(r.trainSamplesPerSec),
+      roundSeconds: Math.round(r.roundSeconds * 1000) / 1000,
+    })),
   };
 }
 
@@ -242,13 +259,18 @@ const result = {
     round: pytorch ? round3(fedau.roundSeconds / pytorch.roundSeconds) : null,
   },
   backend: fedau.backend,
+  pytorchRoundLayout: pytorch?.roundLayout ?? null,
+  pytorchLayouts: pytorch?.layouts ?? null,
 };
 if (json) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else if (pytorch) {
-  log(`\nfedau / pytorch, one client's training throughput: ${result.ratios.train} (higher is better; target ≥ 0.5)`);
   log(
-    `fedau / pytorch, wall time of a federated round:   ${result.ratios.round} ` +
-      '(lower is better; target ≤ 1.0, goal 0.5)',
+    `\nfedau / pytorch on 1 thread, one client's training throughput: ${result.ratios.train} ` +
+      '(higher is better; target ≥ 0.8)',
+  );
+  log(
+    `fedau / pytorch's best layout (${pytorch.roundLayout}), wall time of a round: ${result.ratios.round} ` +
+      '(lower is better; target ≤ 1.0)',
   );
 }

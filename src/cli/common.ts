@@ -44,7 +44,7 @@ export const FLAG_WORKERS: FlagSpec = {
   name: 'workers',
   arg: 'value',
   placeholder: 'n',
-  description: 'worker threads training clients in parallel (0 = one per core)',
+  description: 'worker threads training clients in parallel (0 = one per core, 1 on webgpu)',
 };
 export const FLAG_REDIS: FlagSpec = {
   name: 'redis',

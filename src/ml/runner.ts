@@ -7,7 +7,7 @@ import { resolveWorkerCount, shared, workerPoolRunner } from './worker-pool.ts';
 
 export interface RunnerOptions {
   backend: BackendChoice;
-  /** 0: one per core. */
+  /** 0: one per core (one in all for WebGPU). */
   workers: number;
   model: ModelDef;
   /** Fills (or allocates) the stamped training images. */
@@ -26,7 +26,8 @@ export interface RunnerOptions {
  * bytes whatever the count. The training data is written once into shared memory.
  */
 export async function createRunner(opts: RunnerOptions): Promise<{ runner: ClientRunner; workers: number }> {
-  const count = resolveWorkerCount(opts.workers);
+  // One device does a GPU's work in parallel already; several would only compete for it. Asked-for counts hold.
+  const count = opts.backend.name === 'webgpu' && opts.workers === 0 ? 1 : resolveWorkerCount(opts.workers);
   const images = opts.images(
     shared(Uint8Array, opts.headA.length * opts.shape.height * opts.shape.width * opts.shape.channels),
   );

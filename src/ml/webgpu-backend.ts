@@ -1,6 +1,7 @@
 // Makes tfjs's WebGPU backend run on the adapter fedau chose, in this thread (each training worker has its own).
 import type * as tfType from '@tensorflow/tfjs';
 import { FedauError } from '../engine/errors.ts';
+import { registerWebGpuKernels } from './webgpu-kernels.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, watchDevice } from './webgpu.ts';
 
 /**
@@ -41,6 +42,7 @@ export async function setUpWebGpu(tf: typeof tfType, wanted: AdapterFacts): Prom
   // Importing the package may have registered tfjs's own factory (navigator.gpu was already set): replace it.
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new WebGPUBackend(device as never, adapter.info as never));
+  registerWebGpuKernels(tf);
   if (!(await tf.setBackend('webgpu'))) {
     throw new FedauError('FEDAU_BACKEND', 'tfjs failed to start its WebGPU backend on the chosen adapter', {
       got: adapterLabel(wanted),
