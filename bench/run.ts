@@ -14,15 +14,17 @@ import { execa } from 'execa';
 import { clientIndices } from '../src/artifacts/partition.ts';
 import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
 import { makePartition } from '../src/data/partition.ts';
-import { backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
+import { type BackendChoice, backendDescription, backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { trainClient } from '../src/ml/client-train.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
 import { initialState, referenceLrDecay, runFederation } from '../src/ml/federated-training.ts';
+import type { ModelName } from '../src/ml/models/index.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
 import { initWeights } from '../src/ml/params.ts';
 import { createRunner } from '../src/ml/runner.ts';
 import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
+import { findAdapter } from '../src/ml/webgpu.ts';
 import { roundEvaluator } from '../stages/shared/federated-training-stage.ts';
 
 const json = process.argv.includes('--json');
@@ -196,48 +198,102 @@ async function pytorchFigures() {
   };
 }
 
-/** `--models`: training samples/s of one worker for each model, on generated data of its dataset's shape. */
+/** The backends `--models` measures: each one that loads here, or only the one `--backend=` names. */
+async function loadableBackends(): Promise<BackendChoice[]> {
+  if (backendArg !== 'auto') return [await chooseBackend(backendArg)];
+  const choices: BackendChoice[] = [];
+  const native = await chooseBackend('tensorflow').catch(() => undefined);
+  if (native) choices.push(native);
+  // A bench asks for WebGPU explicitly: a software adapter is measured too (and labelled so) when no GPU exists.
+  const gpu = await findAdapter(true);
+  if (gpu) choices.push({ name: 'webgpu', adapter: gpu.facts });
+  choices.push({ name: 'wasm' });
+  return choices;
+}
+
+/** The batch a model is measured at: the reference's 128, unless the backend cannot hold it or a CPU emulates a GPU. */
+function benchBatch(choice: BackendChoice, model: ModelName): { batch: number; why?: string } {
+  if (choice.name === 'wasm' && (WASM_MAX_BATCH[model] ?? 128) < 128) {
+    return { batch: WASM_MAX_BATCH[model]!, why: "the largest that fits wasm's 4 GB heap" };
+  }
+  if (choice.adapter?.software && model !== 'lenet')
+    return { batch: 8, why: 'a software adapter: minutes per step at 128' };
+  return { batch: 128 };
+}
+
+/** `--models`: training samples/s of one worker for each model on each backend, on generated data of its shape. */
 async function modelThroughput() {
-  const tf = await initBackend(await chooseBackend(backendArg));
   const { syntheticDataset } = await import('../src/data/synthetic.ts');
   const { buildModel } = await import('../src/ml/models/index.ts');
   const { BatchMaker, preprocessFor } = await import('../src/ml/preprocess.ts');
-  for (const [name, dataset, classes, shape] of [
+  const models = [
     ['lenet', 'mnist', 10, [28, 28, 1]],
     ['alexnet', 'cifar10', 10, [32, 32, 3]],
     ['resnet18', 'cifar100', 100, [32, 32, 3]],
-  ] as const) {
-    const ds = syntheticDataset(
-      { classes, train: 1024, test: 1, height: shape[0], width: shape[1], channels: shape[2], noise: 30 },
-      1,
-    );
-    const model = buildModel(name, classes, [...shape]);
-    const data = {
-      batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor(dataset, shape[2])),
-      headA: ds.trainLabels,
-      headB: ds.trainLabels,
-    };
-    const steps = name === 'lenet' ? 8 : 2;
-    // ResNet18 at batch 128 does not fit in wasm's heap: measure at the largest batch that does.
-    const batch = tf.getBackend() === 'wasm' ? Math.min(128, WASM_MAX_BATCH[name] ?? 128) : 128;
-    const job = (n: number) => ({
-      round: 0,
-      client: 0,
-      weights: initWeights(model.specs, 1),
-      indices: Int32Array.from({ length: n }, (_, i) => i),
-      lr: 0.01,
-      epochs: 1,
-      batchSize: batch,
-      seed: 0,
-      augment: true,
-    });
-    await trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
-    const r = await trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
-    log(
-      `${name.padEnd(9)} ${((r.samples / r.ms) * 1000).toFixed(1)} training samples/s ` +
-        `(one worker, batch ${batch}, ${tf.getBackend()})`,
-    );
+  ] as const;
+  const rows: { model: string; backend: string; batch: number; samplesPerSec: number; note?: string }[] = [];
+  for (const choice of await loadableBackends()) {
+    const tf = await initBackend(choice);
+    for (const [name, dataset, classes, shape] of models) {
+      const ds = syntheticDataset(
+        { classes, train: 1024, test: 1, height: shape[0], width: shape[1], channels: shape[2], noise: 30 },
+        1,
+      );
+      const model = buildModel(name, classes, [...shape]);
+      const data = {
+        batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor(dataset, shape[2])),
+        headA: ds.trainLabels,
+        headB: ds.trainLabels,
+      };
+      const steps = name === 'lenet' ? 8 : 2;
+      const { batch, why } = benchBatch(choice, name);
+      const job = (n: number) => ({
+        round: 0,
+        client: 0,
+        weights: initWeights(model.specs, 1),
+        indices: Int32Array.from({ length: n }, (_, i) => i),
+        lr: 0.01,
+        epochs: 1,
+        batchSize: batch,
+        seed: 0,
+        augment: true,
+      });
+      // One step first: operator creation, shader compilation.
+      await trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
+      const r = await trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
+      const row = {
+        model: name,
+        backend: backendDescription(choice),
+        batch,
+        samplesPerSec: Math.round((r.samples / r.ms) * 10000) / 10,
+        note: why,
+      };
+      rows.push(row);
+      log(
+        `${name.padEnd(9)} ${String(row.samplesPerSec).padStart(8)} samples/s  fedau, ${row.backend}, one worker, ` +
+          `batch ${batch}${why ? ` (${why})` : ''}`,
+      );
+    }
   }
+  const python = await findTorchPython();
+  if (python) {
+    const script = fileURLToPath(new URL('./pytorch_models.py', import.meta.url));
+    const { stdout } = await execa(python, [script, '--batch', '128']);
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { torch: string; models: Record<string, number> };
+    for (const [name, sps] of Object.entries(r.models)) {
+      const row = {
+        model: name,
+        backend: `pytorch ${r.torch} cpu`,
+        batch: 128,
+        samplesPerSec: Math.round(sps * 10) / 10,
+      };
+      rows.push(row);
+      log(`${name.padEnd(9)} ${String(row.samplesPerSec).padStart(8)} samples/s  ${row.backend}, 1 thread, batch 128`);
+    }
+  } else {
+    log('pytorch: not installed (apt-get install python3-torch), so only fedau is measured');
+  }
+  if (json) process.stdout.write(`${JSON.stringify({ models: rows })}\n`);
 }
 
 if (process.argv.includes('--models')) {

@@ -88,8 +88,9 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   // The backend is resolved before anything runs, so a requested backend that cannot load fails the run at
   // once (not after hours of other stages), and the UI shows the one actually used.
   const tfjsStage = pipeline.stages.find((s) => s.def.usesTfjs);
-  const resolved = tfjsStage ? (await opts.runtimeFacts?.(tfjsStage.def))?.backend : undefined;
-  if (resolved) log.backend = String(resolved);
+  const facts = tfjsStage ? await opts.runtimeFacts?.(tfjsStage.def) : undefined;
+  // A GPU backend names its adapter too (results depend on it): `webgpu on AMD Radeon … (vulkan, core)`.
+  if (facts?.backend) log.backend = facts.adapter ? `${facts.backend} on ${facts.adapter}` : String(facts.backend);
   // Read before this run logs anything, so that each stage is explained against earlier runs only.
   const previousParts = await lastPartsByStage(store, pipeline.name);
   // A run lock tells `fedau gc` that blobs may be in flight.

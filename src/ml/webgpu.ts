@@ -183,7 +183,9 @@ export async function noAdapterError(): Promise<FedauError> {
     );
   }
   return new FedauError('FEDAU_BACKEND', 'backend "webgpu" was requested, but Dawn found no hardware GPU adapter', {
-    expected: `a GPU reachable through ${defaultApi()}${process.platform === 'linux' ? ' (the Vulkan loader libvulkan.so.1 and a GPU driver)' : ''}`,
+    expected:
+      `a GPU reachable through ${defaultApi()}` +
+      (process.platform === 'linux' ? ' (the Vulkan loader libvulkan.so.1 and a GPU driver)' : ''),
     got: softwareAllowed()
       ? "no adapter, not even a software one (are Mesa's EGL and GLES libraries installed?)"
       : 'none',
@@ -191,7 +193,7 @@ export async function noAdapterError(): Promise<FedauError> {
   });
 }
 
-/** What went wrong on the device, recorded as it happens (errors arrive asynchronously) and raised at the next check. */
+/** What went wrong on the device, recorded as it happens (errors arrive asynchronously), raised at the next check. */
 export interface DeviceHealth {
   check(): void;
 }
@@ -209,7 +211,9 @@ export function watchDevice(device: DeviceLike, label: string): DeviceHealth {
       `the GPU device was lost (${info.reason}): ${info.message || 'no detail'}`,
       {
         got: label,
-        hint: 'a driver reset or a GPU taken by another process; rerun (finished rounds are reused), or use --backend wasm',
+        hint:
+          'a driver reset or a GPU taken by another process; rerun (finished rounds are reused), ' +
+          'or use --backend wasm',
       },
     );
   });

@@ -124,7 +124,8 @@ export async function trainFederationInStage(
 
   ctx.log(
     'info',
-    `${retrain ? 'retraining without the forget set: ' : ''}model ${model.name}, backend ${backendDescription(choice)}, ` +
+    `${retrain ? 'retraining without the forget set: ' : ''}` +
+      `model ${model.name}, backend ${backendDescription(choice)}, ` +
       (cluster
         ? `clients trained by the workers of ${cluster.label}, `
         : `${runner.workers} worker thread${runner.workers === 1 ? '' : 's'}, `) +

@@ -1,0 +1,183 @@
+// `npm run profile`: where one LeNet training step at batch 128 spends its time on the wasm backend, as fedau
+// trains a client (real MNIST, augmentation, SGD with momentum and weight decay).
+//   kernels      every tfjs kernel call timed (wasm kernels run synchronously: wall time is their time)
+//   augmentation the batch's images cropped, rotated and normalised into the input buffer (JavaScript)
+//   the rest     op dispatch, gradient tape, tensor bookkeeping, memory management, and the SGD update (a
+//                JavaScript loop over the wasm heap, not a kernel)
+//   messaging    a client's job through a worker thread against the same job in this thread
+// `--json` prints one JSON object.
+import type * as tfType from '@tensorflow/tfjs';
+import { clientIndices } from '../src/artifacts/partition.ts';
+import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
+import { makePartition } from '../src/data/partition.ts';
+import { initBackend } from '../src/ml/backend.ts';
+import { trainClient } from '../src/ml/client-train.ts';
+import { lenet } from '../src/ml/models/lenet.ts';
+import { initWeights } from '../src/ml/params.ts';
+import { createRunner } from '../src/ml/runner.ts';
+import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
+import { Rng } from '../src/util/rng.ts';
+
+const json = process.argv.includes('--json');
+const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+const BATCH = 128;
+
+/** Wraps every wasm kernel so each call's time is added to its part of the step. */
+function timeKernels(tf: typeof tfType): Map<string, number> {
+  const spent = new Map<string, number>();
+  // Some of fedau's kernels run others (the input gradient runs a convolution): time only the outermost call.
+  let depth = 0;
+  for (const config of tf.getKernelsForBackend('wasm')) {
+    const original = config.kernelFunc;
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        const t0 = performance.now();
+        depth++;
+        try {
+          return original(args);
+        } finally {
+          depth--;
+          if (depth === 0) {
+            const part = partOf(config.kernelName, args.inputs as Record<string, tfType.TensorInfo>);
+            spent.set(part, (spent.get(part) ?? 0) + performance.now() - t0);
+          }
+        }
+      },
+    });
+  }
+  return spent;
+}
+
+/** Names a kernel call after the layer it serves (LeNet's shapes tell the layers apart). */
+function partOf(kernel: string, inputs: Record<string, tfType.TensorInfo>): string {
+  const layer = (channels: number | undefined) => (channels === 1 ? 'conv1' : channels === 6 ? 'conv2' : 'conv');
+  switch (kernel) {
+    case 'Conv2D':
+      return `${layer(inputs.x?.shape[3])} forward`;
+    case 'Conv2DBackpropFilter':
+      return `${layer(inputs.x?.shape[3])} filter gradient`;
+    case 'Conv2DBackpropInput':
+      return 'conv2 input gradient';
+    case 'FedauPoolBiasRelu':
+    case 'MaxPool':
+      return 'pool + bias + ReLU forward';
+    case 'FedauPoolBiasReluGrad':
+    case 'MaxPoolGrad':
+      return 'pool + bias + ReLU gradient';
+    case 'BatchMatMul':
+    case '_FusedMatMul':
+      return 'dense layers (matrix products)';
+    case 'FedauSoftmaxXent':
+    case 'FedauSoftmaxXentGrad':
+      return 'loss (softmax cross-entropy)';
+    case 'FedauSgd':
+      return 'optimiser (SGD kernel)';
+    default:
+      return `other kernels (${kernel})`;
+  }
+}
+
+const tf = await initBackend({ name: 'wasm' });
+const ds = await loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm' });
+const partition = makePartition(
+  ds.trainLabels,
+  10,
+  {
+    clients: 10,
+    scheme: 'iid',
+    beta: 1,
+    mode: 'samples',
+    unlearningClients: 1,
+    unlearningClientIds: [],
+    proportion: 0.01,
+    classId: 9,
+    target: 0,
+    trigger: { size: 15, x: 0, y: 0, value: 255 },
+    excludeTarget: true,
+  },
+  0,
+);
+const model = lenet(10);
+const opt = { momentum: 0.9, weightDecay: 5e-4 };
+const data = trainData(stampedTrainImages(ds, partition), ds.header, partition.headA, partition.headB);
+const client = [...Array(10).keys()].find((k) => !partition.header.unlearningClients.includes(k))!;
+const job = (round: number) => ({
+  round,
+  client,
+  weights: initWeights(model.specs, 1),
+  indices: clientIndices(partition, client),
+  lr: 0.01,
+  epochs: 1,
+  batchSize: BATCH,
+  seed: 0,
+  augment: true,
+});
+
+await trainClient(tf, model, data, job(0), opt); // warm-up: XNNPACK operators, wasm memory growth
+const spent = timeKernels(tf);
+const res = await trainClient(tf, model, data, job(1), opt);
+const stepMs = res.ms / res.steps;
+const kernelMs = new Map(spent); // this client's steps only: the later runs below add to `spent`
+
+// Augmentation alone, for the same number of samples, in the same order of calls.
+const size = data.batches.imageSize;
+const buffer = new Float32Array(BATCH * size);
+const rng = new Rng(0, 'profile');
+const indices = job(1).indices;
+const t0 = performance.now();
+for (let i = 0; i < indices.length; i++) {
+  data.batches.write(buffer, (i % BATCH) * size, indices[i], data.batches.draw(rng));
+}
+const augmentMs = (performance.now() - t0) / res.steps;
+
+// The same client's job through one worker thread: what the messages and the thread add.
+const { runner } = await createRunner({
+  backend: { name: 'wasm' },
+  workers: 1,
+  model,
+  images: (into) => stampedTrainImages(ds, partition, into),
+  shape: ds.header,
+  headA: partition.headA,
+  headB: partition.headB,
+  forget: partition.forget,
+  optimizer: opt,
+});
+const viaWorker: number[] = [];
+try {
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    await runner.run([job(r + 2)], () => {});
+    viaWorker.push(performance.now() - t);
+  }
+} finally {
+  await runner.close();
+}
+const inThread = (await trainClient(tf, model, data, job(5), opt)).ms;
+const messagingMs = Math.max(0, Math.min(...viaWorker.slice(1)) - inThread) / res.steps;
+
+const kernelsMs = [...kernelMs.values()].reduce((a, b) => a + b, 0) / res.steps;
+const parts: [string, number][] = [
+  ...[...kernelMs.entries()].map(([k, v]): [string, number] => [k, v / res.steps]),
+  ['augmentation (JavaScript)', augmentMs] as [string, number],
+  ['the rest: tfjs dispatch, tape, memory; SGD update', Math.max(0, stepMs - kernelsMs - augmentMs)] as [
+    string,
+    number,
+  ],
+].sort((a, b) => b[1] - a[1]);
+log(`one LeNet training step, batch ${BATCH}, wasm, one thread: ${stepMs.toFixed(2)} ms (${res.steps} steps timed)`);
+for (const [name, ms] of parts) {
+  log(`  ${name.padEnd(46)} ${ms.toFixed(2).padStart(7)} ms  ${((100 * ms) / stepMs).toFixed(1).padStart(5)} %`);
+}
+log(`  ${'worker messaging, per step (outside the step)'.padEnd(46)} ${messagingMs.toFixed(2).padStart(7)} ms`);
+if (json) {
+  process.stdout.write(
+    `${JSON.stringify({
+      stepMs,
+      parts: Object.fromEntries(parts.map(([k, v]) => [k, Math.round(v * 1000) / 1000])),
+      messagingMsPerStep: messagingMs,
+    })}\n`,
+  );
+}
+process.exit(0);

@@ -1,0 +1,76 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+
+export type Pad = 'valid' | 'same' | number;
+
+/** Conv layers of LeNet, AlexNet (CIFAR) and ResNet18 (CIFAR), with fewer channels and a small batch. */
+export const CONV_CASES: {
+  name: string;
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  stride: number;
+  pad: Pad;
+}[] = [
+  { name: 'lenet conv1 5×5 valid', x: [3, 28, 28, 1], f: [5, 5, 1, 6], stride: 1, pad: 'valid' },
+  { name: 'lenet conv2 5×5 valid', x: [3, 12, 12, 6], f: [5, 5, 6, 16], stride: 1, pad: 'valid' },
+  { name: 'alexnet conv1 5×5 pad 2', x: [2, 32, 32, 3], f: [5, 5, 3, 16], stride: 1, pad: 2 },
+  { name: 'alexnet conv3 3×3 pad 1', x: [2, 8, 8, 24], f: [3, 3, 24, 32], stride: 1, pad: 1 },
+  { name: 'resnet 3×3 stride 1 pad 1', x: [2, 8, 8, 16], f: [3, 3, 16, 16], stride: 1, pad: 1 },
+  { name: 'resnet 3×3 stride 2 pad 1', x: [2, 16, 16, 16], f: [3, 3, 16, 32], stride: 2, pad: 1 },
+  { name: 'resnet 1×1 stride 2 shortcut', x: [2, 16, 16, 16], f: [1, 1, 16, 32], stride: 2, pad: 0 },
+  { name: '3×3 stride 2 same, odd size', x: [2, 7, 9, 4], f: [3, 3, 4, 5], stride: 2, pad: 'same' },
+];
+
+/** The gradients of both operands of a convolution, from seeded random inputs. */
+export function convGrads(tf: typeof tfType, c: (typeof CONV_CASES)[number]): () => tfType.Tensor[] {
+  return () => {
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tfType.Tensor4D;
+    const f = tf.randomNormal(c.f, 0, 0.5, 'float32', 2) as tfType.Tensor4D;
+    const pad =
+      typeof c.pad === 'number'
+        ? ([
+            [0, 0],
+            [c.pad, c.pad],
+            [c.pad, c.pad],
+            [0, 0],
+          ] as [[number, number], [number, number], [number, number], [number, number]])
+        : c.pad;
+    const y = tf.conv2d(x, f, c.stride, pad);
+    const r = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
+    return tf.grads((a: tfType.Tensor, b: tfType.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tfType.Tensor4D, b as tfType.Tensor4D, c.stride, pad), r)),
+    )([x, f]);
+  };
+}
+
+/** Runs `f` on a backend; returns its outputs as plain arrays (read asynchronously, as a GPU backend needs). */
+export async function runOn(tf: typeof tfType, backend: string, f: () => tfType.Tensor[]): Promise<number[][]> {
+  await tf.setBackend(backend);
+  const outs = f();
+  try {
+    return await Promise.all(outs.map(async (t) => Array.from(await t.data())));
+  } finally {
+    tf.dispose(outs);
+  }
+}
+
+/** Every element within `tol`, relative to 1 + |expected|. */
+export function expectClose(a: number[][], b: number[][], tol = 1e-3) {
+  a.forEach((arr, i) => {
+    let worst = 0;
+    for (let j = 0; j < arr.length; j++) worst = Math.max(worst, Math.abs(arr[j] - b[i][j]) / (1 + Math.abs(b[i][j])));
+    expect(worst, `output ${i}`).toBeLessThan(tol);
+  });
+}
+
+/** Counts tensors and backend buffers, so a kernel that forgets to free an intermediate fails. */
+export async function expectNoLeaks(tf: typeof tfType, backend: string, f: () => void) {
+  await tf.setBackend(backend);
+  const count = () => [
+    tf.memory().numTensors,
+    (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds(),
+  ];
+  const before = count();
+  f();
+  expect(count()).toEqual(before);
+}
