@@ -171,7 +171,7 @@ def main():
     # (b) One federated round: every client 2 local epochs (the unlearning client with both heads), FedAvg,
     # then the evaluation fedau does every round (test accuracy and triggered-test ASR, before and after unlearning).
     glob = LeNet()
-    w2 = (glob.classifier_ul.weight.clone(), glob.classifier_ul.bias.clone())
+    w2 = (glob.classifier_ul.weight.detach().clone(), glob.classifier_ul.bias.detach().clone())
     round_best = float("inf")
     for rep in range(args.repeats):
         t0 = time.perf_counter()

@@ -49,7 +49,7 @@ export async function loadPipeline(source: PipelineSource, opts: LoadOptions = {
 export interface PlanPipelineOptions extends LoadOptions {
   store?: string;
   force?: boolean | string[];
-  /** `auto`, `tensorflow`, `wasm` or `cpu`; overrides the pipeline's `backend`. */
+  /** `auto`, `tensorflow`, `webgpu`, `wasm` or `cpu`; overrides the pipeline's `backend`. */
   backend?: string;
 }
 
