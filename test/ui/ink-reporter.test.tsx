@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import { Text } from 'ink';
 import { describe, expect, it, vi } from 'vitest';
 import { ReporterHub, type RunEventInput } from '../../src/engine/events.ts';
@@ -14,9 +15,9 @@ vi.hoisted(() => {
 });
 
 /** A terminal stand-in for Ink: keeps what is written to it. */
-function fakeTerminal() {
+function fakeTerminal(columns = 100) {
   let drawn = '';
-  const stream = Object.assign(new PassThrough(), { columns: 100, rows: 30, isTTY: true });
+  const stream = Object.assign(new PassThrough(), { columns, rows: 30, isTTY: true });
   const write = stream.write.bind(stream);
   stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
     drawn += String(chunk);
@@ -75,6 +76,33 @@ describe('Ink reporter', () => {
     expect(lines[0]).toMatch(/^\[run\] smoke: 1 stages/);
     expect(lines).toContain('[data] running: never run before');
     expect(lines.at(-1)).toMatch(/^\[run\] success: 0 cached · 1 ran/);
+  });
+});
+
+describe('Ink reporter on a narrow terminal', () => {
+  it('never draws a line wider than the terminal (a wrapped line would break the redraw) and keeps ids whole', async () => {
+    const terminal = fakeTerminal(60);
+    const hub = new ReporterHub([new InkReporter({ stdout: terminal.stdout, patchConsole: false })]);
+    hub.emit({
+      type: 'run:start',
+      runId: 'r2',
+      pipeline: 'smoke',
+      stages: [{ id: 'train', kind: 'train-federation', needs: [] }],
+    });
+    hub.emit({ type: 'stage:start', stageId: 'train', key: 'k'.repeat(64), reason: 'never run before' });
+    hub.emit({
+      type: 'stage:progress',
+      stageId: 'train',
+      step: 1,
+      total: 16,
+      label: 'round 1/4 · client 1/4',
+      metrics: { acc: 0.39, asr: 0.911, 'ul-acc': 0.09, 'ul-asr': 0, loss: 2.505 },
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    await hub.close();
+    const lines = stripVTControlCharacters(terminal.drawn()).split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(60);
+    expect(lines.some((l) => /train train-federation round 1\/4/.test(l))).toBe(true);
   });
 });
 

@@ -36,10 +36,15 @@ export function StageRow({
   return (
     <Box flexDirection="column">
       <Box>
-        <Text color={look.color}>{look.glyph} </Text>
-        <Text bold>{stage.id.padEnd(idWidth)}</Text>
-        <Text color="gray"> {stage.kind.padEnd(kindWidth)} </Text>
-        <Detail stage={stage} now={now} />
+        {/* The columns keep their width on a narrow terminal; only the detail gives way (and is truncated). */}
+        <Box flexShrink={0}>
+          <Text color={look.color}>{look.glyph} </Text>
+          <Text bold>{stage.id.padEnd(idWidth)}</Text>
+          <Text color="gray"> {stage.kind.padEnd(kindWidth)} </Text>
+        </Box>
+        <Box flexShrink={1} minWidth={0}>
+          <Detail stage={stage} now={now} />
+        </Box>
       </Box>
       {stage.status === 'failure' && stage.error ? (
         <Box marginLeft={4} flexDirection="column">
