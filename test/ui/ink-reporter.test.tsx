@@ -80,7 +80,7 @@ describe('Ink reporter', () => {
 });
 
 describe('Ink reporter on a narrow terminal', () => {
-  it('never draws a line wider than the terminal (a wrapped line would break the redraw) and keeps ids whole', async () => {
+  it('never draws a line wider than the terminal (a wrapped line breaks the redraw); ids stay whole', async () => {
     const terminal = fakeTerminal(60);
     const hub = new ReporterHub([new InkReporter({ stdout: terminal.stdout, patchConsole: false })]);
     hub.emit({
