@@ -41,8 +41,12 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     backend: requested,
   });
   // The backend the tfjs stages will run on, as their keys record it.
-  const resolved = plan.find((p) => p.parts?.runtime?.backend)?.parts?.runtime?.backend;
-  const backend = resolved && resolved !== requested ? `${resolved} (${requested})` : (resolved ?? requested);
+  const runtime = plan.find((p) => p.parts?.runtime?.backend)?.parts?.runtime;
+  const resolved = runtime?.backend;
+  const named = resolved && runtime?.adapter ? `${resolved} on ${runtime.adapter}` : resolved;
+  const backend = named && resolved !== requested ? `${named} (${requested})` : (named ?? requested);
+  // The cost estimates come from CPU throughput: shown where the stages will run on the CPU.
+  const onCpu = resolved === undefined || resolved === 'wasm' || resolved === 'cpu';
   const idWidth = Math.max(...plan.map((p) => p.id.length));
   const kindWidth = Math.max(...plan.map((p) => p.kind.length));
   out(`pipeline ${pipeline.name} (${pipeline.file}), seed ${pipeline.seed}, backend ${backend}`);
@@ -58,7 +62,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     const stage = pipeline.stages.find((s) => s.id === p.id)!;
     const shared = matrix ? `  [${sharingOf(stage, matrix)}]` : '';
     out(`  ${p.id.padEnd(idWidth)}  ${p.kind.padEnd(kindWidth)}  ${decision}  ${p.why}${shared}`);
-    const cost = p.decision === 'cached' ? undefined : stage.def.estimateCost?.(stage.params, p.inputs ?? {});
+    const cost = p.decision === 'cached' || !onCpu ? undefined : stage.def.estimateCost?.(stage.params, p.inputs ?? {});
     if (cost) out(`  ${''.padEnd(idWidth)}  ${''.padEnd(kindWidth)}            ${cost}`);
   }
   const counts = {
