@@ -305,7 +305,7 @@ function checkWasmBatch(ctx: StageContext, model: ModelName, backend: string, ba
       expected: `batchSize ≤ ${maxBatch} on wasm`,
       got: String(batchSize),
       hint:
-        'run it on a native backend (--backend tensorflow, README "Native TensorFlow backend"), ' +
+        'run it on a GPU (--backend webgpu or --backend tensorflow, README "GPUs"), ' +
         `or on the CPU with --set ${ctx.stageId}.batchSize=${maxBatch}`,
     },
   );

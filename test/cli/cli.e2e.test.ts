@@ -80,7 +80,7 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
       'backend "tensorflow" was requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node ' +
         'is installed',
     );
-    expect(result.stderr).toContain('hint: see the README section "Native TensorFlow backend"');
+    expect(result.stderr).toContain('hint: see the README section "GPUs"');
     expect(result.stdout).not.toContain('running');
     const json = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'json', '--store', store]);
     expect(parseEvents(json.stdout)[0]).toMatchObject({ type: 'run:start', backend: 'wasm' });

@@ -46,7 +46,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   const named = resolved && runtime?.adapter ? `${resolved} on ${runtime.adapter}` : resolved;
   const backend = named && resolved !== requested ? `${named} (${requested})` : (named ?? requested);
   // The cost estimates come from CPU throughput: shown where the stages will run on the CPU.
-  const onCpu = resolved === undefined || resolved === 'wasm' || resolved === 'cpu';
+  const onCpu = ['wasm', 'cpu', ...(resolved === undefined ? ['auto'] : [])].includes(String(resolved ?? requested));
   const idWidth = Math.max(...plan.map((p) => p.id.length));
   const kindWidth = Math.max(...plan.map((p) => p.kind.length));
   out(`pipeline ${pipeline.name} (${pipeline.file}), seed ${pipeline.seed}, backend ${backend}`);
