@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
 import { emptyCounts, type Reporter, type ReporterFailurePolicy, ReporterHub, type StageStatus } from './events.ts';
@@ -205,6 +206,9 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       const lookup = await tryCache();
       if (lookup === 'hit') return;
       const reason = explainMiss({ forced, last: previousParts.get(stage.id), parts, lookup });
+      // `--force` asks for a recomputation: a checkpoint of this key (a finished or interrupted earlier run) would
+      // otherwise be resumed, and a finished one would skip the work entirely.
+      if (forced === 'force') await rm(store.checkpointDir(key), { recursive: true, force: true });
       hub.emit({ type: 'stage:start', stageId: stage.id, key, reason });
       log.stages[stage.id] = { ...log.stages[stage.id], status: 'running', key, parts };
       void saveLog();

@@ -9,13 +9,14 @@ import { tempDir } from '../helpers/run-inline.ts';
 
 const SMOKE = join(ROOT, 'pipelines/smoke.yaml');
 
-async function run(store: string, workDir: string, opts: { sets?: string[]; workers?: number } = {}) {
+async function run(store: string, workDir: string, opts: { sets?: string[]; workers?: number; force?: string[] } = {}) {
   const events: RunEvent[] = [];
   const result = await runPipeline(SMOKE, {
     store,
     workDir,
     sets: opts.sets,
     workers: opts.workers,
+    force: opts.force,
     reporters: [{ onEvent: (e) => void events.push(e) }],
   });
   return {
@@ -64,6 +65,14 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     const second = await run(store, dir);
     expect(second.result.counts).toEqual({ success: 0, cached: 7, failure: 0, skipped: 0 });
     expect(second.events.some((e) => e.type === 'stage:start')).toBe(false);
+
+    // --force recomputes: the finished training's checkpoint is not reused, every round trains again.
+    const forced = await run(store, dir, { force: ['train'] });
+    const logs = forced.events.flatMap((e) => (e.type === 'stage:log' && e.stageId === 'train' ? [e.text] : []));
+    expect(logs.join('\n')).not.toMatch(/resuming from the checkpoint/);
+    const rounds = forced.events.filter((e) => e.type === 'stage:progress' && e.stageId === 'train');
+    expect(rounds.length).toBeGreaterThan(4);
+    expect(forced.digest('train', 'federation')).toBe(first.digest('train', 'federation'));
   });
 
   it('changing an unlearn param re-runs only unlearn, evaluate and report', async () => {
