@@ -7,20 +7,13 @@
 //   messaging    a client's job through a worker thread against the same job in this thread
 // `--json` prints one JSON object.
 import type * as tfType from '@tensorflow/tfjs';
-import { clientIndices } from '../src/artifacts/partition.ts';
-import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
-import { makePartition } from '../src/data/partition.ts';
 import { initBackend } from '../src/ml/backend.ts';
 import { trainClient } from '../src/ml/client-train.ts';
-import { lenet } from '../src/ml/models/lenet.ts';
-import { initWeights } from '../src/ml/params.ts';
-import { createRunner } from '../src/ml/runner.ts';
-import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
 import { Rng } from '../src/util/rng.ts';
+import { mnistSamplesRound } from './mnist-samples-round.ts';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
-const BATCH = 128;
 
 /** Wraps every wasm kernel so each call's time is added to its part of the step. */
 function timeKernels(tf: typeof tfType): Map<string, number> {
@@ -80,40 +73,8 @@ function partOf(kernel: string, inputs: Record<string, tfType.TensorInfo>): stri
 }
 
 const tf = await initBackend({ name: 'wasm' });
-const ds = await loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm' });
-const partition = makePartition(
-  ds.trainLabels,
-  10,
-  {
-    clients: 10,
-    scheme: 'iid',
-    beta: 1,
-    mode: 'samples',
-    unlearningClients: 1,
-    unlearningClientIds: [],
-    proportion: 0.01,
-    classId: 9,
-    target: 0,
-    trigger: { size: 15, x: 0, y: 0, value: 255 },
-    excludeTarget: true,
-  },
-  0,
-);
-const model = lenet(10);
-const opt = { momentum: 0.9, weightDecay: 5e-4 };
-const data = trainData(stampedTrainImages(ds, partition), ds.header, partition.headA, partition.headB);
-const client = [...Array(10).keys()].find((k) => !partition.header.unlearningClients.includes(k))!;
-const job = (round: number) => ({
-  round,
-  client,
-  weights: initWeights(model.specs, 1),
-  indices: clientIndices(partition, client),
-  lr: 0.01,
-  epochs: 1,
-  batchSize: BATCH,
-  seed: 0,
-  augment: true,
-});
+const { model, opt, data, job, runner: makeRunner } = await mnistSamplesRound();
+const BATCH = job(0).batchSize;
 
 await trainClient(tf, model, data, job(0), opt); // warm-up: XNNPACK operators, wasm memory growth
 const spent = timeKernels(tf);
@@ -133,17 +94,7 @@ for (let i = 0; i < indices.length; i++) {
 const augmentMs = (performance.now() - t0) / res.steps;
 
 // The same client's job through one worker thread: what the messages and the thread add.
-const { runner } = await createRunner({
-  backend: { name: 'wasm' },
-  workers: 1,
-  model,
-  images: (into) => stampedTrainImages(ds, partition, into),
-  shape: ds.header,
-  headA: partition.headA,
-  headB: partition.headB,
-  forget: partition.forget,
-  optimizer: opt,
-});
+const { runner } = await makeRunner({ name: 'wasm' }, 1);
 const viaWorker: number[] = [];
 try {
   for (let r = 0; r < 3; r++) {

