@@ -146,9 +146,12 @@ export function findAdapter(allowSoftware = softwareAllowed()): Promise<FoundAda
 const discovered = new Map<boolean, Promise<FoundAdapter | undefined>>();
 
 async function discover(allowSoftware: boolean): Promise<FoundAdapter | undefined> {
+  // `auto` asks on every run: without a way to a GPU, do not load Dawn's native module at all.
+  const hardwarePossible = vulkanLoaderPresent();
+  if (!hardwarePossible && !(allowSoftware && process.platform === 'linux')) return undefined;
   const dawn = await loadDawn();
   if (!dawn) return undefined;
-  if (vulkanLoaderPresent()) {
+  if (hardwarePossible) {
     const gpu = dawn.create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (adapter) {
