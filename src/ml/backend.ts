@@ -153,7 +153,8 @@ async function setUp(choice: BackendChoice): Promise<typeof tfType> {
     const { registerWasmKernels } = await import('./wasm-kernels/index.ts');
     registerWasmKernels();
     void wasm;
-    if (!(await tf.setBackend('wasm')))
+    const ok = await withoutProcessHandlersAdded(() => tf.setBackend('wasm'));
+    if (!ok)
       throw new FedauError('FEDAU_BACKEND', 'the wasm backend failed to initialise', { hint: 'try --backend cpu' });
   } else {
     await tf.setBackend('cpu');
@@ -162,4 +163,25 @@ async function setUp(choice: BackendChoice): Promise<typeof tfType> {
   }
   await tf.ready();
   return tf;
+}
+
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * The wasm module (Emscripten) adds process handlers that rethrow every uncaught error and unhandled rejection;
+ * Node then exits with code 7 and none of fedau's words. Those handlers are removed again, so an unexpected error
+ * takes Node's usual path (its stack, exit code 1).
+ */
+async function withoutProcessHandlersAdded<T>(load: () => Promise<T>): Promise<T> {
+  const events: NodeJS.EventEmitter = process;
+  const before = new Map(PROCESS_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
+  try {
+    return await load();
+  } finally {
+    for (const event of PROCESS_EVENTS) {
+      for (const listener of events.listeners(event)) {
+        if (!before.get(event)!.has(listener)) events.off(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  }
 }
