@@ -110,6 +110,9 @@ export class Coordinator {
         description: opts.description,
       });
     });
+    // The watchdog or an abort may settle the job while it is still being added; the add's own failure is then
+    // the one thrown, and this rejection must not go unhandled (that would end the process).
+    done.catch(() => undefined);
     const onAbort = () => this.settle(jobId, new InterruptedError());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {

@@ -152,7 +152,7 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
     const t0 = Date.now();
     await redis.stop();
     const failed = await first;
-    expect(failed.exitCode).toBe(1);
+    expect(failed.exitCode, `${failed.stderr}\n${failed.stdout.slice(-3000)}`).toBe(1);
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(failed.stdout).toContain(`lost the connection to Redis at ${redis.url} in the middle of the run`);
     await redis.start();
