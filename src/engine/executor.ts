@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import PQueue from 'p-queue';
+import { backendWithAdapter } from './backend-name.ts';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
 import { emptyCounts, type Reporter, type ReporterFailurePolicy, ReporterHub, type StageStatus } from './events.ts';
 import { Readiness } from './graph.ts';
@@ -90,8 +91,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   // once (not after hours of other stages), and the UI shows the one actually used.
   const tfjsStage = pipeline.stages.find((s) => s.def.usesTfjs);
   const facts = tfjsStage ? await opts.runtimeFacts?.(tfjsStage.def) : undefined;
-  // A GPU backend names its adapter too (results depend on it): `webgpu on AMD Radeon … (vulkan, core)`.
-  if (facts?.backend) log.backend = facts.adapter ? `${facts.backend} on ${facts.adapter}` : String(facts.backend);
+  if (facts?.backend) log.backend = backendWithAdapter(facts.backend, facts.adapter);
   // Read before this run logs anything, so that each stage is explained against earlier runs only.
   const previousParts = await lastPartsByStage(store, pipeline.name);
   // A run lock tells `fedau gc` that blobs may be in flight.

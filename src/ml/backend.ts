@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
+import { backendWithAdapter } from '../engine/backend-name.ts';
 import { FedauError } from '../engine/errors.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, noAdapterError } from './webgpu.ts';
 
@@ -94,7 +95,7 @@ export function tfjsVersion(): string {
 
 /** The backend with its adapter, as the UI, run log and report show it. */
 export function backendDescription(choice: BackendChoice): string {
-  return choice.adapter ? `${backendLabel(choice)} on ${adapterLabel(choice.adapter)}` : backendLabel(choice);
+  return backendWithAdapter(backendLabel(choice), choice.adapter && adapterLabel(choice.adapter));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { backendWithAdapter } from '../../engine/backend-name.ts';
 import type { Matrix, ResolvedStage } from '../../engine/pipeline.ts';
 import { loadPipeline, planPipeline, storeRoot } from '../../index.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
@@ -43,7 +44,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   // The backend the tfjs stages will run on, as their keys record it.
   const runtime = plan.find((p) => p.parts?.runtime?.backend)?.parts?.runtime;
   const resolved = runtime?.backend;
-  const named = resolved && runtime?.adapter ? `${resolved} on ${runtime.adapter}` : resolved;
+  const named = resolved && backendWithAdapter(resolved, runtime?.adapter);
   const backend = named && resolved !== requested ? `${named} (${requested})` : (named ?? requested);
   // The cost estimates come from CPU throughput: shown where the stages will run on the CPU.
   const onCpu = ['wasm', 'cpu', ...(resolved === undefined ? ['auto'] : [])].includes(String(resolved ?? requested));
