@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, parseEvents, ROOT } from '../helpers/cli.ts';
+import { BIN, parseEvents, ROOT, waitForLine } from '../helpers/cli.ts';
 import { redisServerPath, startFedauWorker, startRedis, type TestRedis, type TestWorker } from '../helpers/redis.ts';
 import { tempDir } from '../helpers/run-inline.ts';
 
@@ -110,11 +110,7 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
     workers.push(await startFedauWorker(redis.url), await startFedauWorker(redis.url));
     const store = join(await tempDir(), 'store');
     const first = coordinator(store, sets);
-    await new Promise<void>((resolve) => {
-      first.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('"label":"round 3/6 done"')) resolve();
-      });
-    });
+    await waitForLine(first, (line) => line.includes('"label":"round 3/6 done"'));
     first.kill('SIGKILL');
     await first;
     const rerun = await coordinator(store, sets);
@@ -144,11 +140,7 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
     const sets = ['train.rounds=6'];
     const env = { FEDAU_REDIS_LOST_MS: '3000' };
     const first = coordinator(store, sets, env);
-    await new Promise<void>((resolve) => {
-      first.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('"label":"round 2/6 done"')) resolve();
-      });
-    });
+    await waitForLine(first, (line) => line.includes('"label":"round 2/6 done"'));
     const t0 = Date.now();
     await redis.stop();
     const failed = await first;
