@@ -17,6 +17,7 @@ export const WASM_MAX_BATCH: Partial<Record<ModelName, number>> = { resnet18: 11
 const DEFAULT_TRAIN_SIZE: Record<ModelName, number> = { lenet: 60_000, alexnet: 50_000, resnet18: 50_000 };
 
 export function formatSeconds(s: number): string {
+  if (s < 10) return `${s.toFixed(1)} s`;
   if (s < 90) return `${Math.round(s)} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   if (s < 48 * 3600) return `${(s / 3600).toFixed(1)} h`;

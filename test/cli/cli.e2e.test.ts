@@ -38,6 +38,18 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     expect(plan.stdout).toMatch(/train\s+train-federation\s+may run\s+upstream will run first: split/);
     expect(plan.stdout).toMatch(/data\s+dataset\s+cached/);
 
+    // A longer training of the same recipe is estimated from the time per round this store measured (in the first
+    // run: the second trained nothing).
+    const trained = parseEvents(first.stdout);
+    const history = trained.find((e) => e.type === 'stage:end' && e.stageId === 'train').outputs.history;
+    const perRound = history.meta.seconds / 4;
+    const firstRun = trained.find((e) => e.type === 'run:start').runId;
+    const longer = await fedau(['plan', 'pipelines/smoke.yaml', '--store', store, '--set', 'train.rounds=40']);
+    expect(longer.stdout).toMatch(/train\s+train-federation\s+will run\s+param rounds: 4 → 40/);
+    expect(longer.stdout).toContain(
+      `cost: ≈ ${perRound.toFixed(1)} s per round as measured in run ${firstRun} here, 40 rounds`,
+    );
+
     const runs = await fedau(['runs', '--store', store]);
     expect(runs.stdout.trim().split('\n')).toHaveLength(2);
     expect(runs.stdout).toMatch(/smoke\s+success\s+0 cached · \d+ ran/);

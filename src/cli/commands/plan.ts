@@ -1,6 +1,11 @@
 import { backendWithAdapter } from '../../engine/backend-name.ts';
+import { measuredRoundSeconds } from '../../engine/measured-rounds.ts';
 import type { Matrix, ResolvedStage } from '../../engine/pipeline.ts';
+import { listRunLogs, type RunLog } from '../../engine/run-log.ts';
+import type { ArtifactRef } from '../../engine/stage.ts';
+import { ArtifactStore } from '../../engine/store.ts';
 import { loadPipeline, planPipeline, storeRoot } from '../../index.ts';
+import { formatSeconds } from '../../ml/cost.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
   applyWebGpuSoftware,
@@ -36,8 +41,9 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   });
   const requested = parseBackend(flags.backend) ?? pipeline.backend;
   applyWebGpuSoftware(flags['webgpu-software']);
+  const store = storeRoot(flags.store as string | undefined);
   const plan = await planPipeline(pipeline, {
-    store: storeRoot(flags.store as string | undefined),
+    store,
     force: parseForce(flags.force, pipeline),
     backend: requested,
   });
@@ -48,6 +54,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   const backend = named && resolved !== requested ? `${named} (${requested})` : (named ?? requested);
   // The cost estimates come from CPU throughput: shown where the stages will run on the CPU.
   const onCpu = ['wasm', 'cpu', ...(resolved === undefined ? ['auto'] : [])].includes(String(resolved ?? requested));
+  const logs = await listRunLogs(new ArtifactStore(store));
   const idWidth = Math.max(...plan.map((p) => p.id.length));
   const kindWidth = Math.max(...plan.map((p) => p.kind.length));
   out(`pipeline ${pipeline.name} (${pipeline.file}), seed ${pipeline.seed}, backend ${backend}`);
@@ -63,7 +70,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     const stage = pipeline.stages.find((s) => s.id === p.id)!;
     const shared = matrix ? `  [${sharingOf(stage, matrix)}]` : '';
     out(`  ${p.id.padEnd(idWidth)}  ${p.kind.padEnd(kindWidth)}  ${decision}  ${p.why}${shared}`);
-    const cost = p.decision === 'cached' || !onCpu ? undefined : stage.def.estimateCost?.(stage.params, p.inputs ?? {});
+    const cost = p.decision === 'cached' ? undefined : costNote(stage, p.inputs ?? {}, logs, resolved, onCpu);
     if (cost) out(`  ${''.padEnd(idWidth)}  ${''.padEnd(kindWidth)}            ${cost}`);
   }
   const counts = {
@@ -72,6 +79,28 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   };
   out(`${counts.cached} cached, ${counts.run} to run`);
   return 0;
+}
+
+/**
+ * What a stage that will run costs: the time per round of the same training measured in this store on the same
+ * backend; else, on the CPU, the stage's own estimate from throughput measured on the project's machine.
+ */
+function costNote(
+  stage: ResolvedStage,
+  inputs: Record<string, ArtifactRef | undefined>,
+  logs: RunLog[],
+  backend: string | number | undefined,
+  onCpu: boolean,
+): string | undefined {
+  const rounds = Number(stage.params.rounds);
+  const measured = rounds > 0 ? measuredRoundSeconds(logs, stage, backend?.toString()) : undefined;
+  if (measured) {
+    return (
+      `cost: ≈ ${formatSeconds(measured.seconds)} per round as measured in run ${measured.runId} here, ` +
+      `${rounds} rounds ≈ ${formatSeconds(measured.seconds * rounds)}`
+    );
+  }
+  return onCpu ? stage.def.estimateCost?.(stage.params, inputs) : undefined;
 }
 
 /** How many variants of the matrix an instance serves: all of them, or those with its values. */

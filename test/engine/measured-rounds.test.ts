@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { measuredRoundSeconds } from '../../src/engine/measured-rounds.ts';
+import type { RunLog, StageLogEntry } from '../../src/engine/run-log.ts';
+
+const recipe = { model: 'lenet', rounds: 30, localEpochs: 2, batchSize: 128, lr: 0.01 };
+
+function training(params: Record<string, unknown>, seconds: number, opts: Partial<StageLogEntry> = {}): StageLogEntry {
+  return {
+    kind: 'train-federation',
+    status: 'success',
+    parts: { cacheFormat: 1, kind: 'train-federation', version: 2, params, inputs: {}, runtime: { backend: 'wasm' } },
+    outputs: { history: { kind: 'history', digest: 'd', size: 1, meta: { seconds } } },
+    ...opts,
+  };
+}
+
+function run(runId: string, stages: Record<string, StageLogEntry>): RunLog {
+  return { runId, pipeline: 'p', pid: 1, startedAt: runId, status: 'success', stages };
+}
+
+describe('the time per round measured in this store', () => {
+  const stage = { kind: 'train-federation', params: { ...recipe, rounds: 200 } };
+
+  it('comes from the latest finished training of the same recipe on the same backend, whatever its rounds', () => {
+    const logs = [
+      run('2026-01', { train: training({ ...recipe, rounds: 10 }, 100) }),
+      run('2026-02', { train: training({ ...recipe, rounds: 20 }, 240) }),
+    ];
+    expect(measuredRoundSeconds(logs, stage, 'wasm')).toEqual({ seconds: 12, runId: '2026-02' });
+  });
+
+  it('ignores another recipe, another backend, a failed or cached stage, and another kind', () => {
+    const logs = [
+      run('2026-01', { train: training(recipe, 300) }),
+      run('2026-02', { train: training({ ...recipe, batchSize: 32 }, 900) }),
+      run('2026-03', {
+        train: training(recipe, 900, {
+          parts: { cacheFormat: 1, kind: 'train-federation', version: 2, params: recipe, inputs: {}, runtime: {} },
+        }),
+      }),
+      run('2026-04', { train: training(recipe, 900, { status: 'failure' }) }),
+      run('2026-05', { train: training(recipe, 900, { status: 'cached' }) }),
+      run('2026-06', { retrain: training(recipe, 900, { kind: 'retrain' }) }),
+    ];
+    expect(measuredRoundSeconds(logs, stage, 'wasm')).toEqual({ seconds: 10, runId: '2026-01' });
+    expect(measuredRoundSeconds(logs, stage, 'webgpu')).toBeUndefined();
+    expect(measuredRoundSeconds([], stage, 'wasm')).toBeUndefined();
+  });
+});
