@@ -8,19 +8,21 @@ export interface MeasuredRound {
 
 /**
  * The wall time per round of the latest finished training in this store with the same recipe (the number of rounds
- * aside) on the same backend: a better estimate on this machine than throughput measured on another. Read from the
- * run logs: the history's `seconds` covers every round, resumed ones included.
+ * aside) on the same backend and GPU adapter: a better estimate on this machine than throughput measured on another.
+ * Read from the run logs: the history's `seconds` covers every round, resumed ones included.
  */
 export function measuredRoundSeconds(
   logs: readonly RunLog[],
   stage: { kind: string; params: Record<string, unknown> },
-  backend: string | undefined,
+  runtime: Record<string, string | number>,
 ): MeasuredRound | undefined {
   const recipe = withoutRounds(stage.params);
+  const machine = canonicalJson({ backend: runtime.backend, adapter: runtime.adapter });
   for (const log of [...logs].reverse()) {
     for (const entry of Object.values(log.stages)) {
       if (entry.kind !== stage.kind || entry.status !== 'success' || !entry.parts) continue;
-      if (backend !== undefined && entry.parts.runtime?.backend !== backend) continue;
+      const ran = entry.parts.runtime;
+      if (canonicalJson({ backend: ran?.backend, adapter: ran?.adapter }) !== machine) continue;
       const params = entry.parts.params;
       const rounds = Number(params.rounds);
       const seconds = Number(entry.outputs?.history?.meta?.seconds);

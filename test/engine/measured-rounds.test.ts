@@ -26,10 +26,10 @@ describe('the time per round measured in this store', () => {
       run('2026-01', { train: training({ ...recipe, rounds: 10 }, 100) }),
       run('2026-02', { train: training({ ...recipe, rounds: 20 }, 240) }),
     ];
-    expect(measuredRoundSeconds(logs, stage, 'wasm')).toEqual({ seconds: 12, runId: '2026-02' });
+    expect(measuredRoundSeconds(logs, stage, { backend: 'wasm' })).toEqual({ seconds: 12, runId: '2026-02' });
   });
 
-  it('ignores another recipe, another backend, a failed or cached stage, and another kind', () => {
+  it('ignores another recipe, another backend or adapter, a failed or cached stage, and another kind', () => {
     const logs = [
       run('2026-01', { train: training(recipe, 300) }),
       run('2026-02', { train: training({ ...recipe, batchSize: 32 }, 900) }),
@@ -41,9 +41,18 @@ describe('the time per round measured in this store', () => {
       run('2026-04', { train: training(recipe, 900, { status: 'failure' }) }),
       run('2026-05', { train: training(recipe, 900, { status: 'cached' }) }),
       run('2026-06', { retrain: training(recipe, 900, { kind: 'retrain' }) }),
+      run('2026-07', {
+        train: training(recipe, 60, {
+          parts: { ...training(recipe, 60).parts!, runtime: { backend: 'webgpu', adapter: 'gpu-a' } },
+        }),
+      }),
     ];
-    expect(measuredRoundSeconds(logs, stage, 'wasm')).toEqual({ seconds: 10, runId: '2026-01' });
-    expect(measuredRoundSeconds(logs, stage, 'webgpu')).toBeUndefined();
-    expect(measuredRoundSeconds([], stage, 'wasm')).toBeUndefined();
+    expect(measuredRoundSeconds(logs, stage, { backend: 'wasm' })).toEqual({ seconds: 10, runId: '2026-01' });
+    expect(measuredRoundSeconds(logs, stage, { backend: 'webgpu', adapter: 'gpu-a' })).toEqual({
+      seconds: 2,
+      runId: '2026-07',
+    });
+    expect(measuredRoundSeconds(logs, stage, { backend: 'webgpu', adapter: 'llvmpipe' })).toBeUndefined();
+    expect(measuredRoundSeconds([], stage, { backend: 'wasm' })).toBeUndefined();
   });
 });

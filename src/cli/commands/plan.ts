@@ -70,7 +70,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     const stage = pipeline.stages.find((s) => s.id === p.id)!;
     const shared = matrix ? `  [${sharingOf(stage, matrix)}]` : '';
     out(`  ${p.id.padEnd(idWidth)}  ${p.kind.padEnd(kindWidth)}  ${decision}  ${p.why}${shared}`);
-    const cost = p.decision === 'cached' ? undefined : costNote(stage, p.inputs ?? {}, logs, resolved, onCpu);
+    const cost = p.decision === 'cached' ? undefined : costNote(stage, p.inputs ?? {}, logs, runtime, onCpu);
     if (cost) out(`  ${''.padEnd(idWidth)}  ${''.padEnd(kindWidth)}            ${cost}`);
   }
   const counts = {
@@ -83,17 +83,17 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
 
 /**
  * What a stage that will run costs: the time per round of the same training measured in this store on the same
- * backend; else, on the CPU, the stage's own estimate from throughput measured on the project's machine.
+ * backend and adapter; else, on the CPU, the stage's own estimate from throughput measured on the project's machine.
  */
 function costNote(
   stage: ResolvedStage,
   inputs: Record<string, ArtifactRef | undefined>,
   logs: RunLog[],
-  backend: string | number | undefined,
+  runtime: Record<string, string | number> | undefined,
   onCpu: boolean,
 ): string | undefined {
   const rounds = Number(stage.params.rounds);
-  const measured = rounds > 0 ? measuredRoundSeconds(logs, stage, backend?.toString()) : undefined;
+  const measured = rounds > 0 && runtime ? measuredRoundSeconds(logs, stage, runtime) : undefined;
   if (measured) {
     return (
       `cost: ≈ ${formatSeconds(measured.seconds)} per round as measured in run ${measured.runId} here, ` +
