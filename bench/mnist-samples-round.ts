@@ -6,7 +6,7 @@ import { makePartition } from '../src/data/partition.ts';
 import type { BackendChoice } from '../src/ml/backend.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
 import { initWeights } from '../src/ml/params.ts';
-import { createRunner } from '../src/ml/runner.ts';
+import { createRunner, trainingSet } from '../src/ml/runner.ts';
 import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
 
 export async function mnistSamplesRound() {
@@ -50,11 +50,7 @@ export async function mnistSamplesRound() {
       backend,
       workers,
       model,
-      images: (into) => stampedTrainImages(ds, partition, into),
-      shape: ds.header,
-      headA: partition.headA,
-      headB: partition.headB,
-      forget: partition.forget,
+      ...trainingSet(ds, partition),
       optimizer: opt,
     });
   return { ds, partition, model, opt, data, client, job, runner };

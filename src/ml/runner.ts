@@ -1,8 +1,11 @@
+import type { Dataset } from '../artifacts/dataset.ts';
+import type { Partition } from '../artifacts/partition.ts';
 import type { BackendChoice } from './backend.ts';
 import type { OptimizerSettings } from './client-train.ts';
 import type { ClientRunner } from './federated-training.ts';
 import type { ModelName } from './models/index.ts';
 import type { ModelDef } from './models/model.ts';
+import { stampedTrainImages } from './train-data.ts';
 import { resolveWorkerCount, shared, workerPoolRunner } from './worker-pool.ts';
 
 export interface RunnerOptions {
@@ -19,6 +22,20 @@ export interface RunnerOptions {
   forget: Uint8Array;
   optimizer: OptimizerSettings;
   onStep?: (client: number, step: number, total: number) => void;
+}
+
+/** What a runner trains on, from a dataset and its partition: the images with the triggers stamped, and the heads. */
+export function trainingSet(
+  ds: Dataset,
+  partition: Partition,
+): Pick<RunnerOptions, 'images' | 'shape' | 'headA' | 'headB' | 'forget'> {
+  return {
+    images: (into) => stampedTrainImages(ds, partition, into),
+    shape: ds.header,
+    headA: partition.headA,
+    headB: partition.headB,
+    forget: partition.forget,
+  };
 }
 
 /**

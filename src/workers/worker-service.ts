@@ -28,8 +28,7 @@ import type { ClientRunner } from '../ml/federated-training.ts';
 import { buildModel, type ModelName } from '../ml/models/index.ts';
 import { headSpecs, type ModelDef } from '../ml/models/model.ts';
 import { flattenWeights, unflattenWeights } from '../ml/params.ts';
-import { createRunner } from '../ml/runner.ts';
-import { stampedTrainImages } from '../ml/train-data.ts';
+import { createRunner, trainingSet } from '../ml/runner.ts';
 import { packageVersion } from '../util/package-root.ts';
 
 export interface WorkerOptions {
@@ -114,11 +113,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           backend: choice,
           workers: opts.concurrency,
           model,
-          images: (into) => stampedTrainImages(ds, partition, into),
-          shape: ds.header,
-          headA: partition.headA,
-          headB: partition.headB,
-          forget: partition.forget,
+          ...trainingSet(ds, partition),
           optimizer: p.optimizer,
         });
         return { key, model, runner, partition, users: 0, lastUsed: Date.now() };

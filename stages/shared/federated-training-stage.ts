@@ -26,9 +26,8 @@ import { metricNames } from '../../src/ml/metric-names.ts';
 import { buildModel, type ModelName } from '../../src/ml/models/index.ts';
 import type { ModelDef } from '../../src/ml/models/model.ts';
 import { predictLogits } from '../../src/ml/predict.ts';
-import { createRunner } from '../../src/ml/runner.ts';
+import { createRunner, trainingSet } from '../../src/ml/runner.ts';
 import { accuracy, argmax } from '../../src/ml/scores.ts';
-import { stampedTrainImages } from '../../src/ml/train-data.ts';
 import { unlearnedLogits } from '../../src/ml/unlearn-op.ts';
 import { packageVersion } from '../../src/util/package-root.ts';
 
@@ -114,11 +113,7 @@ export async function trainFederationInStage(
         backend: choice,
         workers: ctx.runtime.workers,
         model,
-        images: (into) => stampedTrainImages(ds, partition, into),
-        shape: ds.header,
-        headA: partition.headA,
-        headB: partition.headB,
-        forget: partition.forget,
+        ...trainingSet(ds, partition),
         optimizer,
       });
 
