@@ -17,12 +17,11 @@ export function measuredRoundSeconds(
   runtime: Record<string, string | number>,
 ): MeasuredRound | undefined {
   const recipe = withoutRounds(stage.params);
-  const machine = canonicalJson({ backend: runtime.backend, adapter: runtime.adapter });
   for (const log of [...logs].reverse()) {
     for (const entry of Object.values(log.stages)) {
       if (entry.kind !== stage.kind || entry.status !== 'success' || !entry.parts) continue;
       const ran = entry.parts.runtime;
-      if (canonicalJson({ backend: ran?.backend, adapter: ran?.adapter }) !== machine) continue;
+      if (ran?.backend !== runtime.backend || ran?.adapter !== runtime.adapter) continue;
       const params = entry.parts.params;
       const rounds = Number(params.rounds);
       const seconds = Number(entry.outputs?.history?.meta?.seconds);

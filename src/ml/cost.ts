@@ -39,7 +39,7 @@ export function trainingCostNote(opts: {
   const total = perRound * opts.rounds;
   const advice =
     total > 6 * 3600
-      ? '; a GPU backend (README: GPUs) is the practical way to run it in full, ' + '`--set train.rounds=N` a short run'
+      ? '; a GPU backend (README: GPUs) is the practical way to run it in full, `--set train.rounds=N` a short run'
       : '';
   const limit = WASM_MAX_BATCH[opts.model];
   const batchNote =
