@@ -22,7 +22,6 @@ export async function mnistSamplesRound() {
   const partition = makePartition(ds.trainLabels, 10, paramsOf<PartitionParams>('split'), 0);
   const train = paramsOf<TrainFederationParams>('train');
   const model = lenet(10);
-  const opt = { momentum: train.momentum, weightDecay: train.weightDecay };
   const data = trainData(stampedTrainImages(ds, partition), ds.header, partition.headA, partition.headB);
   const client = [...Array(10).keys()].find((k) => !partition.header.unlearningClients.includes(k))!;
   /** One epoch of the normal client at the pipeline's batch size and augmentation, from the same initial weights. */
@@ -32,10 +31,14 @@ export async function mnistSamplesRound() {
     weights: initWeights(model.specs, 1),
     indices: clientIndices(partition, client),
     lr: train.lr,
-    epochs: 1,
-    batchSize: train.batchSize,
-    seed: 0,
-    augment: train.augment,
+    recipe: {
+      localEpochs: 1,
+      batchSize: train.batchSize,
+      momentum: train.momentum,
+      weightDecay: train.weightDecay,
+      seed: 0,
+      augment: train.augment,
+    },
   });
   const runner = (backend: BackendChoice, workers: number) =>
     createRunner({
@@ -43,7 +46,6 @@ export async function mnistSamplesRound() {
       workers,
       model,
       ...trainingSet(ds, partition),
-      optimizer: opt,
     });
-  return { ds, partition, model, opt, data, client, job, runner };
+  return { ds, partition, model, data, client, job, runner };
 }

@@ -73,12 +73,12 @@ function partOf(kernel: string, inputs: Record<string, tfType.TensorInfo>): stri
 }
 
 const tf = await initBackend({ name: 'wasm' });
-const { model, opt, data, job, runner: makeRunner } = await mnistSamplesRound();
-const BATCH = job(0).batchSize;
+const { model, data, job, runner: makeRunner } = await mnistSamplesRound();
+const BATCH = job(0).recipe.batchSize;
 
-await trainClient(tf, model, data, job(0), opt); // warm-up: XNNPACK operators, wasm memory growth
+await trainClient(tf, model, data, job(0)); // warm-up: XNNPACK operators, wasm memory growth
 const spent = timeKernels(tf);
-const res = await trainClient(tf, model, data, job(1), opt);
+const res = await trainClient(tf, model, data, job(1));
 const stepMs = res.ms / res.steps;
 const kernelMs = new Map(spent); // this client's steps only: the later runs below add to `spent`
 
@@ -105,7 +105,7 @@ try {
 } finally {
   await runner.close();
 }
-const inThread = (await trainClient(tf, model, data, job(5), opt)).ms;
+const inThread = (await trainClient(tf, model, data, job(5))).ms;
 const messagingMs = Math.max(0, Math.min(...viaWorker.slice(1)) - inThread) / res.steps;
 
 const kernelsMs = [...kernelMs.values()].reduce((a, b) => a + b, 0) / res.steps;

@@ -31,13 +31,13 @@ async function fedauFigures() {
   const choice = await chooseBackend(backendArg);
   const tf = await initBackend(choice);
   // The data, partition and model of pipelines/mnist-ul-samples.yaml.
-  const { ds, partition, model, opt, data, job, runner: makeRunner } = await mnistSamplesRound();
+  const { ds, partition, model, data, job, runner: makeRunner } = await mnistSamplesRound();
 
   // (a) One normal client's local epoch in this thread: one warm-up, then the best of three.
-  await trainClient(tf, model, data, job(0), opt);
+  await trainClient(tf, model, data, job(0));
   let trainSamplesPerSec = 0;
   for (let r = 1; r <= 3; r++) {
-    const res = await trainClient(tf, model, data, job(r), opt);
+    const res = await trainClient(tf, model, data, job(r));
     trainSamplesPerSec = Math.max(trainSamplesPerSec, (res.samples / res.ms) * 1000);
   }
   log(
@@ -50,6 +50,8 @@ async function fedauFigures() {
   const sets = makeEvalSets(ds, partition);
   let state = initialState(model, partition, 0);
   const settings = {
+    model: 'lenet',
+    gamma: null,
     rounds: 0,
     localEpochs: 2,
     batchSize: 128,
@@ -206,14 +208,11 @@ async function modelThroughput() {
         weights: initWeights(model.specs, 1),
         indices: Int32Array.from({ length: n }, (_, i) => i),
         lr: 0.01,
-        epochs: 1,
-        batchSize: batch,
-        seed: 0,
-        augment: true,
+        recipe: { localEpochs: 1, batchSize: batch, momentum: 0.9, weightDecay: 5e-4, seed: 0, augment: true },
       });
       // One step first: operator creation, shader compilation.
-      await trainClient(tf, model, data, job(batch), { momentum: 0.9, weightDecay: 5e-4 });
-      const r = await trainClient(tf, model, data, job(batch * steps), { momentum: 0.9, weightDecay: 5e-4 });
+      await trainClient(tf, model, data, job(batch));
+      const r = await trainClient(tf, model, data, job(batch * steps));
       const row = {
         model: name,
         backend: backendDescription(choice),

@@ -11,7 +11,7 @@ import { ROOT } from './helpers/cli.ts';
 const ALLOWED: Record<string, string[]> = {
   util: [],
   generated: [],
-  artifacts: ['util'],
+  artifacts: ['util', 'generated'],
   engine: ['util', 'artifacts'],
   config: ['util', 'artifacts', 'engine'],
   data: ['util', 'artifacts', 'engine', 'generated'],

@@ -1,26 +1,33 @@
+import type { TrainFederationParams } from '../generated/stage-params.ts';
 import { packContainer, unpackContainer } from './container.ts';
 import { type Head, type ModelHeader, readWeights, type Weights, weightSections } from './model.ts';
 import type { UnlearnMode } from './partition.ts';
 
 /**
  * Everything that decided how a federation trained, so that the retrain baseline can replay it exactly: the same
- * hyper-parameters, seed (initial weights, shuffles, augmentation) and aggregation, without the forget set.
+ * hyper-parameters, seed (initial weights, shuffles, augmentation) and aggregation, without the forget set. The
+ * settings come from the train-federation schema (the generated params type); the rest is what they resolve to.
  */
-export interface TrainingRecipe {
+export type TrainingRecipe = Pick<
+  TrainFederationParams,
+  'rounds' | 'localEpochs' | 'batchSize' | 'lr' | 'momentum' | 'weightDecay' | 'augment' | 'evalEvery'
+> & {
   model: string;
-  rounds: number;
-  localEpochs: number;
-  batchSize: number;
-  lr: number;
+  /** The lr of round r is lr·lrDecay^r. */
   lrDecay: number;
-  momentum: number;
-  weightDecay: number;
-  augment: boolean;
   /** γ of the W2 re-anchoring, or null when it is off. */
   gamma: number | null;
   aggregation: 'equal' | 'size';
-  evalEvery: number;
   seed: number;
+};
+
+/** The part of the recipe one client's local update depends on: what every client job carries. */
+export const LOCAL_RECIPE_KEYS = ['localEpochs', 'batchSize', 'momentum', 'weightDecay', 'augment', 'seed'] as const;
+export type LocalRecipe = Pick<TrainingRecipe, (typeof LOCAL_RECIPE_KEYS)[number]>;
+
+/** The local part of a recipe, and nothing else (a job's payload is checked field by field). */
+export function localRecipe(recipe: LocalRecipe): LocalRecipe {
+  return Object.fromEntries(LOCAL_RECIPE_KEYS.map((k) => [k, recipe[k]])) as unknown as LocalRecipe;
 }
 
 export interface FederationHeader extends ModelHeader {

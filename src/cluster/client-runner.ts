@@ -18,7 +18,6 @@ export interface QueueRunnerOptions {
   key: string;
   facts: Facts;
   model: ModelDef;
-  optimizer: { momentum: number; weightDecay: number };
   dataset: ArtifactRef;
   partition: ArtifactRef;
   read(ref: ArtifactRef): Promise<Uint8Array>;
@@ -63,7 +62,6 @@ export async function queueClientRunner(opts: QueueRunnerOptions): Promise<Clien
               key: opts.key,
               facts: opts.facts,
               model: { name: model.name, classes: model.classes, inputShape: model.inputShape },
-              optimizer: opts.optimizer,
               dataset: opts.dataset.digest,
               partition: opts.partition.digest,
               weights: job.weights === jobs[0].weights ? weights : await upload(flattenWeights(job.weights)),
@@ -71,10 +69,7 @@ export async function queueClientRunner(opts: QueueRunnerOptions): Promise<Clien
               round: job.round,
               client: job.client,
               lr: job.lr,
-              epochs: job.epochs,
-              batchSize: job.batchSize,
-              seed: job.seed,
-              augment: job.augment,
+              recipe: job.recipe,
               ...(job.dropForget ? { dropForget: true } : {}),
             };
             const r = await c.submit<ClientJobResult>(

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { LOCAL_RECIPE_KEYS, type LocalRecipe } from '../artifacts/federation.ts';
 import type { ArtifactRef } from '../engine/stage.ts';
+import { packagePath } from '../util/package-root.ts';
 
 /**
  * What makes two processes compute the same bytes: fedau's version, tfjs's, and the backend. A worker takes only
@@ -20,7 +23,6 @@ export interface ClientJobPayload {
   key: string;
   facts: Facts;
   model: { name: string; classes: number; inputShape: [number, number, number] };
-  optimizer: { momentum: number; weightDecay: number };
   dataset: string;
   partition: string;
   /** The round's global weights, flattened. */
@@ -30,10 +32,8 @@ export interface ClientJobPayload {
   round: number;
   client: number;
   lr: number;
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  augment: boolean;
+  /** The federation's recipe as the client needs it: the same object a local training thread receives. */
+  recipe: LocalRecipe;
   dropForget?: boolean;
 }
 
@@ -75,7 +75,6 @@ export interface JobProgress {
 
 const digest = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const id = { type: 'string', pattern: '^[A-Za-z0-9._\\[\\],=@ -]{1,300}$' };
-const nonNegative = { type: 'number', minimum: 0 };
 const facts = {
   type: 'object',
   additionalProperties: false,
@@ -94,17 +93,36 @@ const artifactRef = {
   },
 };
 
+/**
+ * What one job may ask of a worker, beyond what the stage schemas allow: a payload within the schemas could still
+ * exhaust a machine (a 512³ input, a thousand epochs), so a worker takes only jobs of the shapes fedau's models are
+ * built for and of a bounded size.
+ */
+export const WORKER_LIMITS = { localEpochs: 100, batchSize: 4096, evaluateBatchSize: 10_000 } as const;
+
+/** The recipe's checks come from the train-federation schema, so a setting is declared (and bounded) once. */
+function recipeSchema(): object {
+  const stage = JSON.parse(readFileSync(packagePath('schemas/stages/train-federation.schema.json'), 'utf8')) as {
+    properties: Record<string, Record<string, unknown>>;
+  };
+  const properties: Record<string, object> = {};
+  for (const key of LOCAL_RECIPE_KEYS) {
+    const { description: _d, default: _v, ...check } = stage.properties[key] ?? {};
+    properties[key] = key === 'seed' ? { type: 'integer', minimum: 0, maximum: 4294967295 } : check;
+  }
+  properties.localEpochs = { ...properties.localEpochs, maximum: WORKER_LIMITS.localEpochs };
+  properties.batchSize = { ...properties.batchSize, maximum: WORKER_LIMITS.batchSize };
+  return { type: 'object', additionalProperties: false, required: [...LOCAL_RECIPE_KEYS], properties };
+}
+
 const clientJobSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['v', 'runId', 'stage', 'key', 'facts', 'model', 'optimizer', 'dataset', 'partition', 'weights'].concat([
+  required: ['v', 'runId', 'stage', 'key', 'facts', 'model', 'dataset', 'partition', 'weights'].concat([
     'round',
     'client',
     'lr',
-    'epochs',
-    'batchSize',
-    'seed',
-    'augment',
+    'recipe',
   ]),
   properties: {
     v: { const: 1 },
@@ -119,14 +137,14 @@ const clientJobSchema = {
       properties: {
         name: { enum: ['lenet', 'alexnet', 'resnet18'] },
         classes: { type: 'integer', minimum: 2, maximum: 1000 },
-        inputShape: { type: 'array', minItems: 3, maxItems: 3, items: { type: 'integer', minimum: 1, maximum: 512 } },
+        // The input shapes of the datasets fedau loads (MNIST; CIFAR): nothing larger reaches a worker.
+        inputShape: {
+          enum: [
+            [28, 28, 1],
+            [32, 32, 3],
+          ],
+        },
       },
-    },
-    optimizer: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['momentum', 'weightDecay'],
-      properties: { momentum: nonNegative, weightDecay: nonNegative },
     },
     dataset: digest,
     partition: digest,
@@ -134,11 +152,8 @@ const clientJobSchema = {
     head: digest,
     round: { type: 'integer', minimum: 0 },
     client: { type: 'integer', minimum: 0 },
-    lr: { type: 'number', exclusiveMinimum: 0 },
-    epochs: { type: 'integer', minimum: 1, maximum: 1000 },
-    batchSize: { type: 'integer', minimum: 1, maximum: 65536 },
-    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
-    augment: { type: 'boolean' },
+    lr: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+    recipe: recipeSchema(),
     dropForget: { type: 'boolean' },
   },
 };

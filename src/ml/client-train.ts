@@ -1,4 +1,5 @@
 import type * as tfType from '@tensorflow/tfjs';
+import type { LocalRecipe } from '../artifacts/federation.ts';
 import type { Weights } from '../artifacts/model.ts';
 import { Rng } from '../util/rng.ts';
 import { checkDevice } from './backend.ts';
@@ -6,7 +7,7 @@ import { epochBatches } from './epoch-batches.ts';
 import { crossEntropy, twoHeadLoss } from './losses.ts';
 import type { ModelDef } from './models/model.ts';
 import type { BatchMaker } from './preprocess.ts';
-import { createSgd, type OptimizerSettings } from './sgd.ts';
+import { createSgd } from './sgd.ts';
 
 /** The training set as one client sees it: images (triggers stamped) and the labels of each head. */
 export interface TrainData {
@@ -25,12 +26,13 @@ export interface ClientJob {
   /** An unlearning client's own head [W2, b2]; absent for a normal client. */
   head?: Weights;
   indices: Int32Array;
+  /** This round's learning rate. */
   lr: number;
-  epochs: number;
-  batchSize: number;
-  /** The run seed: each client's shuffles and augmentation derive from it, the round and the client. */
-  seed: number;
-  augment: boolean;
+  /**
+   * The federation's recipe as a client needs it (epochs, batch, optimiser, augmentation, seed), passed whole with
+   * every job so that no setting can be left behind by a thread or a machine that trained another job before.
+   */
+  recipe: LocalRecipe;
   /**
    * Retraining without the forget set: its samples are skipped after the shuffle, and their augmentation is still
    * drawn, so every remaining sample sees the order and augmentation it had in the FedAU training.
@@ -51,8 +53,6 @@ export interface ClientResult {
   worker?: string;
 }
 
-export type { OptimizerSettings } from './sgd.ts';
-
 /**
  * One client's local update (reference §4.2 and §4.3): a fresh SGD optimiser (momentum, weight decay on every
  * parameter, PyTorch's update rule), shuffled batches per epoch, the plain cross-entropy for a normal client and
@@ -63,10 +63,10 @@ export async function trainClient(
   model: ModelDef,
   data: TrainData,
   job: ClientJob,
-  opt: OptimizerSettings,
   onStep?: (step: number, total: number) => void,
 ): Promise<ClientResult> {
   const t0 = performance.now();
+  const { recipe } = job;
   const trainable = model.specs.map((s) => !s.buffer);
   const values = job.head ? [...job.weights, ...job.head] : job.weights;
   const specs = job.head
@@ -79,27 +79,27 @@ export async function trainClient(
     return variable;
   });
   const trainVars = vars.filter((v) => v.trainable);
-  const sgd = createSgd(tf, trainVars, opt);
+  const sgd = createSgd(tf, trainVars, recipe);
   const size = data.batches.imageSize;
   const [H, W, C] = model.inputShape;
-  const buffer = new Float32Array(job.batchSize * size);
-  const yA = new Int32Array(job.batchSize);
-  const yB = new Int32Array(job.batchSize);
+  const buffer = new Float32Array(recipe.batchSize * size);
+  const yA = new Int32Array(recipe.batchSize);
+  const yB = new Int32Array(recipe.batchSize);
   const skip = job.dropForget ? data.forget : undefined;
   if (job.dropForget && !skip) throw new Error('a retraining client needs the forget set of its partition');
   const kept = skip ? job.indices.filter((i) => !skip[i]).length : job.indices.length;
-  const stepsPerEpoch = Math.ceil(kept / job.batchSize);
-  const total = stepsPerEpoch * job.epochs;
-  const augRng = new Rng(job.seed, `augment/r${job.round}/c${job.client}`);
+  const stepsPerEpoch = Math.ceil(kept / recipe.batchSize);
+  const total = stepsPerEpoch * recipe.localEpochs;
+  const augRng = new Rng(recipe.seed, `augment/r${job.round}/c${job.client}`);
   let lossSum = 0;
   let step = 0;
   const lossTensors: tfType.Scalar[] = [];
-  for (let epoch = 0; epoch < job.epochs; epoch++) {
-    const order = new Rng(job.seed, `shuffle/r${job.round}/c${job.client}/e${epoch}`).shuffle(
+  for (let epoch = 0; epoch < recipe.localEpochs; epoch++) {
+    const order = new Rng(recipe.seed, `shuffle/r${job.round}/c${job.client}/e${epoch}`).shuffle(
       Int32Array.from(job.indices),
     );
-    const draw = job.augment ? () => data.batches.draw(augRng) : undefined;
-    for (const batch of epochBatches(order, job.batchSize, draw, skip)) {
+    const draw = recipe.augment ? () => data.batches.draw(augRng) : undefined;
+    for (const batch of epochBatches(order, recipe.batchSize, draw, skip)) {
       const idx = batch.indices;
       const n = idx.length;
       for (let i = 0; i < n; i++) {
@@ -150,7 +150,7 @@ export async function trainClient(
     head: job.head ? out.slice(model.specs.length) : undefined,
     loss: step ? lossSum / step : 0,
     steps: step,
-    samples: kept * job.epochs,
+    samples: kept * recipe.localEpochs,
     ms: performance.now() - t0,
   };
 }

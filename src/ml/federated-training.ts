@@ -1,3 +1,4 @@
+import { localRecipe, type TrainingRecipe } from '../artifacts/federation.ts';
 import type { RoundRecord } from '../artifacts/history.ts';
 import type { Head, Weights } from '../artifacts/model.ts';
 import type { Partition } from '../artifacts/partition.ts';
@@ -9,27 +10,13 @@ import type { ModelDef } from './models/model.ts';
 import { initWeights } from './params.ts';
 import { reanchor } from './unlearn-op.ts';
 
-export interface FederationSettings {
-  rounds: number;
-  localEpochs: number;
-  batchSize: number;
-  lr: number;
-  /** The lr of round r is lr·decay^r (the reference's `common` schedule). */
-  lrDecay: number;
-  momentum: number;
-  weightDecay: number;
-  augment: boolean;
-  /** γ of the re-anchoring trick, or undefined when it is off (reference §4.4). */
-  gamma?: number;
-  aggregation: 'equal' | 'size';
-  evalEvery: number;
-  seed: number;
+export type FederationSettings = TrainingRecipe & {
   /**
    * The retrain-from-scratch baseline: plain FedAvg without auxiliary heads on the same partition minus its forget
    * set, with the same initial weights, shuffles and augmentation for every remaining sample.
    */
   retrain?: boolean;
-}
+};
 
 export interface TrainState {
   /** Rounds completed so far. */
@@ -119,11 +106,12 @@ export async function runFederation(opts: {
     const t0 = performance.now();
     const lr = s.lr * s.lrDecay ** round;
     const global = classifierOf(model, state.weights);
+    const recipe = localRecipe(s);
     const jobs: ClientJob[] = [];
     for (let k = 0; k < K; k++) {
       if (sizes[k] === 0) continue;
       let head = state.heads.get(k);
-      if (head && s.gamma !== undefined) head = reanchor(head, global, s.gamma);
+      if (head && s.gamma !== null) head = reanchor(head, global, s.gamma);
       jobs.push({
         round,
         client: k,
@@ -131,10 +119,7 @@ export async function runFederation(opts: {
         head: head ? [head.weight, head.bias] : undefined,
         indices: clientIndices(partition, k),
         lr,
-        epochs: s.localEpochs,
-        batchSize: s.batchSize,
-        seed: s.seed,
-        augment: s.augment,
+        recipe,
         ...(s.retrain ? { dropForget: true } : {}),
       });
     }

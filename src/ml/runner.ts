@@ -1,7 +1,6 @@
 import type { Dataset } from '../artifacts/dataset.ts';
 import type { Partition } from '../artifacts/partition.ts';
 import type { BackendChoice } from './backend.ts';
-import type { OptimizerSettings } from './client-train.ts';
 import type { ClientRunner } from './federated-training.ts';
 import type { ModelName } from './models/index.ts';
 import type { ModelDef } from './models/model.ts';
@@ -20,7 +19,6 @@ export interface RunnerOptions {
   headB: Uint8Array;
   /** The partition's forget set (1 = forget), for retraining clients that skip it. */
   forget: Uint8Array;
-  optimizer: OptimizerSettings;
   onStep?: (client: number, step: number, total: number) => void;
 }
 
@@ -65,7 +63,6 @@ export async function createRunner(opts: RunnerOptions): Promise<{ runner: Clien
       headB,
       forget,
       shape: opts.shape,
-      optimizer: opts.optimizer,
     },
   });
   return { runner, workers: count };

@@ -1,6 +1,6 @@
 import type { SerializedError } from '../engine/errors.ts';
 import type { BackendChoice } from './backend.ts';
-import type { ClientJob, OptimizerSettings } from './client-train.ts';
+import type { ClientJob } from './client-train.ts';
 import type { ModelName } from './models/index.ts';
 
 /** Messages between the runner and its worker threads: plain data, shared or transferred buffers. */
@@ -17,7 +17,6 @@ export interface WorkerInit {
   headB: Uint8Array;
   forget: Uint8Array;
   shape: { name: string; height: number; width: number; channels: number };
-  optimizer: OptimizerSettings;
 }
 
 /** A client job as sent to a worker: the job itself, with its weights flattened for the transfer. */

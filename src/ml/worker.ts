@@ -17,7 +17,6 @@ let state:
       tf: Awaited<ReturnType<typeof initBackend>>;
       model: ModelDef;
       data: TrainData;
-      optimizer: { momentum: number; weightDecay: number };
     }
   | undefined;
 const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
@@ -31,13 +30,12 @@ port.on('message', async (msg: WorkerRequest) => {
         tf,
         model,
         data: trainData(msg.images, msg.shape, msg.headA, msg.headB, msg.forget),
-        optimizer: msg.optimizer,
       };
       send({ type: 'ready', backend: tf.getBackend() });
       return;
     }
     if (!state) throw new Error('worker used before init');
-    const { tf, model, data, optimizer } = state;
+    const { tf, model, data } = state;
     let lastProgress = 0;
     const result = await trainClient(
       tf,
@@ -48,7 +46,6 @@ port.on('message', async (msg: WorkerRequest) => {
         weights: unflattenWeights(msg.weights, model.specs),
         head: msg.head ? unflattenWeights(msg.head, headSpecs(model)) : undefined,
       },
-      optimizer,
       (step, total) => {
         const now = Date.now();
         if (now - lastProgress > 500 || step === total) {

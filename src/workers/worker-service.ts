@@ -114,7 +114,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           workers: opts.concurrency,
           model,
           ...trainingSet(ds, partition),
-          optimizer: p.optimizer,
         });
         return { key, model, runner, partition, users: 0, lastUsed: Date.now() };
       })();
@@ -218,10 +217,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           head,
           indices: clientIndices(pool.partition, p.client),
           lr: p.lr,
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          seed: p.seed,
-          augment: p.augment,
+          recipe: p.recipe,
           dropForget: p.dropForget,
         };
         let result: Awaited<ReturnType<ClientRunner['run']>>[number];

@@ -77,7 +77,6 @@ export async function trainFederationInStage(
   checkWasmBatch(ctx, model.name as ModelName, choice.name, recipe.batchSize);
   const tf = await initBackend(choice);
   const sets = makeEvalSets(ds, partition);
-  const optimizer = { momentum: recipe.momentum, weightDecay: recipe.weightDecay };
   // Which worker trains which client, for the live view of a cluster run.
   const assigned = new Map<number, string>();
   const cluster = ctx.runtime.cluster as Coordinator | undefined;
@@ -90,7 +89,6 @@ export async function trainFederationInStage(
           key: ctx.key,
           facts: { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendDescription(choice) },
           model,
-          optimizer,
           dataset: ctx.inputs.dataset,
           partition: ctx.inputs.partition,
           read: ctx.readArtifact,
@@ -114,7 +112,6 @@ export async function trainFederationInStage(
         workers: ctx.runtime.workers,
         model,
         ...trainingSet(ds, partition),
-        optimizer,
       });
 
   ctx.log(
@@ -158,7 +155,7 @@ export async function trainFederationInStage(
   try {
     const final = await runFederation({
       model,
-      settings: { ...recipe, gamma: recipe.gamma ?? undefined, retrain },
+      settings: { ...recipe, retrain },
       partition,
       runner: runner.runner,
       state: state0,

@@ -87,15 +87,11 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
         head: ul ? initWeights(model.specs.slice(-2), 6) : undefined,
         indices: Int32Array.from({ length: 96 }, (_, i) => i),
         lr: 0.05,
-        epochs: 2,
-        batchSize: 32,
-        seed: 1,
-        augment: true,
+        recipe: { localEpochs: 2, batchSize: 32, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: true },
       };
-      const opt = { momentum: 0.9, weightDecay: 5e-4 };
       const train = async () => {
         const before = tf.memory().numTensors;
-        const r = await trainClient(tf, model, data, job, opt);
+        const r = await trainClient(tf, model, data, job);
         expect(tf.memory().numTensors).toBe(before);
         return r;
       };

@@ -43,23 +43,14 @@ describe('models', () => {
     const losses: number[] = [];
     const before = tf.memory().numTensors;
     for (let epoch = 0; epoch < 4; epoch++) {
-      const r = await trainClient(
-        tf,
-        model,
-        data,
-        {
-          round: epoch,
-          client: 0,
-          weights,
-          indices: Int32Array.from({ length: 16 }, (_, i) => i),
-          lr,
-          epochs: 1,
-          batchSize: 8,
-          seed: 1,
-          augment: false,
-        },
-        { momentum: 0.9, weightDecay: 5e-4 },
-      );
+      const r = await trainClient(tf, model, data, {
+        round: epoch,
+        client: 0,
+        weights,
+        indices: Int32Array.from({ length: 16 }, (_, i) => i),
+        lr,
+        recipe: { localEpochs: 1, batchSize: 8, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: false },
+      });
       weights = r.weights;
       losses.push(r.loss);
     }
@@ -80,23 +71,14 @@ describe('BatchNorm in federated training (ResNet18)', () => {
       headB: ds.trainLabels,
     };
     const w0 = initWeights(model.specs, 2);
-    const r = await trainClient(
-      tf,
-      model,
-      data,
-      {
-        round: 0,
-        client: 0,
-        weights: w0,
-        indices: Int32Array.from({ length: 8 }, (_, i) => i),
-        lr: 0.01,
-        epochs: 1,
-        batchSize: 8,
-        seed: 1,
-        augment: false,
-      },
-      { momentum: 0.9, weightDecay: 5e-4 },
-    );
+    const r = await trainClient(tf, model, data, {
+      round: 0,
+      client: 0,
+      weights: w0,
+      indices: Int32Array.from({ length: 8 }, (_, i) => i),
+      lr: 0.01,
+      recipe: { localEpochs: 1, batchSize: 8, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: false },
+    });
     const [rm, rv] = [idx('bn1.running_mean'), idx('bn1.running_var')];
     expect([...w0[rm]].every((v) => v === 0)).toBe(true);
     expect([...r.weights[rm]].some((v) => v !== 0)).toBe(true);

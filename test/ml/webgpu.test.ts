@@ -119,24 +119,15 @@ describe.skipIf(!found)('WebGPU (software adapter)', () => {
       };
       const t = await initBackend(await chooseBackend(backend));
       const before = t.memory().numTensors;
-      const r = await trainClient(
-        t,
-        model,
-        data,
-        {
-          round: 0,
-          client: 0,
-          weights: initWeights(model.specs, 1),
-          head: initWeights(model.specs.slice(-2), 2),
-          indices: Int32Array.from({ length: batch }, (_, i) => i),
-          lr: 0.05,
-          epochs: 1,
-          batchSize: batch,
-          seed: 1,
-          augment: true,
-        },
-        { momentum: 0.9, weightDecay: 5e-4 },
-      );
+      const r = await trainClient(t, model, data, {
+        round: 0,
+        client: 0,
+        weights: initWeights(model.specs, 1),
+        head: initWeights(model.specs.slice(-2), 2),
+        indices: Int32Array.from({ length: batch }, (_, i) => i),
+        lr: 0.05,
+        recipe: { localEpochs: 1, batchSize: batch, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: true },
+      });
       expect(t.memory().numTensors).toBe(before);
       return { weights: [...r.weights, ...(r.head ?? [])].map((w) => Array.from(w)), loss: r.loss };
     };

@@ -93,13 +93,12 @@ describe('the retrain baseline', () => {
       weights: initWeights(model.specs, 1),
       indices: Int32Array.from({ length: 40 }, (_, i) => i),
     };
-    const result = await trainClient(
-      tf,
-      model,
-      data,
-      { ...job, lr: 0.01, epochs: 2, batchSize: 8, seed: 3, augment: true, dropForget: true },
-      { momentum: 0.9, weightDecay: 5e-4 },
-    );
+    const result = await trainClient(tf, model, data, {
+      ...job,
+      lr: 0.01,
+      recipe: { localEpochs: 2, batchSize: 8, momentum: 0.9, weightDecay: 5e-4, seed: 3, augment: true },
+      dropForget: true,
+    });
     expect(written.length).toBe(2 * 26);
     expect(written.filter((i) => forget[i])).toEqual([]);
     expect(result.samples).toBe(2 * 26);
