@@ -4,6 +4,7 @@ import { deriveSeed } from '../engine/hash.ts';
 import type { InputRef, Matrix, ResolvedPipeline, ResolvedStage, Variant } from '../engine/pipeline.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { ConfigErrors } from './ajv-errors.ts';
+import { checkPathSegments } from './paths.ts';
 
 /** The matrix as written: `seed` or a `<stage>.<param>` path (the `--set` paths), each with its list of values. */
 export type MatrixSpec = Record<string, unknown[]>;
@@ -25,7 +26,9 @@ export function parseMatrixFlag(expr: string): [string, unknown[]] {
       hint: 'e.g. --matrix seed=0,1,2 or --matrix forget.alpha=0.1,0.5,0.9',
     });
   }
-  return [expr.slice(0, eq).trim(), values.map((v) => parseYamlValue(v.trim()) as unknown)];
+  const key = expr.slice(0, eq).trim();
+  checkPathSegments(key.split('.'), '--matrix', expr);
+  return [key, values.map((v) => parseYamlValue(v.trim()) as unknown)];
 }
 
 /** How a value reads in a variant id: `0.5`, `mix`, `true`. */

@@ -8,6 +8,7 @@ import type { StageDefinition, StageRegistry } from '../engine/stage.ts';
 import { ConfigErrors, makeError, toConfigErrors } from './ajv-errors.ts';
 import { type LoadedPipeline, locate } from './load.ts';
 import { expandMatrix, type MatrixSpec, parseMatrixFlag } from './matrix.ts';
+import { checkPathSegments } from './paths.ts';
 import { loadSchemas, type SchemaSet } from './schemas.ts';
 
 interface RawStage {
@@ -22,11 +23,12 @@ interface RawPipeline {
   backend: string;
   workers: number;
   concurrency: number;
+  verify: number;
   matrix?: MatrixSpec;
   stages: Record<string, RawStage>;
 }
 
-const TOP_LEVEL = new Set(['name', 'seed', 'backend', 'workers', 'concurrency', 'description']);
+const TOP_LEVEL = new Set(['name', 'seed', 'backend', 'workers', 'concurrency', 'verify', 'description']);
 
 /** Applies `--set stage.param=value` (or `--set seed=1`) to a plain pipeline object; returns the overridden paths. */
 export function applyOverrides(value: unknown, sets: string[]): Map<string, string> {
@@ -46,6 +48,7 @@ export function applyOverrides(value: unknown, sets: string[]): Map<string, stri
     const lhs = expr.slice(0, eq).trim();
     const parsed = parseOverrideValue(expr.slice(eq + 1));
     const segments = lhs.split('.');
+    checkPathSegments(segments, '--set', expr);
     if (segments.length === 1 && TOP_LEVEL.has(lhs)) {
       doc[lhs] = parsed;
       overridden.set(lhs, expr);
@@ -54,7 +57,7 @@ export function applyOverrides(value: unknown, sets: string[]): Map<string, stri
     const [stageId, ...param] = segments;
     // biome-ignore lint/suspicious/noExplicitAny: a plain YAML document, checked by the schema afterwards
     const stages = (doc.stages ?? {}) as Record<string, any>;
-    if (!param.length || !stages[stageId]) {
+    if (!param.length || !Object.hasOwn(stages, stageId)) {
       throw new ConfigError(
         'FEDAU_USAGE',
         param.length
@@ -73,7 +76,7 @@ export function applyOverrides(value: unknown, sets: string[]): Map<string, stri
     // biome-ignore lint/suspicious/noExplicitAny: a plain YAML document, checked by the schema afterwards
     let target = stage.with as Record<string, any>;
     for (const key of param.slice(0, -1)) {
-      if (!target[key] || typeof target[key] !== 'object') target[key] = {};
+      if (!Object.hasOwn(target, key) || !target[key] || typeof target[key] !== 'object') target[key] = {};
       target = target[key];
     }
     target[param[param.length - 1]] = parsed;
@@ -236,6 +239,7 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
     backend: raw.backend,
     workers: raw.workers,
     concurrency: raw.concurrency,
+    verify: raw.verify,
     stages: order.map((id) => {
       const stage = raw.stages[id];
       const def = defs.get(id)!;
@@ -267,6 +271,7 @@ function withMatrix(
   source: { loaded: LoadedPipeline; overrides: Map<string, string> },
 ): ResolvedPipeline {
   const spec: MatrixSpec = { ...(raw.matrix ?? {}) };
+  for (const key of Object.keys(spec)) checkPathSegments(key.split('.'), 'matrix:', key);
   const fromFlag = new Map<string, string>();
   for (const expr of opts.matrix ?? []) {
     const [key, values] = parseMatrixFlag(expr);

@@ -44,6 +44,8 @@ export interface ResolvedPipeline {
   backend: string;
   workers: number;
   concurrency: number;
+  /** With a cluster: the fraction of remote results recomputed here and compared (pipeline `verify`). */
+  verify: number;
   /** Topological order (ties in declaration order). */
   stages: ResolvedStage[];
   /** Present when the pipeline has a `matrix:` (or `--matrix`): its stages are the expanded instances. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigErrors } from '../../src/config/ajv-errors.ts';
 import { parsePipelineText } from '../../src/config/load.ts';
+import { parseMatrixFlag } from '../../src/config/matrix.ts';
 import { resolvePipeline } from '../../src/config/resolve.ts';
 import { ConfigError, formatError } from '../../src/engine/errors.ts';
 import { fakeSchemas, makeFakeRegistry } from '../helpers/fake-stages.ts';
@@ -173,6 +174,18 @@ describe('pipeline validation: every error names file:line:col, the YAML path, a
     const unknownStage = only('name: x\nstages:\n  a: { uses: source }\n', ['b.value=1']).text;
     expect(unknownStage).toContain('--set names stage "b"');
     expect(unknownStage).toContain('did you mean "a"?');
+  });
+
+  it('--set and --matrix paths that reach a prototype are refused in one clear error', () => {
+    const yaml = 'name: x\nstages:\n  a: { uses: source }\n';
+    for (const expr of ['constructor.x=1', 'a.__proto__.value=7', 'a.prototype=1', '__proto__=1']) {
+      const { error, text } = only(yaml, [expr]);
+      expect(error.code).toBe('FEDAU_USAGE');
+      expect(text).toMatch(/--set names "(__proto__|constructor|prototype)", which is not a stage, a param/);
+    }
+    expect(() => parseMatrixFlag('a.constructor=1,2')).toThrow(/--matrix names "constructor"/);
+    // The document's own objects are untouched: nothing was written through a prototype.
+    expect(({} as Record<string, unknown>).value).toBeUndefined();
   });
 
   it('applies defaults and overrides to the resolved params', () => {
