@@ -1,8 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Dataset } from '../artifacts/dataset.ts';
 import { DataError } from '../engine/errors.ts';
-import { extractTar, readTar } from './tar.ts';
+import { sha256 } from '../util/canonical-json.ts';
+import { extractedIntact, extractTar, readTar } from './tar.ts';
 
 export type CifarName = 'cifar10' | 'cifar100';
 
@@ -34,6 +35,13 @@ export const CIFAR = {
 } as const;
 
 const PIXELS = 32 * 32;
+
+/**
+ * The most a CIFAR archive can hold once unzipped: six batch files of fixed size (CIFAR-10: 6 × 10 000 records of
+ * 3 073 bytes; CIFAR-100: 60 000 records of 3 074 bytes), their label names and tar headers, rounded up. A larger
+ * archive is refused as it unzips.
+ */
+export const CIFAR_MAX_ARCHIVE_BYTES = 200_000_000;
 
 /** Parses CIFAR binary records into HWC uint8 images and the (fine) labels. */
 export function parseCifarBatch(
@@ -105,9 +113,14 @@ export async function loadCifar(
   }
   let dir = path;
   if (info.isFile()) {
-    const entries = readTar(new Uint8Array(await readFile(path)), path);
-    dir = join(opts.extractRoot, `${name}-${info.size}-${Math.round(info.mtimeMs)}`);
-    await extractTar(entries, dir);
+    const raw = new Uint8Array(await readFile(path));
+    // Named by the archive's content, and checked file by file on reuse: an archive replaced with the same size
+    // and time, or an extracted file changed since, is never read stale.
+    dir = join(opts.extractRoot, `${name}-${sha256(raw).slice(0, 16)}`);
+    if (!(await extractedIntact(dir))) {
+      await rm(dir, { recursive: true, force: true });
+      await extractTar(readTar(raw, path, CIFAR_MAX_ARCHIVE_BYTES), dir);
+    }
   }
   const batchDir = await findBatchDir(dir, name);
   const read = async (files: readonly string[]) => {

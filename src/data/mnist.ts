@@ -1,9 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Dataset } from '../artifacts/dataset.ts';
 import { DataError } from '../engine/errors.ts';
-import { parseIdx } from './idx.ts';
+import { MAX_IDX_BYTES, parseIdx } from './idx.ts';
 
 /** The four MNIST files by role; a folder may hold them gzipped or not, with `-idx` or `.idx` naming. */
 export const MNIST_FILES = {
@@ -53,7 +53,18 @@ export async function loadMnist(
   files: Record<MnistRole, string>,
   meta: { name?: string; source: string },
 ): Promise<Dataset> {
-  const read = async (role: MnistRole) => parseIdx(new Uint8Array(await readFile(files[role])), files[role]);
+  const read = async (role: MnistRole) => {
+    // Checked before reading: a file larger than any IDX fedau reads is refused without loading it.
+    const size = (await stat(files[role])).size;
+    if (size > MAX_IDX_BYTES) {
+      throw new DataError(`${files[role]} is ${size} bytes, larger than any IDX file fedau reads`, {
+        file: files[role],
+        expected: `at most ${MAX_IDX_BYTES} bytes`,
+        got: `${size}`,
+      });
+    }
+    return parseIdx(new Uint8Array(await readFile(files[role])), files[role]);
+  };
   const [trI, trL, teI, teL] = await Promise.all([
     read('trainImages'),
     read('trainLabels'),

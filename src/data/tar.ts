@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { DataError } from '../engine/errors.ts';
-import { maybeGunzip } from './idx.ts';
+import { sha256 } from '../util/canonical-json.ts';
+import { gunzipBounded, isGzip } from './idx.ts';
 
 export interface TarEntry {
   name: string;
@@ -29,10 +30,18 @@ const octal = (b: Uint8Array) => parseInt(text(b).trim() || '0', 8);
 /**
  * Reads a tar archive (gzipped or not: ustar, GNU long names, pax paths) and checks every entry before anything
  * is written: an absolute name, a name that climbs out with `..`, a link or a device is refused with an error
- * naming the archive and the entry.
+ * naming the archive and the entry. An archive larger than `maxBytes` once unzipped is refused as it unzips.
  */
-export function readTar(raw: Uint8Array, archive: string): TarEntry[] {
-  const bytes = maybeGunzip(raw, archive);
+export function readTar(raw: Uint8Array, archive: string, maxBytes: number): TarEntry[] {
+  if (!isGzip(raw) && raw.length > maxBytes) {
+    throw new DataError(`${archive} is ${raw.length} bytes, more than the ${maxBytes} its dataset can take`, {
+      file: archive,
+      expected: `at most ${maxBytes} bytes`,
+      got: `${raw.length}`,
+      hint: 'this is not the dataset archive it claims to be',
+    });
+  }
+  const bytes = isGzip(raw) ? gunzipBounded(raw, archive, maxBytes, 'its dataset can take') : raw;
   const entries: TarEntry[] = [];
   let offset = 0;
   let longName: string | undefined;
@@ -111,14 +120,18 @@ function checkName(name: string, archive: string): void {
   }
 }
 
+/** Written last inside an extracted folder: each file's SHA-256, so a later reuse can check the folder's content. */
+const MANIFEST = '.fedau-manifest.json';
+
 /**
  * Extracts checked entries into `dest`, atomically: into a temporary sibling folder first, renamed once every
- * file is written. A path that would still resolve outside `dest` is refused.
+ * file (and the manifest of their digests) is written. A path that would still resolve outside `dest` is refused.
  */
 export async function extractTar(entries: TarEntry[], dest: string): Promise<void> {
   if (await stat(dest).catch(() => undefined)) return;
   const tmp = `${dest}.partial-${randomBytes(4).toString('hex')}`;
   const root = resolve(tmp);
+  const manifest: Record<string, string> = {};
   try {
     await mkdir(root, { recursive: true });
     for (const entry of entries) {
@@ -129,13 +142,28 @@ export async function extractTar(entries: TarEntry[], dest: string): Promise<voi
       else {
         await mkdir(dirname(target), { recursive: true });
         await writeFile(target, entry.data);
+        manifest[entry.name] = sha256(entry.data);
       }
     }
+    await writeFile(join(root, MANIFEST), JSON.stringify({ files: manifest }));
     await rename(root, dest);
   } catch (error) {
     await rm(root, { recursive: true, force: true });
     if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (error as NodeJS.ErrnoException).code === 'EEXIST')
       return; // another process won
     throw error;
+  }
+}
+
+/** Whether `dir` holds an extraction whose every file still has the content its manifest recorded. */
+export async function extractedIntact(dir: string): Promise<boolean> {
+  try {
+    const { files } = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as { files: Record<string, string> };
+    for (const [name, digest] of Object.entries(files)) {
+      if (sha256(new Uint8Array(await readFile(join(dir, name)))) !== digest) return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
 }

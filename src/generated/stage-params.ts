@@ -15,8 +15,9 @@ export interface DatasetParams {
    */
   source: 'npm' | 'file' | 'url' | 'synthetic';
   /**
-   * For source url: another location. MNIST: the folder URL holding the four .gz files; CIFAR: the archive URL.
-   * Default: the canonical URLs (cs.toronto.edu for CIFAR).
+   * For source url: another location, http:// or https://. MNIST: the folder URL holding the four .gz files; CIFAR:
+   * the archive URL. Default: the canonical URLs (cs.toronto.edu for CIFAR). For files already on this machine, use
+   * source file with path instead.
    */
   url?: string;
   /**

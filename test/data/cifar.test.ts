@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadCifar, parseCifarBatch } from '../../src/data/cifar.ts';
+import { CIFAR_MAX_ARCHIVE_BYTES, loadCifar, parseCifarBatch } from '../../src/data/cifar.ts';
 import { extractTar, readTar } from '../../src/data/tar.ts';
 import { DataError } from '../../src/engine/errors.ts';
 import { runPipeline } from '../../src/index.ts';
@@ -88,6 +89,28 @@ describe('CIFAR binary format', () => {
     });
     expect(fromFolder.trainImages).toEqual(c10.trainImages);
   });
+
+  it("reuses an extraction only while its content is the archive's: a replaced archive or a changed file re-extracts", async () => {
+    const dir = await tempDir();
+    const archive = join(dir, 'cifar-10-binary.tar');
+    const opts = { extractRoot: join(dir, 'x'), source: 'file' };
+    await writeFile(archive, tinyCifar10Archive(4, 6, 1, false));
+    const first = await loadCifar(archive, 'cifar10', opts);
+    // Same size and the same modification time, other images: a size-and-time key would reuse the old folder.
+    const before = await stat(archive);
+    await writeFile(archive, tinyCifar10Archive(4, 6, 2, false));
+    await utimes(archive, before.atime, before.mtime);
+    expect((await stat(archive)).size).toBe(before.size);
+    const second = await loadCifar(archive, 'cifar10', opts);
+    expect(second.trainImages).not.toEqual(first.trainImages);
+    // An extracted batch changed on disk is noticed and extracted again from the archive.
+    const [folder] = (await readdir(join(dir, 'x'))).filter((d) => d.startsWith('cifar10'));
+    const batch = join(dir, 'x', folder, 'cifar-10-batches-bin', 'data_batch_1.bin');
+    const bytes = await readFile(batch);
+    bytes[5] ^= 0xff;
+    await writeFile(batch, bytes);
+    expect((await loadCifar(archive, 'cifar10', opts)).trainImages).toEqual(second.trainImages);
+  });
 });
 
 describe('safe extraction', () => {
@@ -130,8 +153,18 @@ describe('safe extraction', () => {
     const good = tarArchive([{ name: 'a.bin', data: new Uint8Array(1000) }]);
     const corrupt = good.slice();
     corrupt[10] ^= 0xff;
-    expect(() => readTar(corrupt, 'a.tar')).toThrow(/bad header checksum at byte 0/);
-    expect(() => readTar(good.subarray(0, 700), 'a.tar')).toThrow(/truncated inside the entry at byte 0/);
+    expect(() => readTar(corrupt, 'a.tar', 1 << 20)).toThrow(/bad header checksum at byte 0/);
+    expect(() => readTar(good.subarray(0, 700), 'a.tar', 1 << 20)).toThrow(/truncated inside the entry at byte 0/);
+  });
+
+  it('refuses an archive that unzips to more than its dataset can hold, before it is all unzipped', () => {
+    const bomb = new Uint8Array(gzipSync(new Uint8Array(8 << 20)));
+    expect(bomb.length).toBeLessThan(64 << 10);
+    expect(() => readTar(bomb, 'bomb.tar.gz', 1 << 20)).toThrow(
+      /bomb\.tar\.gz unzips to more than 1048576 bytes, more than its dataset can take/,
+    );
+    expect(() => readTar(new Uint8Array(2 << 20), 'big.tar', 1 << 20)).toThrow(/more than the 1048576/);
+    expect(CIFAR_MAX_ARCHIVE_BYTES).toBeLessThan(250e6);
   });
 
   it('extracts atomically into the destination', async () => {
@@ -143,6 +176,7 @@ describe('safe extraction', () => {
           { name: 'd/f.bin', data: Uint8Array.of(1, 2) },
         ]),
         't',
+        1 << 20,
       ),
       join(dir, 'out'),
     );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseIdx } from '../../src/data/idx.ts';
 import { findMnistFiles, loadMnist, npmMnistDir } from '../../src/data/mnist.ts';
@@ -56,6 +57,18 @@ describe('IDX files', () => {
   it('rejects a broken gzip stream', () => {
     const broken = gz(good).subarray(0, 20);
     expect(dataError(() => parseIdx(broken, 'train.gz')).message).toContain('train.gz is not a valid gzip file');
+  });
+
+  it('unzips no further than its header announces: a valid header then endless zeros is refused early', () => {
+    // 12 announced data bytes, then 128 MB of zeros: an eighth of a megabyte gzipped.
+    const bomb = new Uint8Array(gzipSync(Buffer.concat([good, Buffer.alloc(128 << 20)]), { level: 9 }));
+    expect(bomb.length).toBeLessThan(1 << 20);
+    const before = process.memoryUsage().arrayBuffers;
+    const e = dataError(() => parseIdx(bomb, 'train-images-idx3-ubyte.gz'));
+    expect(e.message).toContain('unzips to more than 28 bytes, more than its IDX header announces');
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 << 20);
+    const huge = idxBytes([60000, 28000, 28000], new Uint8Array(4));
+    expect(dataError(() => parseIdx(gz(huge), 'big.gz')).message).toContain('announces 47040000000016 bytes');
   });
 
   it('loads a folder of MNIST files, gzipped or not, and checks that they agree', async () => {

@@ -1,7 +1,12 @@
 import { gzipSync } from 'node:zlib';
 
-/** A CIFAR binary batch of `n` records: pixel (p, channel c) of record i is (i + 7p + 50c) mod 256. */
-export function cifarBatch(kind: 'cifar10' | 'cifar100', n: number, labelOf: (i: number) => number): Uint8Array {
+/** A CIFAR binary batch of `n` records: pixel (p, channel c) of record i is (i + 7p + 50c + shift) mod 256. */
+export function cifarBatch(
+  kind: 'cifar10' | 'cifar100',
+  n: number,
+  labelOf: (i: number) => number,
+  shift = 0,
+): Uint8Array {
   const labelBytes = kind === 'cifar10' ? 1 : 2;
   const record = labelBytes + 3072;
   const out = new Uint8Array(n * record);
@@ -10,7 +15,7 @@ export function cifarBatch(kind: 'cifar10' | 'cifar100', n: number, labelOf: (i:
     if (kind === 'cifar100') out[base] = labelOf(i) % 20; // coarse
     out[base + labelBytes - 1] = labelOf(i);
     for (let c = 0; c < 3; c++)
-      for (let p = 0; p < 1024; p++) out[base + labelBytes + c * 1024 + p] = (i + 7 * p + 50 * c) % 256;
+      for (let p = 0; p < 1024; p++) out[base + labelBytes + c * 1024 + p] = (i + 7 * p + 50 * c + shift) % 256;
   }
   return out;
 }
@@ -64,15 +69,18 @@ export function tarArchive(entries: TarSpec[]): Uint8Array {
 
 export const gzip = (b: Uint8Array) => new Uint8Array(gzipSync(b));
 
-/** A tiny cifar-10-binary.tar.gz: 5 train batches of `perBatch` records and a test batch. */
-export function tinyCifar10Archive(perBatch = 4, test = 6): Uint8Array {
+/**
+ * A tiny cifar-10-binary.tar.gz (or, with `compress` false, .tar): 5 train batches of `perBatch` records and a test
+ * batch; `shift` changes the pixels, not the size.
+ */
+export function tinyCifar10Archive(perBatch = 4, test = 6, shift = 0, compress = true): Uint8Array {
   const label = (i: number) => i % 10;
-  return gzip(
+  return (compress ? gzip : (b: Uint8Array) => b)(
     tarArchive([
       { name: 'cifar-10-batches-bin/', type: '5' },
       ...[1, 2, 3, 4, 5].map((b) => ({
         name: `cifar-10-batches-bin/data_batch_${b}.bin`,
-        data: cifarBatch('cifar10', perBatch, (i) => label(i + b)),
+        data: cifarBatch('cifar10', perBatch, (i) => label(i + b), shift),
       })),
       { name: 'cifar-10-batches-bin/test_batch.bin', data: cifarBatch('cifar10', test, label) },
       {

@@ -3,6 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { unpackDataset } from '../../src/artifacts/dataset.ts';
+import { ConfigErrors } from '../../src/config/ajv-errors.ts';
+import { formatError } from '../../src/engine/errors.ts';
 import { ArtifactStore } from '../../src/engine/store.ts';
 import { runPipeline } from '../../src/index.ts';
 import { serve } from '../helpers/http-server.ts';
@@ -103,5 +105,15 @@ describe('dataset stage', () => {
     expect(result.status).toBe('failure');
     expect(error!.message).toContain('connection refused');
     expect(error!.info!.hint).toContain('source: npm');
+  });
+});
+
+describe('the dataset schema', () => {
+  it('refuses a file:// url before anything runs, pointing at source file', async () => {
+    const error = await runDataset('{ name: mnist, source: url, url: "file:///data/mnist/" }').catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigErrors);
+    const text = formatError((error as ConfigErrors).errors[0]);
+    expect(text).toContain('stages.data.with.url: does not match the expected format');
+    expect(text).toContain('use source file with path instead');
   });
 });
