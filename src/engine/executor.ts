@@ -4,7 +4,7 @@ import { backendWithAdapter } from './backend-name.ts';
 import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
 import { emptyCounts, type Reporter, type ReporterFailurePolicy, ReporterHub, type StageStatus } from './events.ts';
 import { Readiness } from './graph.ts';
-import { LockDir } from './locks.ts';
+import { describeOwner, LockDir } from './locks.ts';
 import type { ResolvedPipeline, ResolvedStage } from './pipeline.ts';
 import { lastPartsByStage, newRunId, type RunLog, writeRunLog } from './run-log.ts';
 import type { ArtifactRef, RemoteStages, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
@@ -193,6 +193,13 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
             stageId: stage.id,
             level: 'info',
             text: `waiting: process ${owner.pid} is running this stage with the same key`,
+          }),
+        onTakeover: (owner, why) =>
+          hub.emit({
+            type: 'stage:log',
+            stageId: stage.id,
+            level: 'warn',
+            text: `took over the lock of ${describeOwner(owner)}: ${why}`,
           }),
       })
       .catch((error) => {

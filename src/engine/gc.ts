@@ -1,10 +1,13 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FedauError } from './errors.ts';
-import { LockDir } from './locks.ts';
-import { type ArtifactStore, safeReaddir } from './store.ts';
+import { describeOwner, LockDir, type LockOwner } from './locks.ts';
+import { type ArtifactStore, type StoreKind, safeReaddir } from './store.ts';
 
 export interface GcReport {
+  kind: StoreKind;
+  /** Locks whose holder is gone (a killed process, a host without heartbeat), removed. */
+  staleLocks: { name: string; owner?: LockOwner; why: string }[];
   objects: { digest: string; size: number }[];
   brokenRecords: string[];
   checkpoints: { key: string; size: number }[];
@@ -18,24 +21,36 @@ export interface GcReport {
  * Frees what no run record still references: unreferenced blobs (left by killed runs or corrupted entries),
  * records whose blobs are gone, checkpoints of trainings that finished, and temp files.
  * Checkpoints of unfinished trainings are kept (they let a killed run resume) unless `allCheckpoints`.
+ * A worker's cache has no records: all its blobs go (the worker fetches them again), never while the worker runs.
+ * A folder that is not a store is refused, and so is a store in use; stale locks are removed first.
  */
 export async function collectGarbage(
   store: ArtifactStore,
   opts: { dryRun?: boolean; allCheckpoints?: boolean } = {},
 ): Promise<GcReport> {
+  const kind = await store.identify();
+  if (!kind) {
+    throw new FedauError('FEDAU_USAGE', `${store.root} is not a fedau store`, {
+      file: store.root,
+      expected: 'a folder made by `fedau run` or `fedau worker` (fedau-store.json, objects/, records/)',
+      got: 'none of these',
+      hint: 'point --store (or FEDAU_STORE) at the store; the default is ./artifacts',
+    });
+  }
   const locks = new LockDir(store.root);
+  const dryRun = opts.dryRun ?? false;
+  const staleLocks = dryRun ? [] : await locks.removeStale();
   const live = await locks.live();
   if (live.length) {
     throw new FedauError(
       'FEDAU_STORE_BUSY',
-      `the store is in use by a running fedau process (pid ${live[0].pid}: ${live[0].what})`,
+      `the store is in use by a running fedau process: ${describeOwner(live[0])}`,
       {
         file: store.root,
-        hint: 'run `fedau gc` when no `fedau run` is using this store',
+        hint: `run \`fedau gc\` when no \`fedau ${kind === 'worker' ? 'worker' : 'run'}\` is using this store`,
       },
     );
   }
-  const dryRun = opts.dryRun ?? false;
   const referenced = new Set<string>();
   const brokenRecords: string[] = [];
   const finished = new Set<string>();
@@ -64,10 +79,11 @@ export async function collectGarbage(
     for (const key of brokenRecords) await store.deleteRecord(key);
     for (const c of checkpoints) await rm(join(store.root, 'checkpoints', c.key), { recursive: true, force: true });
     for (const t of tmp) await rm(join(store.tmpDir, t.name), { recursive: true, force: true });
-    await locks.removeStale();
   }
   const bytes = [...objects, ...checkpoints, ...tmp].reduce((sum, x) => sum + x.size, 0);
   return {
+    kind,
+    staleLocks,
     objects: objects.map(({ digest, size }) => ({ digest, size })),
     brokenRecords,
     checkpoints,

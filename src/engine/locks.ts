@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InterruptedError } from './errors.ts';
 import { processAlive } from './fs-atomic.ts';
 import { safeReaddir } from './store.ts';
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   host: string;
   createdAt: string;
+  /** Renewed while the holder lives: a lock of another host is stale once this is too old. */
+  heartbeatAt?: string;
+  /** Tells this holder's lock from a later one at the same path. */
+  token?: string;
   what: string;
 }
 
@@ -19,8 +23,28 @@ export interface Lock {
 }
 
 /**
- * Inter-process locks as files in `<store>/locks`. A lock is created by hard-linking a fully written
- * temp file, so its content is never seen half-written; a lock whose process is gone is stale and is taken over.
+ * How long a lease of another host lives without a heartbeat. A process of this host is checked directly (its pid),
+ * so this matters only for stores shared between machines, where a crashed host would otherwise hold its locks for
+ * ever.
+ */
+export function leaseStaleMs(env = process.env): number {
+  return Number(env.FEDAU_LEASE_STALE_MS ?? 300_000);
+}
+
+/** Why a lock's holder is gone, or undefined while it lives. */
+export function staleness(owner: LockOwner, now = Date.now()): string | undefined {
+  if (owner.host === hostname()) return processAlive(owner.pid) ? undefined : `process ${owner.pid} is gone`;
+  const beat = Date.parse(owner.heartbeatAt ?? owner.createdAt);
+  const silent = now - (Number.isNaN(beat) ? 0 : beat);
+  return silent > leaseStaleMs() ? `no heartbeat from ${owner.host} for ${Math.round(silent / 1000)} s` : undefined;
+}
+
+export const describeOwner = (o: LockOwner) => `pid ${o.pid} on ${o.host} (${o.what})`;
+
+/**
+ * Inter-process locks as leases in `<store>/locks`. A lock is created by hard-linking a fully written temp file, so
+ * its content is never seen half-written; its holder renews a heartbeat in it while it lives. A lock whose process
+ * is gone (this host) or whose heartbeat stopped (another host) is stale, and is taken over, with a message.
  */
 export class LockDir {
   readonly dir: string;
@@ -28,23 +52,36 @@ export class LockDir {
     this.dir = join(storeRoot, 'locks');
   }
 
-  /** Tries once; returns the lock, or the owner that holds it. */
-  async tryAcquire(name: string, what: string): Promise<Lock | LockOwner> {
+  /** Tries once; returns the lock, or the owner that holds it. `onTakeover` hears of a stale lock taken over. */
+  async tryAcquire(
+    name: string,
+    what: string,
+    onTakeover?: (owner: LockOwner, why: string) => void,
+  ): Promise<Lock | LockOwner> {
     await mkdir(this.dir, { recursive: true });
     const path = join(this.dir, `${name}.lock`);
-    const owner: LockOwner = { pid: process.pid, host: hostname(), createdAt: new Date().toISOString(), what };
+    const now = new Date().toISOString();
+    const owner: LockOwner = {
+      pid: process.pid,
+      host: hostname(),
+      createdAt: now,
+      heartbeatAt: now,
+      token: randomBytes(8).toString('hex'),
+      what,
+    };
     const tmp = join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
     await writeFile(tmp, JSON.stringify(owner));
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
           await link(tmp, path);
-          return { path, release: () => rm(path, { force: true }) };
+          return this.held(name, owner);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
           const holder = await readOwner(path);
-          if (holder && isLive(holder)) return holder;
-          // Stale (its process died, e.g. SIGKILL): remove and retry.
+          const why = holder && staleness(holder);
+          if (holder && !why) return holder;
+          if (holder && why) onTakeover?.(holder, why);
           await rm(path, { force: true });
         }
       }
@@ -56,16 +93,44 @@ export class LockDir {
     }
   }
 
-  /** Waits until the lock is free; `onWait` is told once who holds it. */
+  /** A held lock: its heartbeat runs until release, and stops if another process took the lease over. */
+  private held(name: string, owner: LockOwner): Lock {
+    const path = join(this.dir, `${name}.lock`);
+    const beat = async () => {
+      const current = await readOwner(path);
+      if (current?.token !== owner.token) return clearInterval(timer);
+      const next = { ...owner, heartbeatAt: new Date().toISOString() };
+      // Named like the temp files above, so that one left by a killed process is cleaned as theirs are.
+      const tmp = join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
+      await writeFile(tmp, JSON.stringify(next));
+      await rename(tmp, path).catch(() => rm(tmp, { force: true }));
+    };
+    const timer = setInterval(() => void beat().catch(() => undefined), Math.max(500, leaseStaleMs() / 5));
+    timer.unref();
+    return {
+      path,
+      release: async () => {
+        clearInterval(timer);
+        if ((await readOwner(path))?.token === owner.token) await rm(path, { force: true });
+      },
+    };
+  }
+
+  /** Waits until the lock is free; `onWait` is told once who holds it, `onTakeover` of a stale lock taken over. */
   async acquire(
     name: string,
     what: string,
-    opts: { signal?: AbortSignal; onWait?: (owner: LockOwner) => void; pollMs?: number } = {},
+    opts: {
+      signal?: AbortSignal;
+      onWait?: (owner: LockOwner) => void;
+      onTakeover?: (owner: LockOwner, why: string) => void;
+      pollMs?: number;
+    } = {},
   ): Promise<Lock> {
     let told = false;
     for (;;) {
       if (opts.signal?.aborted) throw new InterruptedError();
-      const result = await this.tryAcquire(name, what);
+      const result = await this.tryAcquire(name, what, opts.onTakeover);
       if ('release' in result) return result;
       if (!told) {
         opts.onWait?.(result);
@@ -81,28 +146,27 @@ export class LockDir {
     for (const file of await safeReaddir(this.dir)) {
       if (!file.endsWith('.lock')) continue;
       const owner = await readOwner(join(this.dir, file));
-      if (owner && isLive(owner)) out.push({ ...owner, name: file.slice(0, -5) });
+      if (owner && !staleness(owner)) out.push({ ...owner, name: file.slice(0, -5) });
     }
     return out;
   }
 
-  /** Removes locks whose process is gone; returns how many. */
-  async removeStale(): Promise<number> {
-    let removed = 0;
+  /** Removes locks whose holder is gone; returns each with the reason. */
+  async removeStale(): Promise<{ name: string; owner?: LockOwner; why: string }[]> {
+    const removed = [];
     for (const file of await safeReaddir(this.dir)) {
       const path = join(this.dir, file);
       if (file.startsWith('.')) {
         const pid = Number(file.split('.')[2]);
-        if (!processAlive(pid)) {
-          await rm(path, { force: true });
-          removed++;
-        }
+        if (!processAlive(pid)) await rm(path, { force: true });
         continue;
       }
+      if (!file.endsWith('.lock')) continue;
       const owner = await readOwner(path);
-      if (!owner || !isLive(owner)) {
+      const why = owner ? staleness(owner) : 'unreadable';
+      if (why) {
         await rm(path, { force: true });
-        removed++;
+        removed.push({ name: file.slice(0, -5), owner, why });
       }
     }
     return removed;
@@ -115,9 +179,4 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function isLive(owner: LockOwner): boolean {
-  // A lock from another host cannot be checked; it is respected.
-  return owner.host !== hostname() || processAlive(owner.pid);
 }

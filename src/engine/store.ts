@@ -22,6 +22,12 @@ export type Lookup =
   | { hit: true; record: RunRecord }
   | { hit: false; reason: 'no-record' | 'bad-record' | 'missing-output' | 'corrupt-output'; warning?: string };
 
+/** A store of `fedau run` (records and blobs), or a `fedau worker`'s cache of inputs (blobs only, no records). */
+export type StoreKind = 'local' | 'worker';
+
+/** Written when a store is created: what it is, so that `fedau gc` never mistakes another folder for one. */
+const MARKER = 'fedau-store.json';
+
 /**
  * A content-addressed artifact store on the local filesystem.
  * Blobs are immutable and named by their SHA-256; a run record is the commit point of a stage.
@@ -48,9 +54,26 @@ export class ArtifactStore {
     return join(this.root, 'checkpoints', key);
   }
 
-  async init(): Promise<void> {
+  async init(kind: StoreKind = 'local'): Promise<void> {
     for (const dir of ['objects', 'records', 'runs', 'tmp', 'locks', 'checkpoints']) {
       await mkdir(join(this.root, dir), { recursive: true });
+    }
+    // Marked once, when created (or first used after markers came): the kind never changes afterwards.
+    const marked = await stat(join(this.root, MARKER)).catch(() => undefined);
+    if (!marked) await writeFileAtomic(join(this.root, MARKER), JSON.stringify({ format: 1, kind }), this.tmpDir);
+  }
+
+  /**
+   * What this folder is: its marker's kind; a store made before markers existed counts as local when it has the
+   * layout of one; anything else is not a store (undefined).
+   */
+  async identify(): Promise<StoreKind | undefined> {
+    try {
+      const marker = JSON.parse(await readFile(join(this.root, MARKER), 'utf8')) as { kind?: StoreKind };
+      return marker.kind === 'worker' ? 'worker' : 'local';
+    } catch {
+      const has = async (dir: string) => (await stat(join(this.root, dir)).catch(() => undefined))?.isDirectory();
+      return (await has('objects')) && (await has('records')) ? 'local' : undefined;
     }
   }
 

@@ -21,6 +21,7 @@ import { announceWorker, refuse, retireWorker, runIsAlive, type WorkerInfo } fro
 import type { WorkerEvent } from '../cluster/worker-events.ts';
 import { loadSchemas } from '../config/schemas.ts';
 import { InterruptedError } from '../engine/errors.ts';
+import { LockDir } from '../engine/locks.ts';
 import type { ArtifactRef, StageContext } from '../engine/stage.ts';
 import { ArtifactStore } from '../engine/store.ts';
 import { backendDescription, chooseBackend, tfjsVersion } from '../ml/backend.ts';
@@ -73,7 +74,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const facts: Facts = { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendDescription(choice) };
   const id = `${hostname()}-${process.pid}`;
   const store = new ArtifactStore(opts.storeRoot);
-  await store.init();
+  await store.init('worker');
+  // Held while the worker runs: `fedau gc` of this cache refuses to run under it.
+  const lease = await new LockDir(opts.storeRoot).acquire(`worker-${id}`, `fedau worker ${id}`);
   const blobs = new RedisBlobs(redis);
   const pools = new Map<string, Promise<Pool>>();
   const active = new Map<string, string>();
@@ -331,6 +334,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       clearInterval(heartbeat);
       for (const pool of pools.values()) await (await pool.catch(() => undefined))?.runner.close();
       await retireWorker(redis, id).catch(() => undefined);
+      await lease.release();
       redis.disconnect();
       opts.onEvent({ type: 'stopped' });
     },

@@ -90,7 +90,7 @@ describe('CIFAR binary format', () => {
     expect(fromFolder.trainImages).toEqual(c10.trainImages);
   });
 
-  it('reuses an extraction only while its content is the archive\'s, else extracts again', async () => {
+  it("reuses an extraction only while its content is the archive's, else extracts again", async () => {
     const dir = await tempDir();
     const archive = join(dir, 'cifar-10-binary.tar');
     const opts = { extractRoot: join(dir, 'x'), source: 'file' };

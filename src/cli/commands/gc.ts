@@ -1,4 +1,5 @@
 import { collectGarbage } from '../../engine/gc.ts';
+import { describeOwner } from '../../engine/locks.ts';
 import { ArtifactStore } from '../../engine/store.ts';
 import { storeRoot } from '../../index.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
@@ -28,6 +29,10 @@ export async function gcCommand(argv: string[], { out }: CliContext): Promise<nu
     allCheckpoints: flags['all-checkpoints'] === true,
   });
   const verb = report.dryRun ? 'would delete' : 'deleted';
+  for (const l of report.staleLocks) {
+    out(`removed the stale lock ${l.name}${l.owner ? ` of ${describeOwner(l.owner)}` : ''}: ${l.why}`);
+  }
+  if (report.kind === 'worker') out("a worker's cache: its blobs are fetched again from Redis when a job needs them");
   for (const o of report.objects) out(`${verb} blob ${o.digest.slice(0, 16)}  ${formatBytes(o.size)}`);
   for (const k of report.brokenRecords) out(`${verb} broken run record ${k.slice(0, 16)}`);
   for (const c of report.checkpoints) out(`${verb} checkpoint ${c.key.slice(0, 16)}  ${formatBytes(c.size)}`);
