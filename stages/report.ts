@@ -1,8 +1,10 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { unpackHistory } from '../src/artifacts/history.ts';
 import { unpackMetrics } from '../src/artifacts/metrics.ts';
 import { packReport, unpackReport } from '../src/artifacts/report.ts';
+import { DataError } from '../src/engine/errors.ts';
 import { writeFileAtomic } from '../src/engine/fs-atomic.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { ReportParams } from '../src/generated/stage-params.ts';
@@ -52,26 +54,56 @@ export default defineStage<ReportParams>({
     ctx.progress({ step: 1, total: 1, label: 'written' });
     return { report: await ctx.writeArtifact('report', packReport(files), { pipeline: ctx.pipeline.name }) };
   },
-  // Runs on cache hits too, so reports/<name>/ always shows the latest result of the pipeline. The folder is
-  // written beside the old one and swapped in, so a reader never sees a half-written report.
+  // Runs on cache hits too, so reports/<name>/ always shows the latest result of the pipeline.
   async publish(ctx, outputs) {
     const files = unpackReport(await ctx.readArtifact(outputs.report));
     const dir = resolve(ctx.workDir, ctx.params.dir, ctx.pipeline.name);
-    const staging = `${dir}.writing-${process.pid}`;
-    await rm(staging, { recursive: true, force: true });
-    const written = [];
+    await publishReportFolder(dir, files, ctx.pipeline.name);
+    ctx.log('info', `report: ${join(ctx.params.dir, ctx.pipeline.name, 'report.html')} (and report.md)`);
+    return Object.keys(files).map((name) => join(dir, name));
+  },
+});
+
+/** Inside every report folder fedau writes: only a folder that has it is ever replaced. */
+const REPORT_MARKER = '.fedau-report';
+
+/**
+ * Writes the report beside its destination and swaps it in, so a reader never sees a half-written report. The
+ * folder it replaces must be one fedau wrote (it holds the marker): any other folder at that path is the user's,
+ * and is left alone with a clear error, whatever `dir` and the pipeline name point at.
+ */
+async function publishReportFolder(dir: string, files: Record<string, Uint8Array>, pipeline: string): Promise<void> {
+  const existing = await stat(dir).catch(() => undefined);
+  if (existing && !(await stat(join(dir, REPORT_MARKER)).catch(() => undefined))) {
+    throw new DataError(`${dir} exists and was not written by fedau: the report will not replace it`, {
+      path: 'report.dir',
+      expected: 'a new folder, or a report folder of an earlier run',
+      got: existing.isDirectory() ? 'a folder of yours' : 'a file',
+      hint: 'set another report dir (--set <report stage>.dir=reports) or pipeline name, or move that folder away',
+    });
+  }
+  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const staging = `${dir}.fedau-writing-${suffix}`;
+  try {
     for (const [name, bytes] of Object.entries(files)) {
       const path = join(staging, name);
       await mkdir(dirname(path), { recursive: true });
       await writeFileAtomic(path, bytes, dirname(path));
-      written.push(join(dir, name));
     }
-    await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
-    ctx.log('info', `report: ${join(ctx.params.dir, ctx.pipeline.name, 'report.html')} (and report.md)`);
-    return written;
-  },
-});
+    await writeFile(join(staging, REPORT_MARKER), `${JSON.stringify({ pipeline })}\n`);
+    if (existing) {
+      const old = `${dir}.fedau-old-${suffix}`;
+      await rename(dir, old);
+      await rename(staging, dir);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await mkdir(dirname(dir), { recursive: true });
+      await rename(staging, dir);
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
 
 /** Vega is loaded on first use, not with the stage: commands that never write a report stay fast to start. */
 async function reportFiles(json: ReportJson): Promise<Record<string, string>> {

@@ -182,7 +182,23 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       return 'hit';
     };
 
-    if ((await tryCache()) === 'hit') return;
+    const failed = (error: unknown, t0: number) => {
+      const wrapped = serializeError(wrapStageError(stage, error));
+      finish(stage.id, { status: 'failure', key, error: wrapped }, { parts, durationMs: Date.now() - t0 });
+      hub.emit({
+        type: 'stage:end',
+        stageId: stage.id,
+        status: 'failure',
+        durationMs: Date.now() - t0,
+        error: wrapped,
+      });
+    };
+    try {
+      if ((await tryCache()) === 'hit') return;
+    } catch (error) {
+      // A cache hit whose outputs cannot be published (a report folder fedau may not replace) fails the stage.
+      return failed(error, Date.now());
+    }
     const lock = await locks
       .acquire(key, `stage ${stage.id} of ${pipeline.name}`, {
         signal,
@@ -251,19 +267,7 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       hub.emit({ type: 'stage:end', stageId: stage.id, status: 'success', durationMs: Date.now() - t0, outputs });
     } catch (error) {
       if (signal.aborted) return skipInterrupted(stage.id, { key }, { parts });
-      const wrapped = wrapStageError(stage, error);
-      finish(
-        stage.id,
-        { status: 'failure', key, error: serializeError(wrapped) },
-        { parts, durationMs: Date.now() - t0 },
-      );
-      hub.emit({
-        type: 'stage:end',
-        stageId: stage.id,
-        status: 'failure',
-        durationMs: Date.now() - t0,
-        error: serializeError(wrapped),
-      });
+      failed(error, t0);
     } finally {
       await lock.release();
     }

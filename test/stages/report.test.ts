@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -98,4 +98,32 @@ describe('seeds and sweeps (matrix) and the report', () => {
     expect(report.seconds.retrain).toBeGreaterThan(0);
     expect(report.costRatio).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('where the report is written', () => {
+  it('never replaces a folder fedau did not write; replaces its own report folder whole', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'data'));
+    await writeFile(join(dir, 'data', 'important.txt'), 'mine');
+    const sets = ['name=data', 'report.dir=.', 'train.rounds=1'];
+    const run = () => runPipeline(SMOKE, { store: join(dir, 'store'), workDir: dir, sets });
+    const refused = await run();
+    expect(refused.status).toBe('failure');
+    expect(refused.stages.report.error?.message).toContain(
+      `${join(dir, 'data')} exists and was not written by fedau: the report will not replace it`,
+    );
+    expect(await readdir(join(dir, 'data'))).toEqual(['important.txt']);
+    // A cache hit publishes too, and is refused the same way.
+    expect((await run()).stages.report).toMatchObject({ status: 'failure' });
+    expect(await readFile(join(dir, 'data', 'important.txt'), 'utf8')).toBe('mine');
+
+    await rm(join(dir, 'data'), { recursive: true });
+    expect((await run()).status).toBe('success');
+    await writeFile(join(dir, 'data', 'stale.txt'), 'left by an older report');
+    expect((await run()).status).toBe('success');
+    const files = await readdir(join(dir, 'data'));
+    expect(files).toContain('report.json');
+    expect(files).not.toContain('stale.txt');
+    expect((await readdir(dir)).filter((f) => f.includes('.fedau-'))).toEqual([]);
+  });
 });
