@@ -29,6 +29,7 @@ import { predictLogits } from '../../src/ml/predict.ts';
 import { createRunner, trainingSet } from '../../src/ml/runner.ts';
 import { accuracy, argmax } from '../../src/ml/scores.ts';
 import { unlearnedLogits } from '../../src/ml/unlearn-op.ts';
+import { sha256 } from '../../src/util/canonical-json.ts';
 import { packageVersion } from '../../src/util/package-root.ts';
 
 /** The dataset and partition a training stage reads, checked to belong together. */
@@ -126,10 +127,15 @@ export async function trainFederationInStage(
         ? `, ${ph.forgetCount} samples left out`
         : ` (unlearning: ${ph.unlearningClients.join(', ') || 'none'})`),
   );
-  const resumed = await loadCheckpoint(ctx.checkpointDir);
+  const loaded = await loadCheckpoint(ctx.checkpointDir);
+  for (const why of loaded.discarded) ctx.log('warn', `a damaged checkpoint was discarded: ${why}`);
+  const resumed = loaded.state;
   const usable = resumed && resumed.weights.length === model.specs.length && resumed.round <= recipe.rounds;
   if (usable) ctx.log('info', `resuming from the checkpoint after round ${resumed.round}`);
+  else if (loaded.discarded.length) ctx.log('warn', 'no intact checkpoint is left: training starts over');
   const state0 = usable ? resumed : initialState(model, partition, recipe.seed, retrain);
+  // The per-round trace files written so far, with their digests: each checkpoint attests them.
+  const traceFiles: Record<string, string> = usable ? { ...loaded.files } : {};
   const traceDir = join(ctx.checkpointDir, 'trace');
   await mkdir(traceDir, { recursive: true });
   const headIds = retrain ? [] : [...ph.unlearningClients];
@@ -147,6 +153,9 @@ export async function trainFederationInStage(
     mode: ph.mode,
     headIds,
     traceDir: retrain ? undefined : traceDir,
+    onTraceFile: (name, digest) => {
+      traceFiles[`trace/${name}`] = digest;
+    },
     onMetrics: (m) => {
       metrics = m;
     },
@@ -172,7 +181,7 @@ export async function trainFederationInStage(
             metrics,
           }),
         onRound: async (state, record) => {
-          await saveCheckpoint(ctx.checkpointDir, state);
+          await saveCheckpoint(ctx.checkpointDir, state, traceFiles);
           metrics = { ...metrics, loss: record.loss };
           ctx.progress({
             step: step(record.round, 0),
@@ -183,7 +192,9 @@ export async function trainFederationInStage(
         },
       },
     });
-    const trace = retrain ? undefined : await assembleTrace(traceDir, final.history, headIds, sets, model.classes);
+    const trace = retrain
+      ? undefined
+      : await assembleTrace(traceDir, final.history, headIds, sets, model.classes, traceFiles);
     return { model, backend: backendDescription(choice), final, sets, trace };
   } finally {
     await runner.runner.close();
@@ -202,6 +213,8 @@ export function roundEvaluator(opts: {
   mode: UnlearnMode;
   headIds: number[];
   traceDir?: string;
+  /** Told the name and SHA-256 of each trace file written, for the checkpoint to attest. */
+  onTraceFile?: (name: string, digest: string) => void;
   onMetrics?: (metrics: Record<string, number>) => void;
 }): Evaluator {
   const { model, sets, headIds, traceDir } = opts;
@@ -226,11 +239,9 @@ export function roundEvaluator(opts: {
     if (traceDir) {
       const sections: Record<string, Float32Array> = { all: test.interleaved };
       if (forget) sections.forget = forget.interleaved;
-      await writeFileAtomic(
-        join(traceDir, `r${round}.bin`),
-        packContainer('trace-round', { round }, sections),
-        traceDir,
-      );
+      const bytes = packContainer('trace-round', { round }, sections);
+      await writeFileAtomic(join(traceDir, `r${round}.bin`), bytes, traceDir);
+      opts.onTraceFile?.(`r${round}.bin`, sha256(bytes));
     }
     if (headIds.length) {
       const forgotten = headIds.map((_, j) => j + 1);
@@ -267,6 +278,7 @@ async function assembleTrace(
   headIds: number[],
   sets: EvalSets,
   classes: number,
+  digests: Record<string, string>,
 ): Promise<Uint8Array> {
   const rounds = history.filter((r) => r.testAccuracy !== undefined).map((r) => r.round);
   const setList = [
@@ -276,6 +288,13 @@ async function assembleTrace(
   const logits = new Map<string, Float32Array>();
   for (const round of rounds) {
     const bytes = await readFile(join(dir, `r${round}.bin`));
+    // Each file is the one its round wrote: a file changed on disk since is never assembled into a trace.
+    if (sha256(bytes) !== digests[`trace/r${round}.bin`]) {
+      throw new DataError(`the trace file of round ${round} changed on disk since it was written`, {
+        file: join(dir, `r${round}.bin`),
+        hint: 'delete the stage\'s checkpoint folder (or run with --force) to train it again',
+      });
+    }
     const { sections } = unpackContainer(
       new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       'trace-round',

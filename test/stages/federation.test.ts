@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -132,5 +132,43 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     const digest = (out: string) =>
       parseEvents(out).find((e) => e.type === 'stage:end' && e.stageId === 'train').outputs.federation.digest;
     expect(digest(resumed.stdout)).toBe(digest(whole.stdout));
+  });
+
+  it('a damaged checkpoint or trace file is discarded with a warning, and the result is the undisturbed one', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const sets = ['train.rounds=3'];
+    const whole = await run(store, dir, { sets });
+    expect(whole.result.status).toBe('success');
+    const key = whole.result.stages.train.key!;
+    const ckpt = join(store, 'checkpoints', key);
+    const outputs = ['federation', 'history', 'trace'].map((o) => whole.digest('train', o));
+    const damage = async (file: string, at: number) => {
+      const bytes = await readFile(join(ckpt, file));
+      bytes[at] ^= 0x5a;
+      bytes[at + 1] ^= 0xa5;
+      await writeFile(join(ckpt, file), bytes);
+      await rm(join(store, 'records', key.slice(0, 2), `${key}.json`));
+    };
+    const rerun = async () => {
+      const r = await run(store, dir, { sets });
+      const logs = r.events.flatMap((e) => (e.type === 'stage:log' && e.stageId === 'train' ? [e.text] : []));
+      expect(['federation', 'history', 'trace'].map((o) => r.digest('train', o))).toEqual(outputs);
+      return logs;
+    };
+
+    // Two bytes flipped in the float data of the last checkpoint: the one before is used.
+    await damage('federation.ckpt', (await stat(join(ckpt, 'federation.ckpt'))).size - 200);
+    let logs = await rerun();
+    expect(logs).toContain('a damaged checkpoint was discarded: federation.ckpt: its bytes do not match its digest');
+    expect(logs).toContain('resuming from the checkpoint after round 2');
+
+    // A trace file of the first round, which every checkpoint attests: none can be used, and training starts over.
+    await damage('trace/r1.bin', 100);
+    logs = await rerun();
+    expect(logs).toContain(
+      'a damaged checkpoint was discarded: federation.ckpt: trace/r1.bin, written with it, is damaged',
+    );
+    expect(logs).toContain('no intact checkpoint is left: training starts over');
   });
 });
