@@ -134,7 +134,7 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     expect(digest(resumed.stdout)).toBe(digest(whole.stdout));
   });
 
-  it('a damaged checkpoint or trace file is discarded with a warning, and the result is the undisturbed one', async () => {
+  it('a damaged checkpoint or trace file is discarded with a warning; the result is the undisturbed one', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
     const sets = ['train.rounds=3'];
