@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parseRedisUrl, withPassword } from '../cluster/redis.ts';
 import { ConfigError, unknownNameHint } from '../engine/errors.ts';
 import type { ResolvedPipeline } from '../engine/pipeline.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
@@ -52,6 +54,13 @@ export const FLAG_REDIS: FlagSpec = {
   placeholder: 'url',
   description: 'a Redis (redis:// or rediss://) whose `fedau worker`s do the work (default $FEDAU_REDIS)',
 };
+export const FLAG_REDIS_PASSWORD_FILE: FlagSpec = {
+  name: 'redis-password-file',
+  arg: 'value',
+  placeholder: 'file',
+  description:
+    'the Redis password, read from a file (default $FEDAU_REDIS_PASSWORD_FILE): kept off the command line, which `ps` shows',
+};
 export const FLAG_VERBOSE: FlagSpec = {
   name: 'verbose',
   arg: 'boolean',
@@ -104,11 +113,43 @@ export function applyWebGpuSoftware(value: ParsedFlags[string], env = process.en
   if (value === true) env.FEDAU_WEBGPU_SOFTWARE = '1';
 }
 
-/** `--redis`, then `$FEDAU_REDIS`; undefined runs everything in this process. */
-export function redisUrl(value: ParsedFlags[string], env = process.env): string | undefined {
-  if (value === true || value === false)
+/**
+ * The Redis to use: `--redis`, then `$FEDAU_REDIS`; undefined runs everything in this process. The password may come
+ * from `--redis-password-file` or `$FEDAU_REDIS_PASSWORD_FILE` instead of the URL; a password written in `--redis`
+ * itself is visible to every user of the machine (`ps`), and `warn` says so.
+ */
+export function redisUrl(
+  flags: ParsedFlags,
+  opts: { env?: NodeJS.ProcessEnv; warn?: (text: string) => void } = {},
+): string | undefined {
+  const env = opts.env ?? process.env;
+  const flag = flags.redis;
+  if (flag === true || flag === false)
     throw new ConfigError('FEDAU_USAGE', '--redis needs a URL', { hint: 'e.g. --redis redis://127.0.0.1:6379' });
-  return (value as string | undefined) ?? (env.FEDAU_REDIS || undefined);
+  const base = (flag as string | undefined) ?? (env.FEDAU_REDIS || undefined);
+  if (!base) return undefined;
+  parseRedisUrl(base);
+  const file = (flags['redis-password-file'] as string | undefined) ?? (env.FEDAU_REDIS_PASSWORD_FILE || undefined);
+  if (file) {
+    let password: string;
+    try {
+      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError('FEDAU_USAGE', `cannot read the Redis password file ${file}`, {
+        file,
+        got: (error as NodeJS.ErrnoException).code,
+        hint: 'give the path of a file holding the password alone (a trailing newline is ignored)',
+      });
+    }
+    return withPassword(base, password);
+  }
+  if (typeof flag === 'string' && parseRedisUrl(flag).password) {
+    opts.warn?.(
+      '⚠ the password in --redis is visible to other users of this machine (ps): ' +
+        'set FEDAU_REDIS or use --redis-password-file instead',
+    );
+  }
+  return base;
 }
 
 export function parsePositive(value: ParsedFlags[string], name: string): number | undefined {

@@ -292,7 +292,7 @@ async function assembleTrace(
     if (sha256(bytes) !== digests[`trace/r${round}.bin`]) {
       throw new DataError(`the trace file of round ${round} changed on disk since it was written`, {
         file: join(dir, `r${round}.bin`),
-        hint: 'delete the stage\'s checkpoint folder (or run with --force) to train it again',
+        hint: "delete the stage's checkpoint folder (or run with --force) to train it again",
       });
     }
     const { sections } = unpackContainer(

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +177,32 @@ describe.skipIf(!HAVE_REDIS)('cluster connections', () => {
     expect(r.stderr).toContain('hint: start it');
     expect(`${r.stdout}${r.stderr}`).not.toContain('topsecret');
   }, 30_000);
+
+  it('a base64 password (with / + @ =) from a file or the URL works and is printed nowhere; a bad db is exit 2', async () => {
+    const password = 'q/Z+8@x=/==';
+    const server = await startRedis({ password });
+    try {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'pw'), `${password}\n`);
+      const plain = `redis://127.0.0.1:${server.port}`;
+      const fromFile = await fedau(['workers', '--redis', plain, '--redis-password-file', join(dir, 'pw')]);
+      expect(fromFile.exitCode, fromFile.stderr).toBe(0);
+      expect(fromFile.stdout).toContain(`0 workers connected to redis://:***@127.0.0.1:${server.port}`);
+      const inUrl = await fedau(['workers', '--redis', `redis://:${password}@127.0.0.1:${server.port}`]);
+      expect(inUrl.exitCode, inUrl.stderr).toBe(0);
+      expect(inUrl.stderr).toContain('the password in --redis is visible to other users of this machine (ps)');
+      const noDb = await fedau(['workers', '--redis', `${plain}/99`, '--redis-password-file', join(dir, 'pw')]);
+      expect(noDb.exitCode).toBe(2);
+      expect(noDb.stderr).toContain(`Redis at redis://:***@127.0.0.1:${server.port}/99 has no database 99`);
+      const badDb = await fedau(['workers', '--redis', `${plain}/abc`]);
+      expect(badDb.exitCode).toBe(2);
+      expect(badDb.stderr).toContain('the database "abc" is not a number');
+      expect(badDb.stderr).not.toMatch(/\n\s+at /);
+      for (const r of [fromFile, inUrl, noDb, badDb]) expect(`${r.stdout}${r.stderr}`).not.toContain('Z+8');
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 
   it('TLS (rediss://) with a password: the run works, and the password is printed nowhere', async () => {
     const secure = await startRedis({ tls: true, password: 'sw0rdfish' });

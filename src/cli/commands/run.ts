@@ -9,6 +9,7 @@ import {
   FLAG_FORCE,
   FLAG_MATRIX,
   FLAG_REDIS,
+  FLAG_REDIS_PASSWORD_FILE,
   FLAG_SET,
   FLAG_STORE,
   FLAG_VERBOSE,
@@ -47,6 +48,7 @@ export const runSpec: CommandSpec = {
     FLAG_WEBGPU_SOFTWARE,
     FLAG_WORKERS,
     FLAG_REDIS,
+    FLAG_REDIS_PASSWORD_FILE,
     {
       name: 'concurrency',
       arg: 'value',
@@ -77,7 +79,7 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     // stdout carries only NDJSON events: anything a library prints goes to stderr instead.
     console.log = console.info = console.warn = console.error;
   }
-  const url = redisUrl(flags.redis);
+  const url = redisUrl(flags, { warn: (text) => process.stderr.write(`${text}\n`) });
   // Opened before anything runs: an unreachable Redis stops the command within seconds (exit 2).
   const coordinator = url ? await (await import('../../cluster/coordinator.ts')).Coordinator.open(url) : undefined;
   const concurrency =

@@ -7,6 +7,7 @@ import {
   applyWebGpuSoftware,
   FLAG_BACKEND,
   FLAG_REDIS,
+  FLAG_REDIS_PASSWORD_FILE,
   FLAG_STORE,
   FLAG_WEBGPU_SOFTWARE,
   parseBackend,
@@ -22,6 +23,7 @@ export const workerSpec: CommandSpec = {
   positionals: 0,
   flags: [
     FLAG_REDIS,
+    FLAG_REDIS_PASSWORD_FILE,
     {
       name: 'concurrency',
       arg: 'value',
@@ -44,7 +46,7 @@ export const workerSpec: CommandSpec = {
 export async function workerCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { flags } = parseArgs(argv, workerSpec);
   applyWebGpuSoftware(flags['webgpu-software']);
-  const url = redisUrl(flags.redis);
+  const url = redisUrl(flags, { warn: (text) => process.stderr.write(`${text}\n`) });
   if (!url) {
     throw new ConfigError('FEDAU_USAGE', '`fedau worker` needs a Redis to take jobs from', {
       hint: 'e.g. fedau worker --redis redis://127.0.0.1:6379 (or set FEDAU_REDIS)',

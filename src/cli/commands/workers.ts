@@ -2,7 +2,7 @@ import { connectRedis, maskUrl } from '../../cluster/redis.ts';
 import { listWorkers } from '../../cluster/registry.ts';
 import { ConfigError } from '../../engine/errors.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
-import { FLAG_REDIS, redisUrl } from '../common.ts';
+import { FLAG_REDIS, FLAG_REDIS_PASSWORD_FILE, redisUrl } from '../common.ts';
 import type { CliContext } from '../context.ts';
 
 export const workersSpec: CommandSpec = {
@@ -10,12 +10,12 @@ export const workersSpec: CommandSpec = {
   usage: 'fedau workers --redis <url> [--json]',
   summary: 'List the workers connected to a Redis: backend, versions, and what each is doing.',
   positionals: 0,
-  flags: [FLAG_REDIS, { name: 'json', arg: 'boolean', description: 'print JSON' }],
+  flags: [FLAG_REDIS, FLAG_REDIS_PASSWORD_FILE, { name: 'json', arg: 'boolean', description: 'print JSON' }],
 };
 
 export async function workersCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { flags } = parseArgs(argv, workersSpec);
-  const url = redisUrl(flags.redis);
+  const url = redisUrl(flags, { warn: (text) => process.stderr.write(`${text}\n`) });
   if (!url) throw new ConfigError('FEDAU_USAGE', '`fedau workers` needs --redis <url>', { hint: 'or set FEDAU_REDIS' });
   const redis = await connectRedis(url, { name: 'fedau-workers' });
   try {
