@@ -59,7 +59,7 @@ export const FLAG_REDIS_PASSWORD_FILE: FlagSpec = {
   arg: 'value',
   placeholder: 'file',
   description:
-    'the Redis password, read from a file (default $FEDAU_REDIS_PASSWORD_FILE): kept off the command line, which `ps` shows',
+    'the Redis password, read from a file (default $FEDAU_REDIS_PASSWORD_FILE), kept off the command line (ps)',
 };
 export const FLAG_VERBOSE: FlagSpec = {
   name: 'verbose',
