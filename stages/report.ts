@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { unpackHistory } from '../src/artifacts/history.ts';
 import { unpackMetrics } from '../src/artifacts/metrics.ts';
@@ -67,6 +67,24 @@ export default defineStage<ReportParams>({
 /** Inside every report folder fedau writes: only a folder that has it is ever replaced. */
 const REPORT_MARKER = '.fedau-report';
 
+/** The files a report folder holds: what fedau versions before the marker wrote, and nothing else. */
+const REPORT_FILES = /^(report\.(json|md|html)|metrics\.csv|history\.csv|charts)$/;
+
+/**
+ * Whether fedau wrote the folder: it holds the marker, or it is a report of this pipeline written before markers
+ * existed (report files only, and a report.json naming the pipeline).
+ */
+async function writtenByFedau(dir: string, pipeline: string): Promise<boolean> {
+  if (await stat(join(dir, REPORT_MARKER)).catch(() => undefined)) return true;
+  const entries = await readdir(dir).catch(() => undefined);
+  if (!entries?.includes('report.json') || !entries.every((e) => REPORT_FILES.test(e))) return false;
+  try {
+    return JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')).pipeline === pipeline;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Writes the report beside its destination and swaps it in, so a reader never sees a half-written report. The
  * folder it replaces must be one fedau wrote (it holds the marker): any other folder at that path is the user's,
@@ -74,7 +92,7 @@ const REPORT_MARKER = '.fedau-report';
  */
 async function publishReportFolder(dir: string, files: Record<string, Uint8Array>, pipeline: string): Promise<void> {
   const existing = await stat(dir).catch(() => undefined);
-  if (existing && !(await stat(join(dir, REPORT_MARKER)).catch(() => undefined))) {
+  if (existing && !(await writtenByFedau(dir, pipeline))) {
     throw new DataError(`${dir} exists and was not written by fedau: the report will not replace it`, {
       path: 'report.dir',
       expected: 'a new folder, or a report folder of an earlier run',

@@ -20,7 +20,8 @@ const ALLOWED: Record<string, string[]> = {
   ui: ['util', 'engine', 'cluster'],
   cluster: ['util', 'artifacts', 'engine', 'ml'],
   stages: ['util', 'artifacts', 'engine', 'data', 'ml', 'report', 'generated', 'cluster'],
-  workers: ['util', 'artifacts', 'engine', 'config', 'data', 'ml', 'cluster', 'stages'],
+  // A cluster worker runs stages for a coordinator: the one part of the cluster that knows the stage registry.
+  'cluster/worker': ['util', 'artifacts', 'engine', 'config', 'data', 'ml', 'cluster', 'stages'],
   api: ['util', 'artifacts', 'engine', 'config', 'stages', 'ml'],
   cli: [
     'util',
@@ -35,15 +36,16 @@ const ALLOWED: Record<string, string[]> = {
     'api',
     'generated',
     'cluster',
-    'workers',
+    'cluster/worker',
   ],
 };
 
 /** src/<layer>/..., stages/... and the API modules at the top of src/. */
 function layerOf(file: string): string {
-  const [top, second, third] = file.split('/');
+  const [top, second, third, fourth] = file.split('/');
   if (top === 'stages') return 'stages';
   if (top === 'src' && third === undefined) return 'api';
+  if (second === 'cluster' && third === 'worker' && fourth !== undefined) return 'cluster/worker';
   return second;
 }
 

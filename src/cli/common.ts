@@ -165,6 +165,19 @@ export function parsePositive(value: ParsedFlags[string], name: string): number 
   return n;
 }
 
+export function parseFraction(value: ParsedFlags[string], name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !(n >= 0 && n <= 1)) {
+    throw new ConfigError('FEDAU_USAGE', `--${name} must be a fraction from 0 to 1`, {
+      file: `--${name}`,
+      expected: 'a number from 0 to 1, e.g. 0.1',
+      got: String(value),
+    });
+  }
+  return n;
+}
+
 export function parseWorkers(value: ParsedFlags[string]): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

@@ -4,6 +4,17 @@ import { LOCAL_RECIPE_KEYS, type LocalRecipe } from '../artifacts/federation.ts'
 import type { ArtifactRef } from '../engine/stage.ts';
 import { packagePath } from '../util/package-root.ts';
 
+/** BullMQ's key prefix and the two queues: client updates of a training round, and whole stages. */
+export const PREFIX = 'fedau';
+export const CLIENT_QUEUE = 'clients';
+export const STAGE_QUEUE = 'stages';
+export type QueueName = typeof CLIENT_QUEUE | typeof STAGE_QUEUE;
+
+/** Job ids are unique per run (BullMQ ids may not contain ':'): a dead run's jobs never answer a new run. */
+export function jobIdOf(runId: string, key: string, what: string): string {
+  return `${runId}-${key.slice(0, 16)}-${what}`;
+}
+
 /**
  * What makes two processes compute the same bytes: fedau's version, tfjs's, and the backend. A worker takes only
  * jobs whose facts are its own; any other result would differ from the coordinator's local one.
@@ -37,6 +48,12 @@ export interface ClientJobPayload {
   dropForget?: boolean;
 }
 
+/** Which machine answered a job, as run records keep it: enough to find it and to know what it ran. */
+export interface WorkerStamp extends Facts {
+  id: string;
+  host: string;
+}
+
 export interface ClientJobResult {
   weights: string;
   head?: string;
@@ -44,7 +61,14 @@ export interface ClientJobResult {
   steps: number;
   samples: number;
   ms: number;
+  worker: WorkerStamp;
+}
+
+/** A job a worker would not do because its run looked gone (its coordinator stalled): the coordinator resubmits it. */
+export interface DroppedJob {
+  dropped: true;
   worker: string;
+  reason: string;
 }
 
 /** A whole stage run on a worker: its kind and params (validated there against the kind's schema) and inputs. */
@@ -62,7 +86,7 @@ export interface StageJobPayload {
 
 export interface StageJobResult {
   outputs: Record<string, ArtifactRef>;
-  worker: string;
+  worker: WorkerStamp;
 }
 
 /** Progress a worker reports on a job: which worker, how far. */

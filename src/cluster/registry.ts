@@ -45,6 +45,7 @@ export async function listWorkers(redis: Redis): Promise<WorkerInfo[]> {
 
 const RUN_KEY = (runId: string) => `fedau:run:${runId}`;
 const REFUSALS_KEY = (runId: string) => `fedau:refusals:${runId}`;
+const BANS_KEY = (runId: string) => `fedau:bans:${runId}`;
 
 /**
  * A coordinator keeps its run alive in Redis; a worker drops a job whose run is gone (its coordinator was killed),
@@ -59,7 +60,20 @@ export async function runIsAlive(redis: Redis, runId: string): Promise<boolean> 
 }
 
 export async function endRun(redis: Redis, runId: string): Promise<void> {
-  await redis.del(RUN_KEY(runId), REFUSALS_KEY(runId));
+  await redis.del(RUN_KEY(runId), REFUSALS_KEY(runId), BANS_KEY(runId));
+}
+
+/**
+ * A worker whose answer differed from the coordinator's own computation is banned from the run: an honest worker
+ * on a broken machine then stops taking its jobs, and whatever any banned worker still answers is not used.
+ */
+export async function ban(redis: Redis, runId: string, workerId: string, reason: string): Promise<void> {
+  await redis.hset(BANS_KEY(runId), workerId, reason);
+  await redis.expire(BANS_KEY(runId), 24 * 3600);
+}
+
+export async function banReason(redis: Redis, runId: string, workerId: string): Promise<string | null> {
+  return redis.hget(BANS_KEY(runId), workerId);
 }
 
 /** A worker that will not run a run's jobs says why, so the coordinator can tell the user. */

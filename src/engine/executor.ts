@@ -8,6 +8,7 @@ import { describeOwner, LockDir } from './locks.ts';
 import type { ResolvedPipeline, ResolvedStage } from './pipeline.ts';
 import { lastPartsByStage, newRunId, type RunLog, writeRunLog } from './run-log.ts';
 import type { ArtifactRef, RemoteStages, RuntimeOptions, StageContext, StageDefinition } from './stage.ts';
+import { makeStageContext } from './stage-context.ts';
 import { keyFor, type RuntimeFacts } from './stage-key.ts';
 import type { ArtifactStore, Lookup } from './store.ts';
 import { explainMiss } from './why.ts';
@@ -235,21 +236,25 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
       hub.emit({ type: 'stage:start', stageId: stage.id, key, reason });
       log.stages[stage.id] = { ...log.stages[stage.id], status: 'running', key, parts };
       void saveLog();
-      const ctx: StageContext = {
-        ...publishCtx,
+      let provenance: object | undefined;
+      const ctx = makeStageContext({
+        stage,
         runId,
-        inputs,
-        ...(gathered ? { variants: gathered.variants, failedVariants: gathered.failed } : {}),
-        seed: stage.seed,
         key,
         keyParts: parts,
+        inputs,
+        ...(gathered ? { variants: gathered.variants, failedVariants: gathered.failed } : {}),
+        store,
         signal,
+        pipeline: publishCtx.pipeline,
         runtime: { ...runtime, resolvedBackend: parts.runtime?.backend as string | undefined },
-        checkpointDir: store.checkpointDir(key),
-        downloadDir: store.downloadDir,
-        writeArtifact: (kind, bytes, meta) => store.putBytes(kind, bytes, meta),
+        workDir: publishCtx.workDir,
         progress: (p) => hub.emit({ type: 'stage:progress', stageId: stage.id, ...p }),
-      };
+        log: publishCtx.log,
+        setProvenance: (record) => {
+          provenance = record;
+        },
+      });
       const remote = opts.remote?.accepts(stage.def) ? opts.remote : undefined;
       const outputs = checkOutputs(stage.def, await (remote ? remote.run(stage, ctx) : stage.def.run(ctx)));
       // The record is the commit point: it is written only after every blob it names is on disk.
@@ -261,9 +266,10 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
         producedBy: { stageId: stage.id, pipeline: pipeline.name },
         createdAt: new Date().toISOString(),
         durationMs: Date.now() - t0,
+        ...(provenance ? { provenance } : {}),
       });
       await stage.def.publish?.(publishCtx, outputs);
-      finish(stage.id, { status: 'success', key, outputs }, { parts, durationMs: Date.now() - t0 });
+      finish(stage.id, { status: 'success', key, outputs }, { parts, durationMs: Date.now() - t0, provenance });
       hub.emit({ type: 'stage:end', stageId: stage.id, status: 'success', durationMs: Date.now() - t0, outputs });
     } catch (error) {
       if (signal.aborted) return skipInterrupted(stage.id, { key }, { parts });
@@ -305,6 +311,16 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
     if (nodes.length === 0) resolve();
   });
 
+  await retractWrongResults({
+    findings: (await opts.remote?.audit?.().catch(() => [])) ?? [],
+    nodes,
+    results,
+    store,
+    fail: (id, error) => {
+      finish(id, { ...results.get(id), status: 'failure', error: serializeError(error) });
+      hub.emit({ type: 'stage:log', stageId: id, level: 'warn', text: error.message });
+    },
+  });
   const counts = emptyCounts();
   for (const r of results.values()) counts[r.status]++;
   const status = signal.aborted ? 'interrupted' : counts.failure > 0 ? 'failure' : 'success';
@@ -317,6 +333,40 @@ export async function executePipeline(pipeline: ResolvedPipeline, opts: ExecuteO
   hub.emit({ type: 'run:end', runId, status, counts, durationMs });
   await hub.close();
   return { runId, status, counts, stages: Object.fromEntries(results), durationMs };
+}
+
+/**
+ * Remote results found wrong after they were accepted (their worker was caught answering wrong later): each such
+ * stage, and every stage computed from it in this run, leaves the cache and fails the run, saying so. Stages after
+ * it were keyed by the wrong digest, so a rerun computes them again.
+ */
+async function retractWrongResults(x: {
+  findings: { stageId: string; worker: string; reason: string }[];
+  nodes: { id: string; deps: string[] }[];
+  results: Map<string, StageResult>;
+  store: ArtifactStore;
+  fail(id: string, error: FedauError): void;
+}): Promise<void> {
+  for (const f of x.findings) {
+    const tainted = new Set([f.stageId]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const n of x.nodes) {
+        if (!tainted.has(n.id) && n.deps.some((d) => tainted.has(d))) grew = tainted.add(n.id) !== undefined;
+      }
+    }
+    for (const id of tainted) {
+      const r = x.results.get(id);
+      if (!r || (r.status !== 'success' && r.status !== 'cached')) continue;
+      if (r.key) await x.store.deleteRecord(r.key);
+      const message =
+        id === f.stageId
+          ? `stage ${id}: the result of worker ${f.worker} differs from this process's computation (the worker was ` +
+            `banned: ${f.reason}); it and the stages computed from it were removed from the cache`
+          : `stage ${id} was computed from stage ${f.stageId}'s wrong result and was removed from the cache`;
+      x.fail(id, new StageError('FEDAU_STAGE_FAILED', message, { stageId: id, hint: 'run the pipeline again' }));
+    }
+  }
 }
 
 /**

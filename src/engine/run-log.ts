@@ -16,6 +16,7 @@ export interface StageLogEntry {
   outputs?: Record<string, ArtifactRef>;
   durationMs?: number;
   error?: SerializedError;
+  provenance?: object;
 }
 
 /** The log of one `fedau run`: what ran, what was cached, what failed. Listed by `fedau runs`. */

@@ -40,9 +40,15 @@ export interface RuntimeOptions {
 export interface RemoteStages {
   accepts(def: StageDefinition): boolean;
   run(
-    stage: { id: string; kind: string; params: Record<string, unknown>; seed: number },
+    stage: { id: string; kind: string; params: Record<string, unknown>; seed: number; def: StageDefinition },
     ctx: StageContext,
   ): Promise<Record<string, ArtifactRef>>;
+  /**
+   * Once every stage has settled: the remote stages whose accepted results turned out wrong since (their worker was
+   * caught answering wrong later in the run). The executor removes them and what was computed from them from the
+   * cache, and fails the run.
+   */
+  audit?(): Promise<{ stageId: string; worker: string; reason: string }[]>;
 }
 
 export interface StageContext<P = Record<string, unknown>> {
@@ -77,6 +83,8 @@ export interface StageContext<P = Record<string, unknown>> {
   writeArtifact(kind: ArtifactKind, bytes: Uint8Array, meta?: ArtifactRef['meta']): Promise<ArtifactRef>;
   progress(update: ProgressUpdate): void;
   log(level: LogLevel, text: string): void;
+  /** Where the outputs came from (which machines computed what): kept in the run record and the run log. */
+  setProvenance(record: object): void;
 }
 
 /** What `publish` gets: enough to copy outputs into the working directory, on a cache hit or after a run. */

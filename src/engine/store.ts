@@ -16,6 +16,8 @@ export interface RunRecord {
   producedBy: { stageId: string; pipeline: string };
   createdAt: string;
   durationMs: number;
+  /** Which machines computed the outputs, when not this process alone (a cluster's workers). */
+  provenance?: object;
 }
 
 export type Lookup =

@@ -28,6 +28,12 @@ export interface TrainState {
   seconds: number;
 }
 
+/**
+ * Thrown by a runner whose results of earlier rounds turned out wrong (a cluster worker caught answering wrong
+ * after it had contributed): the training starts again from where this run started, without that worker.
+ */
+export class TrainingRestart extends Error {}
+
 /** Trains the clients of a round, in this thread or in workers; results may arrive in any order. */
 export interface ClientRunner {
   run(jobs: ClientJob[], onDone: (result: ClientResult) => void, signal?: AbortSignal): Promise<ClientResult[]>;

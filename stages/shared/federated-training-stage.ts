@@ -6,8 +6,7 @@ import type { TrainingRecipe } from '../../src/artifacts/federation.ts';
 import type { RoundRecord } from '../../src/artifacts/history.ts';
 import { type Partition, type UnlearnMode, unpackPartition } from '../../src/artifacts/partition.ts';
 import { packTrace, type TraceHeader, traceSection } from '../../src/artifacts/trace.ts';
-import { queueClientRunner } from '../../src/cluster/client-runner.ts';
-import type { Coordinator } from '../../src/cluster/coordinator.ts';
+import { type ClusterHandle, queueClientRunner } from '../../src/cluster/coordinator/index.ts';
 import { DataError } from '../../src/engine/errors.ts';
 import { writeFileAtomic } from '../../src/engine/fs-atomic.ts';
 import type { StageContext } from '../../src/engine/stage.ts';
@@ -20,6 +19,7 @@ import {
   type Evaluator,
   initialState,
   runFederation,
+  TrainingRestart,
   type TrainState,
 } from '../../src/ml/federated-training.ts';
 import { metricNames } from '../../src/ml/metric-names.ts';
@@ -80,47 +80,46 @@ export async function trainFederationInStage(
   const sets = makeEvalSets(ds, partition);
   // Which worker trains which client, for the live view of a cluster run.
   const assigned = new Map<number, string>();
-  const cluster = ctx.runtime.cluster as Coordinator | undefined;
-  const runner = cluster
-    ? {
-        runner: await queueClientRunner({
-          coordinator: cluster,
-          runId: ctx.runId,
-          stage: ctx.stageId,
-          key: ctx.key,
-          facts: { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendDescription(choice) },
-          model,
-          dataset: ctx.inputs.dataset,
-          partition: ctx.inputs.partition,
-          read: ctx.readArtifact,
-          onProgress: (client, p) => {
-            assigned.set(client, p.worker);
-          },
-          onTransport: (t) => {
-            const mb = (b: number) => (b / 1e6).toFixed(1);
-            const per = Math.max(1, t.rounds);
-            ctx.log(
-              'info',
-              `Redis transport from here: the data once (${mb(t.dataBytes)} MB, kept by the workers), then per round ` +
-                `${mb(t.bytesUp / per)} MB up, ${mb(t.bytesDown / per)} MB down, ${(t.seconds / per).toFixed(3)} s`,
-            );
-          },
-        }),
-        workers: 0,
-      }
-    : await createRunner({
-        backend: choice,
-        workers: ctx.runtime.workers,
+  const cluster = ctx.runtime.cluster as ClusterHandle | undefined;
+  let here: Promise<Awaited<ReturnType<typeof createRunner>>> | undefined;
+  const localRunner = () =>
+    (here ??= createRunner({ backend: choice, workers: ctx.runtime.workers, model, ...trainingSet(ds, partition) }));
+  const queued = cluster
+    ? await queueClientRunner({
+        coordinator: cluster.coordinator,
+        runId: ctx.runId,
+        stage: ctx.stageId,
+        key: ctx.key,
+        facts: { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendDescription(choice) },
         model,
-        ...trainingSet(ds, partition),
-      });
+        dataset: ctx.inputs.dataset,
+        partition: ctx.inputs.partition,
+        forget: partition.forget,
+        read: ctx.readArtifact,
+        verify: cluster.verify,
+        local: async () => (await localRunner()).runner,
+        onProgress: (client, p) => {
+          assigned.set(client, p.worker);
+        },
+        onTransport: (t) => {
+          const mb = (b: number) => (b / 1e6).toFixed(1);
+          const per = Math.max(1, t.rounds);
+          ctx.log(
+            'info',
+            `Redis transport from here: the data once (${mb(t.dataBytes)} MB, kept by the workers), then per round ` +
+              `${mb(t.bytesUp / per)} MB up, ${mb(t.bytesDown / per)} MB down, ${(t.seconds / per).toFixed(3)} s`,
+          );
+        },
+      })
+    : undefined;
+  const runner = queued ? { runner: queued, workers: 0 } : await localRunner();
 
   ctx.log(
     'info',
     `${retrain ? 'retraining without the forget set: ' : ''}` +
       `model ${model.name}, backend ${backendDescription(choice)}, ` +
       (cluster
-        ? `clients trained by the workers of ${cluster.label}, `
+        ? `clients trained by the workers of ${cluster.coordinator.label}, `
         : `${runner.workers} worker thread${runner.workers === 1 ? '' : 's'}, `) +
       `${ph.clients} clients` +
       (retrain
@@ -161,43 +160,60 @@ export async function trainFederationInStage(
     },
   });
 
+  const hooks = {
+    signal: ctx.signal,
+    onClient: (round: number, done: number, total: number, result: { client: number; worker?: string }) =>
+      ctx.progress({
+        step: step(round, done),
+        total: recipe.rounds * clientsPerRound,
+        label:
+          `round ${round + 1}/${recipe.rounds} · client ${done}/${total}` +
+          (result.worker ? ` · ${describeAssignments(result, assigned)}` : ''),
+        metrics,
+      }),
+    onRound: async (state: TrainState, record: RoundRecord) => {
+      await saveCheckpoint(ctx.checkpointDir, state, traceFiles);
+      metrics = { ...metrics, loss: record.loss };
+      ctx.progress({
+        step: step(record.round, 0),
+        total: recipe.rounds * clientsPerRound,
+        label: `round ${record.round}/${recipe.rounds} done`,
+        metrics,
+      });
+    },
+  };
+  const startFiles = { ...traceFiles };
   try {
-    const final = await runFederation({
-      model,
-      settings: { ...recipe, retrain },
-      partition,
-      runner: runner.runner,
-      state: state0,
-      evaluate,
-      hooks: {
-        signal: ctx.signal,
-        onClient: (round, done, total, result) =>
-          ctx.progress({
-            step: step(round, done),
-            total: recipe.rounds * clientsPerRound,
-            label:
-              `round ${round + 1}/${recipe.rounds} · client ${done}/${total}` +
-              (result.worker ? ` · ${describeAssignments(result, assigned)}` : ''),
-            metrics,
-          }),
-        onRound: async (state, record) => {
-          await saveCheckpoint(ctx.checkpointDir, state, traceFiles);
-          metrics = { ...metrics, loss: record.loss };
-          ctx.progress({
-            step: step(record.round, 0),
-            total: recipe.rounds * clientsPerRound,
-            label: `round ${record.round}/${recipe.rounds} done`,
-            metrics,
-          });
-        },
-      },
-    });
+    let final: TrainState;
+    for (;;) {
+      try {
+        final = await runFederation({
+          model,
+          settings: { ...recipe, retrain },
+          partition,
+          runner: runner.runner,
+          state: state0,
+          evaluate,
+          hooks,
+        });
+        break;
+      } catch (error) {
+        if (!(error instanceof TrainingRestart)) throw error;
+        // What the banned worker answered is in every round since: none of it may survive in a checkpoint.
+        ctx.log('warn', `${error.message}: training again from round ${state0.round + 1} without it`);
+        for (const k of Object.keys(traceFiles)) if (!(k in startFiles)) delete traceFiles[k];
+        await saveCheckpoint(ctx.checkpointDir, state0, traceFiles);
+        await saveCheckpoint(ctx.checkpointDir, state0, traceFiles);
+      }
+    }
+    if (queued && cluster) ctx.setProvenance(queued.provenance.record(cluster.coordinator.banned));
     const trace = retrain
       ? undefined
       : await assembleTrace(traceDir, final.history, headIds, sets, model.classes, traceFiles);
     return { model, backend: backendDescription(choice), final, sets, trace };
   } finally {
     await runner.runner.close();
+    if (queued && here) await (await here).runner.close();
   }
 }
 

@@ -17,6 +17,7 @@ import {
   FLAG_WORKERS,
   parseBackend,
   parseForce,
+  parseFraction,
   parsePositive,
   parseWorkers,
   redisUrl,
@@ -55,6 +56,14 @@ export const runSpec: CommandSpec = {
       placeholder: 'n',
       description: "independent stages run at the same time (default: the pipeline's; with --redis at least 8)",
     },
+    {
+      name: 'verify',
+      arg: 'value',
+      placeholder: 'fraction',
+      description:
+        "with --redis: the fraction of workers' results computed here again and compared (default: the pipeline's " +
+        'verify, 0.05); 1 checks every one, 0 none',
+    },
     FLAG_VERBOSE,
   ],
 };
@@ -80,8 +89,10 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     console.log = console.info = console.warn = console.error;
   }
   const url = redisUrl(flags, { warn: (text) => process.stderr.write(`${text}\n`) });
+  const verify = parseFraction(flags.verify, 'verify') ?? pipeline.verify;
   // Opened before anything runs: an unreachable Redis stops the command within seconds (exit 2).
-  const coordinator = url ? await (await import('../../cluster/coordinator.ts')).Coordinator.open(url) : undefined;
+  const cluster = url ? await import('../../cluster/coordinator/index.ts') : undefined;
+  const coordinator = cluster ? await cluster.Coordinator.open(url!) : undefined;
   const concurrency =
     parsePositive(flags.concurrency, 'concurrency') ?? (coordinator ? Math.max(8, pipeline.concurrency) : undefined);
   const reporter = await createReporter(reporterName, { verbose });
@@ -115,8 +126,8 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
       workers,
       concurrency,
       cluster: coordinator && {
-        remote: coordinator.stageRunner(),
-        handle: coordinator,
+        remote: cluster!.remoteStages(coordinator, { verify }),
+        handle: { coordinator, verify },
         onStart: async (runId, log) => {
           coordinator.log = log;
           log('info', `coordinating the workers of ${coordinator.label}`);

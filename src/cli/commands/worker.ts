@@ -54,7 +54,7 @@ export async function workerCommand(argv: string[], ctx: CliContext): Promise<nu
   }
   const ink = (flags.reporter ?? (process.stdout.isTTY && !inCi() ? 'ink' : 'plain')) === 'ink';
   const view = ink ? (await import('../../ui/worker-view.tsx')).inkWorkerView() : undefined;
-  const { startWorker } = await import('../../workers/worker-service.ts');
+  const { startWorker } = await import('../../cluster/worker/worker.ts');
   const worker = await startWorker({
     url,
     concurrency: parsePositive(flags.concurrency, 'concurrency') ?? 1,
