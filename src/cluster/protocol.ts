@@ -122,7 +122,7 @@ const artifactRef = {
  * exhaust a machine (a 512³ input, a thousand epochs), so a worker takes only jobs of the shapes fedau's models are
  * built for and of a bounded size.
  */
-export const WORKER_LIMITS = { localEpochs: 100, batchSize: 4096, evaluateBatchSize: 10_000 } as const;
+export const WORKER_LIMITS = { localEpochs: 100, batchSize: 4096, stageBatchSize: 10_000 } as const;
 
 /** The recipe's checks come from the train-federation schema, so a setting is declared (and bounded) once. */
 function recipeSchema(): object {

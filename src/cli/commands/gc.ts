@@ -2,14 +2,16 @@ import { collectGarbage } from '../../engine/gc.ts';
 import { describeOwner } from '../../engine/locks.ts';
 import { ArtifactStore } from '../../engine/store.ts';
 import { storeRoot } from '../../index.ts';
-import { type CommandSpec, parseArgs } from '../args.ts';
-import { FLAG_STORE, formatBytes } from '../common.ts';
+import { type CommandSpec, type ParsedFlags, parseArgs } from '../args.ts';
+import { FLAG_REDIS, FLAG_REDIS_PASSWORD_FILE, FLAG_STORE, formatBytes, redisUrl } from '../common.ts';
 import type { CliContext } from '../context.ts';
 
 export const gcSpec: CommandSpec = {
   name: 'gc',
-  usage: 'fedau gc [--dry-run] [--all-checkpoints] [--store <dir>]',
-  summary: 'Delete what no run record references (orphan blobs, broken records, finished checkpoints, temp files).',
+  usage: 'fedau gc [--dry-run] [--all-checkpoints] [--store <dir>] | fedau gc --redis <url> [--dry-run]',
+  summary:
+    'Delete what no run record references (orphan blobs, broken records, finished checkpoints, temp files); ' +
+    'with --redis, what no live run needs in a Redis.',
   positionals: 0,
   flags: [
     { name: 'dry-run', arg: 'boolean', description: 'only print what would be deleted' },
@@ -19,11 +21,15 @@ export const gcSpec: CommandSpec = {
       description: 'also delete checkpoints of unfinished trainings (they let a killed run resume)',
     },
     FLAG_STORE,
+    { ...FLAG_REDIS, description: 'clean this Redis instead of a store: blobs, keys and jobs of runs that are over' },
+    FLAG_REDIS_PASSWORD_FILE,
   ],
 };
 
 export async function gcCommand(argv: string[], { out }: CliContext): Promise<number> {
   const { flags } = parseArgs(argv, gcSpec);
+  // Only an explicit --redis cleans a Redis: FEDAU_REDIS alone keeps `fedau gc` about the local store.
+  if (flags.redis !== undefined) return redisGc(flags, out);
   const report = await collectGarbage(new ArtifactStore(storeRoot(flags.store as string | undefined)), {
     dryRun: flags['dry-run'] === true,
     allCheckpoints: flags['all-checkpoints'] === true,
@@ -48,4 +54,22 @@ export async function gcCommand(argv: string[], { out }: CliContext): Promise<nu
     );
   }
   return 0;
+}
+
+async function redisGc(flags: ParsedFlags, out: (line: string) => void): Promise<number> {
+  const url = redisUrl(flags, { warn: (text) => process.stderr.write(`${text}\n`) })!;
+  const { connectRedis, maskUrl } = await import('../../cluster/redis.ts');
+  const { collectRedisGarbage } = await import('../../cluster/redis-gc.ts');
+  const redis = await connectRedis(url, { name: 'fedau-gc' });
+  try {
+    const r = await collectRedisGarbage(redis, url, flags['dry-run'] === true);
+    const verb = r.dryRun ? 'would delete' : 'deleted';
+    out(
+      `${maskUrl(url)}: ${verb} ${r.blobs} blobs (${formatBytes(r.bytes)}) no live run holds, ` +
+        `${r.holders} holds of runs that are over, ${r.runKeys} keys of such runs, ${r.jobs} finished jobs`,
+    );
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
 }

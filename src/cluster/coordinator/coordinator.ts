@@ -19,8 +19,13 @@ import { JobWaiters, type Outcome } from './job-waiters.ts';
 const LOST_AFTER_MS = () => Number(process.env.FEDAU_REDIS_LOST_MS ?? 10_000);
 /** How long jobs may wait while no worker at all is alive before the run gives up on them. */
 const NO_WORKER_MS = () => Number(process.env.FEDAU_NO_WORKER_MS ?? 120_000);
+/**
+ * How long the run stays alive in Redis without this process renewing it: workers drop the jobs of a run whose
+ * coordinator is gone. A coordinator that stalls longer (paused, swapped out) has its jobs dropped and resubmits them.
+ */
+const RUN_TTL_S = () => Math.max(2, Math.round(Number(process.env.FEDAU_RUN_TTL_MS ?? 15_000) / 1000));
 /** How often a job is submitted again (lost with Redis, dropped, its blobs gone) before the run gives up. */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 12;
 
 export interface JobSpec<T> {
   queue: QueueName;
@@ -117,7 +122,7 @@ export class Coordinator {
   async startRun(runId: string, facts: Facts): Promise<void> {
     this.runId = runId;
     this.facts = facts;
-    await keepRunAlive(this.redis, runId, 15);
+    await keepRunAlive(this.redis, runId, RUN_TTL_S());
     const workers = await listWorkers(this.redis);
     if (!workers.length) {
       this.log(
@@ -142,7 +147,13 @@ export class Coordinator {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       if (spec.signal?.aborted) throw new InterruptedError();
       const jobId = attempt === 1 ? spec.jobId : `${spec.jobId}-a${attempt}`;
-      if (attempt > 1) this.log('warn', `${spec.description}: ${why}; submitting it again (attempt ${attempt})`);
+      if (attempt > 1) {
+        this.log('warn', `${spec.description}: ${why}; submitting it again (attempt ${attempt})`);
+        // Whatever lost the job (a restarted Redis, a stall that let the run expire) may still be settling: the run
+        // is made alive again at once, and attempts are spaced out (0.25 s, doubling, at most 4 s).
+        await this.guard(keepRunAlive(this.redis, this.runId!, RUN_TTL_S()));
+        await sleep(Math.min(250 * 2 ** (attempt - 2), 4000));
+      }
       const payload = await this.guard(spec.prepare(jobId)).catch((error) => this.retryOnBlob(error));
       if (payload === undefined) {
         why = 'one of its inputs could not be uploaded';
@@ -274,7 +285,7 @@ export class Coordinator {
     }
     if (this.lostSince !== undefined || !this.runId) return;
     try {
-      await keepRunAlive(this.redis, this.runId, 15);
+      await keepRunAlive(this.redis, this.runId, RUN_TTL_S());
       if (!this.waiters.size) {
         this.noWorkerSince = undefined;
         return;
@@ -300,7 +311,10 @@ export class Coordinator {
     }
     const workers = await listWorkers(this.redis);
     const able = workers.filter((w) => !refused[w.id] && !this.banned.has(w.id));
-    if (able.length) {
+    // Someone must also be listening on each queue a job waits in (a worker alive in the registry may not be).
+    let listened = true;
+    for (const queue of this.waiters.queues()) listened &&= (await this.queues[queue].getWorkersCount()) > 0;
+    if (able.length && listened) {
       this.noWorkerSince = undefined;
       return;
     }

@@ -37,6 +37,11 @@ export class JobWaiters {
     return this.waiters.size;
   }
 
+  /** The queues that jobs are waiting in. */
+  queues(): Set<QueueName> {
+    return new Set([...this.waiters.values()].map((w) => w.queue));
+  }
+
   add(queue: QueueName, id: string, description: string, onProgress?: (p: JobProgress) => void): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       this.waiters.set(id, { queue, description, since: Date.now(), polled: 0, resolve, onProgress });

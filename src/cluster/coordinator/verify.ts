@@ -7,7 +7,12 @@ import { sha256 } from '../../util/canonical-json.ts';
 export function sampledForVerification(fraction: number, identity: string): boolean {
   if (fraction <= 0) return false;
   if (fraction >= 1) return true;
-  return Number.parseInt(sha256(`fedau-verify:${identity}`).slice(0, 12), 16) / 2 ** 48 < fraction;
+  return verificationDraw(identity) < fraction;
+}
+
+/** A job's draw, uniform in [0, 1): it is verified when the draw is below the fraction. */
+export function verificationDraw(identity: string): number {
+  return Number.parseInt(sha256(`fedau-verify:${identity}`).slice(0, 12), 16) / 2 ** 48;
 }
 
 /** Byte for byte: two float arrays are the same only if every bit is (NaN included). */

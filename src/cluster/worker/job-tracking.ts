@@ -1,5 +1,6 @@
-import { DelayedError, type Job, WaitingError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import { InterruptedError } from '../../engine/errors.ts';
+import { BlobError } from '../blobs.ts';
 import type { WorkerEvent } from '../worker-events.ts';
 
 /** What a worker is doing now and has done, for its heartbeat, and its view told of each job's start and end. */
@@ -32,6 +33,8 @@ export class JobTracker {
           error: String((error as Error).message),
         });
       }
+      // A blob problem is for the coordinator to mend (it sends the blob again with a new job): no retry here.
+      if (error instanceof BlobError) throw new UnrecoverableError(error.message);
       throw error;
     } finally {
       this.active.delete(job.id!);

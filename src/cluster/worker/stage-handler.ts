@@ -13,6 +13,7 @@ import {
   payloadProblems,
   type StageJobPayload,
   type StageJobResult,
+  WORKER_LIMITS,
   type WorkerStamp,
 } from '../protocol.ts';
 import type { ArtifactCache } from './artifact-cache.ts';
@@ -54,6 +55,12 @@ export function stageHandler(x: {
     const params = structuredClone(p.params);
     if (!schemas.stages.get(p.kind)!(params)) {
       throw new UnrecoverableError(`worker ${x.stamp.id} refuses stage ${p.stage}: its params do not check`);
+    }
+    if (typeof params.batchSize === 'number' && params.batchSize > WORKER_LIMITS.stageBatchSize) {
+      throw new UnrecoverableError(
+        `worker ${x.stamp.id} refuses stage ${p.stage}: batchSize ${params.batchSize} is over its limit of ` +
+          `${WORKER_LIMITS.stageBatchSize}`,
+      );
     }
     const what = `stage ${p.stage} (${p.kind})`;
     const admitted = await x.admit(job, token, p, what);

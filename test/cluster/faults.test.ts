@@ -1,0 +1,275 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verificationDraw } from '../../src/cluster/coordinator/verify.ts';
+import { parseEvents, ROOT, waitForLine } from '../helpers/cli.ts';
+import { digests, fedau, localDigests, localRun, newStore, SMOKE, sets } from '../helpers/cluster.ts';
+import { redisServerPath, startFedauWorker, startRedis, type TestRedis, type TestWorker } from '../helpers/redis.ts';
+import { tsxLoaderUrl } from '../helpers/tsx-loader.ts';
+
+const HAVE_REDIS = redisServerPath() !== undefined;
+if (!HAVE_REDIS) {
+  console.warn('SKIPPED: the fault-injection tests need redis-server (apt-get install redis-server), which is missing');
+}
+
+/**
+ * Faults a lab meets, injected against real processes: a real redis-server on a free port, real `fedau worker`s, a
+ * hostile BullMQ peer. Each test asserts the one acceptable outcome: the local run's digests, or a clear failure;
+ * never a wrong digest with exit 0, never a hang.
+ */
+describe.skipIf(!HAVE_REDIS)('faults on a cluster', () => {
+  let redis: TestRedis;
+  const workers: TestWorker[] = [];
+  const cli = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args]).toString();
+  const coordinator = (store: string, args: string[] = [], env: Record<string, string> = {}) =>
+    fedau(['run', SMOKE, '--reporter', 'json', '--redis', redis.url, '--store', store, ...args], env);
+  const twoWorkers = async () => workers.push(await startFedauWorker(redis.url), await startFedauWorker(redis.url));
+  /** What the run's events say on the stages' and the run's log lines. */
+  const logs = (stdout: string) =>
+    parseEvents(stdout)
+      .filter((e) => e.type === 'stage:log')
+      .map((e) => e.text as string);
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 30_000);
+  afterEach(async () => {
+    for (const w of workers.splice(0)) w.child.kill('SIGKILL');
+    cli(redis.port, 'FLUSHALL');
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("a worker trains every job with that job's own optimiser, whatever its threads trained before", async () => {
+    workers.push(await startFedauWorker(redis.url));
+    const store = await newStore();
+    expect((await coordinator(store)).exitCode).toBe(0);
+    const second = await coordinator(store, sets(['train.momentum=0']));
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(digests(second.stdout)).toEqual(await localDigests(sets(['train.momentum=0'])));
+  }, 180_000);
+
+  it('a hostile peer answering wrong is named and banned, its answers computed here: the local bytes', async () => {
+    workers.push(await startFedauWorker(redis.url));
+    const hostile = execa(
+      'node',
+      ['--import', tsxLoaderUrl(), join(ROOT, 'test/fixtures/hostile-worker.ts'), redis.url, 'mixed'],
+      { reject: false },
+    );
+    try {
+      await waitForLine(hostile, (l) => l.includes('[hostile] ready'));
+      const store = await newStore();
+      const run = await coordinator(store, ['--verify', '0.5']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(digests(run.stdout)).toEqual(await localDigests());
+      expect(logs(run.stdout).some((t) => t.startsWith('worker hostile-peer is banned from this run: its'))).toBe(true);
+      // The run record says who computed what: the honest worker's jobs, the peer's ban, the jobs redone here.
+      const trainKey = parseEvents(run.stdout).find((e) => e.type === 'stage:start' && e.stageId === 'train').key;
+      const { readFile } = await import('node:fs/promises');
+      const record = JSON.parse(
+        await readFile(join(store, 'records', trainKey.slice(0, 2), `${trainKey}.json`), 'utf8'),
+      );
+      expect(record.provenance.banned['hostile-peer']).toMatch(/malformed|differs/);
+      expect(record.provenance.local).toBeGreaterThan(0);
+      expect(record.provenance.workers.find((w: { id: string }) => w.id === workers[0].id())).toMatchObject({
+        backend: 'wasm',
+        jobs: expect.any(Number),
+      });
+    } finally {
+      hostile.kill('SIGKILL');
+      await hostile;
+    }
+  }, 240_000);
+
+  it('a peer caught wrong after rounds it was not checked in: the training restarts without it, the local bytes', async () => {
+    // Alone on the queue, the peer answers every job. The fraction is chosen so that no job of round 1 is
+    // verified and one of a later round is: its round-1 answers were used, and only a restart can undo them. The
+    // draws are fixed by the stage key; evalEvery changes the key, not the federation, until a key fits.
+    let found: { args: string[]; fraction: number; round: number } | undefined;
+    for (const every of [1, 2, 3, 4]) {
+      const args = sets([`train.evalEvery=${every}`]);
+      const { keys } = await localRun(args);
+      const least = [0, 1, 2, 3].map((r) =>
+        Math.min(...[0, 1, 2, 3].map((c) => verificationDraw(`${keys.train}/r${r}/c${c}`))),
+      );
+      const round = least.findIndex((d, r) => r > 0 && d < Math.min(...least.slice(0, r)));
+      if (round > 0) {
+        found = { args, fraction: (least[round] + Math.min(...least.slice(0, round))) / 2, round };
+        break;
+      }
+    }
+    expect(found).toBeDefined();
+    const { args, fraction, round } = found!;
+    const hostile = execa(
+      'node',
+      ['--import', tsxLoaderUrl(), join(ROOT, 'test/fixtures/hostile-worker.ts'), redis.url, 'zeros'],
+      { reject: false },
+    );
+    try {
+      await waitForLine(hostile, (l) => l.includes('[hostile] ready'));
+      const run = await coordinator(await newStore(), [...args, '--verify', String(fraction)]);
+      expect(run.exitCode, run.stdout.slice(-2000)).toBe(0);
+      expect(digests(run.stdout)).toEqual(await localDigests(args));
+      const restart = new RegExp(
+        `^worker hostile-peer answered wrong \\(its update for client \\d of train \\(round ${round + 1}\\) differs ` +
+          "from this process's computation\\) and had answered since round 1: training again from round 1 without it$",
+      );
+      expect(logs(run.stdout).some((t) => restart.test(t))).toBe(true);
+    } finally {
+      hostile.kill('SIGKILL');
+      await hostile;
+    }
+  }, 240_000);
+
+  it('a stage taken unchecked from a peer caught wrong later: it and all computed from it leave the cache, exit 1', async () => {
+    const { keys } = await localRun();
+    // The partition stage is not verified at this fraction (its draw is above it); client jobs are, now and then.
+    const fraction = verificationDraw(keys.split) * 0.95;
+    const hostile = execa(
+      'node',
+      ['--import', tsxLoaderUrl(), join(ROOT, 'test/fixtures/hostile-worker.ts'), redis.url, 'stage-wrong'],
+      { reject: false },
+    );
+    const store = await newStore();
+    try {
+      await waitForLine(hostile, (l) => l.includes('[hostile] ready'));
+      const run = await coordinator(store, ['--verify', String(fraction)]);
+      expect(run.exitCode, run.stdout.slice(-2000)).toBe(1);
+      expect(run.stdout).toContain(
+        "stage split: the result of worker hostile-peer differs from this process's computation",
+      );
+      expect(run.stdout).toContain(
+        "stage train was computed from stage split's wrong result and was removed from the cache",
+      );
+    } finally {
+      hostile.kill('SIGKILL');
+      await hostile;
+    }
+    // Nothing wrong stayed cached: with an honest worker, the rerun computes everything after the data again.
+    workers.push(await startFedauWorker(redis.url));
+    const rerun = await coordinator(store);
+    expect(rerun.exitCode, rerun.stdout.slice(-2000)).toBe(0);
+    expect(digests(rerun.stdout)).toEqual(await localDigests());
+    expect(
+      parseEvents(rerun.stdout)
+        .filter((e) => e.type === 'stage:cached')
+        .map((e) => e.stageId),
+    ).toEqual(['data']);
+  }, 240_000);
+
+  it('jobs no worker listens for fail in bounded time with a clear error; nothing is cached for them', async () => {
+    const store = await newStore();
+    const t0 = Date.now();
+    const run = await coordinator(store, [], { FEDAU_NO_WORKER_MS: '3000' });
+    expect(run.exitCode).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(run.stdout).toContain("no fedau worker able to take this run's jobs has been alive for 3 s");
+    const ended = parseEvents(run.stdout).filter((e) => e.type === 'stage:end' && e.status === 'success');
+    expect(ended.map((e) => e.stageId)).toEqual(['data']);
+  }, 60_000);
+
+  for (const [fault, inject] of [
+    [
+      'restarted empty',
+      async () => {
+        await redis.stop();
+        await redis.start();
+      },
+    ],
+    ['flushed (FLUSHALL)', async () => void cli(redis.port, 'FLUSHALL')],
+  ] as const) {
+    it(`Redis ${fault} in the middle of training: lost jobs are submitted again, the local bytes`, async () => {
+      await twoWorkers();
+      const run = coordinator(await newStore());
+      await waitForLine(run, (l) => l.includes('"label":"round 2/4 done"'));
+      await inject();
+      const done = await run;
+      expect(done.exitCode, done.stdout.slice(-2000)).toBe(0);
+      expect(digests(done.stdout)).toEqual(await localDigests());
+      expect(logs(done.stdout).some((t) => /submitting it again/.test(t))).toBe(true);
+    }, 240_000);
+  }
+
+  it("a matrix, and a second coordinator at once, on one Redis: no run deletes another's blobs", async () => {
+    await twoWorkers();
+    const matrix = ['--matrix', 'train.lr=0.01,0.02'];
+    const [a, b] = await Promise.all([coordinator(await newStore(), matrix), coordinator(await newStore())]);
+    expect(a.exitCode, a.stdout.slice(-2000)).toBe(0);
+    expect(b.exitCode, b.stdout.slice(-2000)).toBe(0);
+    expect(digests(a.stdout)).toEqual(await localDigests(matrix));
+    expect(digests(b.stdout)).toEqual(await localDigests());
+    // Both runs are over: every blob they moved was released, and Redis keeps none of them.
+    expect(cli(redis.port, '--scan', '--pattern', 'fedau:blob*').trim()).toBe('');
+  }, 300_000);
+
+  it('the coordinator paused past its run lease: workers drop its jobs, it submits them again, the local bytes', async () => {
+    await twoWorkers();
+    const run = coordinator(await newStore(), [], { FEDAU_RUN_TTL_MS: '2000' });
+    await waitForLine(run, (l) => l.includes('"label":"round 2/4 done"'));
+    run.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 5000));
+    run.kill('SIGCONT');
+    const done = await run;
+    expect(done.exitCode, done.stdout.slice(-2000)).toBe(0);
+    expect(digests(done.stdout)).toEqual(await localDigests());
+  }, 240_000);
+
+  it('a remote stage that computes longer than the job lock keeps its lock, and runs once', async () => {
+    const env = { FEDAU_JOB_LOCK_MS: '300' };
+    workers.push(await startFedauWorker(redis.url, { env }), await startFedauWorker(redis.url, { env }));
+    const args = sets(['data.synthetic.test=8000', 'eval.batchSize=8000', 'train.rounds=1']);
+    const run = await coordinator(await newStore(), args);
+    expect(run.exitCode, run.stdout.slice(-2000)).toBe(0);
+    expect(digests(run.stdout)).toEqual(await localDigests(args));
+    const starts = workers.map((w) => w.output().split('stage eval (evaluate): started').length - 1);
+    expect(starts.reduce((a, b) => a + b, 0)).toBe(1);
+  }, 240_000);
+
+  it('a damaged blob in Redis is deleted where it is read and sent again: the local bytes', async () => {
+    const dataset = (await localDigests())['data.dataset'];
+    // A copy of the dataset with other bytes, under its digest, as a bit flip in Redis would leave it.
+    const size = 16;
+    cli(redis.port, 'SET', `fedau:blob:${dataset}`, JSON.stringify({ size, chunks: 1 }));
+    cli(redis.port, 'SET', `fedau:blob:${dataset}:0`, 'x'.repeat(size));
+    cli(redis.port, 'SADD', `fedau:blobrefs:${dataset}`, 'run:19700101T000000Z-dead00');
+    await twoWorkers();
+    const run = await coordinator(await newStore());
+    expect(run.exitCode, run.stdout.slice(-2000)).toBe(0);
+    expect(digests(run.stdout)).toEqual(await localDigests());
+    expect(logs(run.stdout).some((t) => t.includes(`blob ${dataset.slice(0, 12)} arrived corrupt from Redis`))).toBe(
+      true,
+    );
+  }, 240_000);
+
+  it('fedau gc --redis removes what a killed coordinator left behind', async () => {
+    await twoWorkers();
+    const run = coordinator(await newStore());
+    await waitForLine(run, (l) => l.includes('"label":"round 1/4 done"'));
+    run.kill('SIGKILL');
+    await run;
+    expect(cli(redis.port, '--scan', '--pattern', 'fedau:blob:*').trim()).not.toBe('');
+    // Its run is over once its lease expires (15 s), or at once when nothing renews it: gc needs it gone.
+    cli(redis.port, 'DEL', ...cli(redis.port, '--scan', '--pattern', 'fedau:run:*').trim().split('\n').filter(Boolean));
+    const gc = await fedau(['gc', '--redis', redis.url]);
+    expect(gc.exitCode, gc.stderr).toBe(0);
+    expect(gc.stdout).toMatch(/deleted [1-9]\d* blobs/);
+    expect(cli(redis.port, '--scan', '--pattern', 'fedau:blob*').trim()).toBe('');
+  }, 120_000);
+});
+
+describe.skipIf(!HAVE_REDIS)('a worker and its Redis', () => {
+  it('a worker whose Redis is gone stops at the first SIGTERM, with exit 0', async () => {
+    const redis = await startRedis();
+    const worker = await startFedauWorker(redis.url);
+    await redis.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    worker.child.kill('SIGTERM');
+    const done = await worker.child;
+    expect(done.exitCode, worker.output()).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(worker.output()).toContain('stopped');
+  }, 60_000);
+});
