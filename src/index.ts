@@ -62,7 +62,9 @@ export interface RunPipelineOptions extends PlanPipelineOptions {
   workDir?: string;
   concurrency?: number;
   /** A cluster to hand work to (`fedau run --redis`): stages that may run remotely, and training clients. */
-  cluster?: { remote: RemoteStages; handle: unknown; onStart?: ExecuteOptions['onStart'] };
+  cluster?: { remote: RemoteStages; handle: unknown };
+  /** Called once the run has started, before any stage, with a way to tell the reporters things. */
+  onStart?: ExecuteOptions['onStart'];
 }
 
 /**
@@ -88,7 +90,7 @@ export async function runPipeline(source: PipelineSource, opts: RunPipelineOptio
       cluster: opts.cluster?.handle,
     },
     remote: opts.cluster?.remote,
-    onStart: opts.cluster?.onStart,
+    onStart: opts.onStart,
     runtimeFacts: keyFacts(pipeline, opts.backend),
     workDir: opts.workDir,
     concurrency: opts.concurrency,

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
 import { backendWithAdapter } from '../engine/backend-name.ts';
 import { FedauError } from '../engine/errors.ts';
-import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, noAdapterError } from './webgpu.ts';
+import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, gpuProbe, noAdapterError } from './webgpu.ts';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -13,6 +13,8 @@ export interface BackendChoice {
   package?: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
   /** For `webgpu`: the adapter, which results depend on too. */
   adapter?: AdapterFacts;
+  /** Why this backend: asked for, or what `auto` found. */
+  why?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -57,23 +59,27 @@ export async function chooseBackend(requested: string): Promise<BackendChoice> {
           },
         );
       }
-      return found;
+      return { ...found, why: 'asked for' };
     }
     case 'webgpu': {
       const found = await findAdapter();
       if (!found) throw await noAdapterError();
-      return { name: 'webgpu', adapter: found.facts };
+      return { name: 'webgpu', adapter: found.facts, why: 'asked for' };
     }
     case 'wasm':
-      return { name: 'wasm' };
+      return { name: 'wasm', why: 'asked for' };
     case 'cpu':
-      return { name: 'cpu' };
+      return { name: 'cpu', why: 'asked for' };
     case 'auto': {
       const found = native();
-      if (found) return found;
+      if (found) return { ...found, why: `auto: ${found.package} is installed` };
       // auto never settles for a software adapter, even where one is allowed for an explicit request.
       const gpu = await findAdapter(false);
-      return gpu ? { name: 'webgpu', adapter: gpu.facts } : { name: 'wasm' };
+      if (gpu) return { name: 'webgpu', adapter: gpu.facts, why: 'auto: a hardware GPU adapter' };
+      return {
+        name: 'wasm',
+        why: `auto: no tfjs-node is installed, and no hardware GPU (${gpuProbe.verdict ?? 'none found'})`,
+      };
     }
     default:
       throw new FedauError('FEDAU_BACKEND', `unknown backend "${requested}"`, {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { FedauError } from '../engine/errors.ts';
+import { probeHardwareAdapter, refusalReason } from './webgpu-probe.ts';
 
 /** What a WebGPU stage's results depend on and what the UI, run log and report show. */
 export interface AdapterFacts {
@@ -145,13 +146,25 @@ export function findAdapter(allowSoftware = softwareAllowed()): Promise<FoundAda
 
 const discovered = new Map<boolean, Promise<FoundAdapter | undefined>>();
 
+/** Why the last discovery found no hardware adapter (in a few words), and what Dawn printed while looking. */
+export const gpuProbe: { verdict?: string; details: string[] } = { details: [] };
+
 async function discover(allowSoftware: boolean): Promise<FoundAdapter | undefined> {
   // `auto` asks on every run: without a way to a GPU, do not load Dawn's native module at all.
   const hardwarePossible = vulkanLoaderPresent();
+  if (!hardwarePossible) gpuProbe.verdict = 'no Vulkan loader (libvulkan.so.1) is installed';
   if (!hardwarePossible && !(allowSoftware && process.platform === 'linux')) return undefined;
+  // Asked quietly first, in a child process: Dawn is loaded here only for a hardware adapter it will offer.
+  const probe = hardwarePossible ? await probeHardwareAdapter() : undefined;
+  const offered = probe?.adapter && !SOFTWARE_NAMES.test(`${probe.adapter.device} ${probe.adapter.description}`);
+  if (probe) {
+    gpuProbe.details = probe.details;
+    if (!offered) gpuProbe.verdict = refusalReason(probe);
+  }
+  if (!offered && !(allowSoftware && process.platform === 'linux')) return undefined;
   const dawn = await loadDawn();
   if (!dawn) return undefined;
-  if (hardwarePossible) {
+  if (offered) {
     const gpu = dawn.create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (adapter) {

@@ -125,20 +125,26 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
       backend,
       workers,
       concurrency,
+      onStart: async (runId, log) => {
+        // One line on the backend and why it was chosen; what the GPU probe printed only under --verbose.
+        if (!pipeline.stages.some((s) => s.def.usesTfjs)) return;
+        const { backendDescription, chooseBackend, tfjsVersion } = await import('../../ml/backend.ts');
+        const { gpuProbe } = await import('../../ml/webgpu.ts');
+        const choice = await chooseBackend(backend ?? pipeline.backend);
+        log('info', `backend ${backendDescription(choice)}: ${choice.why ?? 'asked for'}`);
+        if (verbose) for (const line of gpuProbe.details) log('info', `webgpu probe: ${line}`);
+        if (!coordinator) return;
+        coordinator.log = log;
+        log('info', `coordinating the workers of ${coordinator.label}`);
+        await coordinator.startRun(runId, {
+          fedau: packageVersion(),
+          tfjs: tfjsVersion(),
+          backend: backendDescription(choice),
+        });
+      },
       cluster: coordinator && {
         remote: cluster!.remoteStages(coordinator, { verify }),
         handle: { coordinator, verify },
-        onStart: async (runId, log) => {
-          coordinator.log = log;
-          log('info', `coordinating the workers of ${coordinator.label}`);
-          const { backendDescription, chooseBackend, tfjsVersion } = await import('../../ml/backend.ts');
-          const choice = await chooseBackend(backend ?? pipeline.backend);
-          await coordinator.startRun(runId, {
-            fedau: packageVersion(),
-            tfjs: tfjsVersion(),
-            backend: backendDescription(choice),
-          });
-        },
       },
     });
     return result.status === 'success' ? 0 : result.status === 'interrupted' ? 130 : 1;
