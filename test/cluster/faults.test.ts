@@ -83,7 +83,7 @@ describe.skipIf(!HAVE_REDIS)('faults on a cluster', () => {
     }
   }, 240_000);
 
-  it('a peer caught wrong after rounds it was not checked in: the training restarts without it, the local bytes', async () => {
+  it('a peer caught wrong after unchecked rounds: the training restarts without it, the local bytes', async () => {
     // Alone on the queue, the peer answers every job. The fraction is chosen so that no job of round 1 is
     // verified and one of a later round is: its round-1 answers were used, and only a restart can undo them. The
     // draws are fixed by the stage key; evalEvery changes the key, not the federation, until a key fits.
@@ -123,7 +123,7 @@ describe.skipIf(!HAVE_REDIS)('faults on a cluster', () => {
     }
   }, 240_000);
 
-  it('a stage taken unchecked from a peer caught wrong later: it and all computed from it leave the cache, exit 1', async () => {
+  it('a stage taken unchecked from a peer caught later: it and all after it leave the cache, exit 1', async () => {
     const { keys } = await localRun();
     // The partition stage is not verified at this fraction (its draw is above it); client jobs are, now and then.
     const fraction = verificationDraw(keys.split) * 0.95;
@@ -204,7 +204,7 @@ describe.skipIf(!HAVE_REDIS)('faults on a cluster', () => {
     expect(cli(redis.port, '--scan', '--pattern', 'fedau:blob*').trim()).toBe('');
   }, 300_000);
 
-  it('the coordinator paused past its run lease: workers drop its jobs, it submits them again, the local bytes', async () => {
+  it('the coordinator paused past its run lease: its jobs, dropped, are submitted again: the local bytes', async () => {
     await twoWorkers();
     const run = coordinator(await newStore(), [], { FEDAU_RUN_TTL_MS: '2000' });
     await waitForLine(run, (l) => l.includes('"label":"round 2/4 done"'));
