@@ -82,8 +82,14 @@ export async function trainFederationInStage(
   const assigned = new Map<number, string>();
   const cluster = ctx.runtime.cluster as ClusterHandle | undefined;
   let here: Promise<Awaited<ReturnType<typeof createRunner>>> | undefined;
+  // On a cluster, this process computes only the answers it verifies or replaces: one thread is enough.
   const localRunner = () =>
-    (here ??= createRunner({ backend: choice, workers: ctx.runtime.workers, model, ...trainingSet(ds, partition) }));
+    (here ??= createRunner({
+      backend: choice,
+      workers: cluster ? 1 : ctx.runtime.workers,
+      model,
+      ...trainingSet(ds, partition),
+    }));
   const queued = cluster
     ? await queueClientRunner({
         coordinator: cluster.coordinator,

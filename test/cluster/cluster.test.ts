@@ -84,7 +84,7 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
   }, 180_000);
 
   it('a worker SIGKILLed in the middle of a job: the job is retried on the other, and no byte changes', async () => {
-    const sets = ['train.rounds=6', 'data.synthetic.train=2400'];
+    const sets = ['train.rounds=4', 'data.synthetic.train=2400'];
     const [a, b] = [await startFedauWorker(redis.url), await startFedauWorker(redis.url)];
     workers.push(a, b);
     const run = coordinator(await newStore(), sets);
@@ -107,11 +107,11 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
   }, 240_000);
 
   it('a coordinator killed mid-training: the rerun resumes from its last finished round, same result', async () => {
-    const sets = ['train.rounds=6'];
+    const sets = ['train.rounds=4'];
     workers.push(await startFedauWorker(redis.url), await startFedauWorker(redis.url));
     const store = join(await tempDir(), 'store');
     const first = coordinator(store, sets);
-    await waitForLine(first, (line) => line.includes('"label":"round 3/6 done"'));
+    await waitForLine(first, (line) => line.includes('"label":"round 2/4 done"'));
     first.kill('SIGKILL');
     await first;
     const rerun = await coordinator(store, sets);
@@ -119,7 +119,7 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
     const resumed = parseEvents(rerun.stdout).find(
       (e) => e.type === 'stage:log' && /resuming from the checkpoint/.test(e.text),
     );
-    expect(Number(/after round (\d+)/.exec(resumed.text)![1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/after round (\d+)/.exec(resumed.text)![1])).toBeGreaterThanOrEqual(2);
     expect(digests(rerun.stdout)).toEqual(await reference(sets));
   }, 240_000);
 
@@ -138,10 +138,10 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
   it('Redis lost in the middle of a run: the stage fails with a clear error, and the rerun resumes', async () => {
     workers.push(await startFedauWorker(redis.url), await startFedauWorker(redis.url));
     const store = join(await tempDir(), 'store');
-    const sets = ['train.rounds=6'];
+    const sets = ['train.rounds=4'];
     const env = { FEDAU_REDIS_LOST_MS: '3000' };
     const first = coordinator(store, sets, env);
-    await waitForLine(first, (line) => line.includes('"label":"round 2/6 done"'));
+    await waitForLine(first, (line) => line.includes('"label":"round 2/4 done"'));
     const t0 = Date.now();
     await redis.stop();
     const failed = await first;
@@ -153,7 +153,7 @@ describe.skipIf(!HAVE_REDIS)('a cluster: BullMQ on a real Redis, fedau workers i
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect(
       parseEvents(rerun.stdout).some(
-        (e) => e.type === 'stage:log' && /resuming from the checkpoint after round [2-6]/.test(e.text),
+        (e) => e.type === 'stage:log' && /resuming from the checkpoint after round [2-4]/.test(e.text),
       ),
     ).toBe(true);
     expect(digests(rerun.stdout)).toEqual(await reference(sets));

@@ -43,6 +43,7 @@ export function stageHandler(x: {
   ): Promise<{ ok: boolean; reason?: string }>;
 }) {
   const schemas = loadSchemas();
+  const thread = new StageThread();
   return async (job: Job, token?: string, signal?: AbortSignal): Promise<StageJobResult | DroppedJob> => {
     const problems = payloadProblems('stage', job.data);
     if (problems.length) {
@@ -69,7 +70,7 @@ export function stageHandler(x: {
       for (const ref of Object.values(p.inputs)) await x.cache.bytes(ref.digest, ref.kind as ArtifactKind);
       let outputs: Record<string, ArtifactRef>;
       try {
-        outputs = await inThread(
+        outputs = await thread.run(
           {
             storeRoot: x.cache.store.root,
             workDir: join(tmpdir(), 'fedau-worker'),
@@ -101,32 +102,58 @@ export function stageHandler(x: {
   };
 }
 
-/** Runs the stage in a new thread; an abort (a hand-back) ends the thread at once. */
-function inThread(
-  input: StageThreadInput,
-  onMessage: (m: StageThreadMessage) => void,
-  signal?: AbortSignal,
-): Promise<Record<string, ArtifactRef>> {
-  return new Promise((resolve, reject) => {
-    const thread = new Thread(THREAD_ENTRY, { workerData: input, stdout: true });
-    thread.stdout.pipe(process.stderr);
-    const onAbort = () => {
-      void thread.terminate();
-      reject(new InterruptedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const end = () => signal?.removeEventListener('abort', onAbort);
-    thread.on('message', (m: StageThreadMessage) => {
-      if (m.type === 'done' || m.type === 'error') {
+/**
+ * The worker's stage thread, started on first use and kept for the next stage (its modules and backend stay loaded).
+ * An abort (a hand-back) ends it at once; the next stage starts a new one.
+ */
+class StageThread {
+  private thread?: Thread;
+
+  run(
+    input: StageThreadInput,
+    onMessage: (m: StageThreadMessage) => void,
+    signal?: AbortSignal,
+  ): Promise<Record<string, ArtifactRef>> {
+    const thread = (this.thread ??= this.start());
+    return new Promise((resolve, reject) => {
+      const end = () => {
+        signal?.removeEventListener('abort', onAbort);
+        thread.off('message', onReply);
+        thread.off('error', onError);
+      };
+      const onAbort = () => {
         end();
-        void thread.terminate();
+        void this.close();
+        reject(new InterruptedError());
+      };
+      const onReply = (m: StageThreadMessage) => {
+        if (m.type !== 'done' && m.type !== 'error') return onMessage(m);
+        end();
         if (m.type === 'done') resolve(m.outputs);
         else reject(new FedauError('FEDAU_STAGE_FAILED', m.error.message));
-      } else onMessage(m);
+      };
+      const onError = (error: Error) => {
+        end();
+        this.thread = undefined;
+        reject(error);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      thread.on('message', onReply);
+      thread.on('error', onError);
+      thread.postMessage(input);
     });
-    thread.on('error', (error) => {
-      end();
-      reject(error);
-    });
-  });
+  }
+
+  private start(): Thread {
+    const thread = new Thread(THREAD_ENTRY, { stdout: true });
+    thread.stdout.pipe(process.stderr);
+    thread.unref();
+    return thread;
+  }
+
+  async close(): Promise<void> {
+    const thread = this.thread;
+    this.thread = undefined;
+    await thread?.terminate();
+  }
 }

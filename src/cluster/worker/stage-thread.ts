@@ -1,6 +1,7 @@
-// A remote stage's thread: the stage runs here, off the worker's main thread, so that the main thread stays free
-// to renew the job's lock with Redis however long the stage computes (a CIFAR evaluation is minutes of CPU).
-import { parentPort, workerData } from 'node:worker_threads';
+// The thread remote stages run in, off the worker's main thread, so that the main thread stays free to renew the
+// job's lock with Redis however long a stage computes (a CIFAR evaluation is minutes of CPU). It lives as long as
+// the worker (its modules and backend are loaded once) and runs one stage at a time.
+import { parentPort } from 'node:worker_threads';
 import { stageRegistry } from '../../../stages/index.ts';
 import { serializeError } from '../../engine/errors.ts';
 import type { ArtifactRef, StageDefinition } from '../../engine/stage.ts';
@@ -28,32 +29,37 @@ export type StageThreadMessage =
   | { type: 'done'; outputs: Record<string, ArtifactRef> }
   | { type: 'error'; error: ReturnType<typeof serializeError> };
 
-const input = workerData as StageThreadInput;
 const post = (m: StageThreadMessage) => parentPort!.postMessage(m);
-const def = (stageRegistry as Record<string, StageDefinition>)[input.kind];
-const ctx = makeStageContext({
-  stage: { id: input.stage, kind: input.kind, params: input.params, seed: input.seed },
-  runId: input.runId,
-  key: input.key,
-  keyParts: {
+
+async function run(input: StageThreadInput): Promise<void> {
+  const def = (stageRegistry as Record<string, StageDefinition>)[input.kind];
+  const keyParts = {
     cacheFormat: 1,
     kind: input.kind,
     version: def.version,
     params: input.params,
     inputs: {},
     seed: input.seed,
-  },
-  inputs: input.inputs,
-  store: new ArtifactStore(input.storeRoot),
-  signal: new AbortController().signal,
-  pipeline: { name: `remote ${input.stage}` },
-  runtime: { backend: input.backend, workers: input.threads },
-  workDir: input.workDir,
-  progress: (u) => post({ type: 'progress', step: u.step, total: u.total, label: u.label }),
-  log: (_, text) => post({ type: 'log', text }),
-});
-try {
-  post({ type: 'done', outputs: await def.run(ctx) });
-} catch (error) {
-  post({ type: 'error', error: serializeError(error) });
+  };
+  const ctx = makeStageContext({
+    stage: { id: input.stage, kind: input.kind, params: input.params, seed: input.seed },
+    runId: input.runId,
+    key: input.key,
+    keyParts,
+    inputs: input.inputs,
+    store: new ArtifactStore(input.storeRoot),
+    signal: new AbortController().signal,
+    pipeline: { name: `remote ${input.stage}` },
+    runtime: { backend: input.backend, workers: input.threads },
+    workDir: input.workDir,
+    progress: (u) => post({ type: 'progress', step: u.step, total: u.total, label: u.label }),
+    log: (_, text) => post({ type: 'log', text }),
+  });
+  try {
+    post({ type: 'done', outputs: await def.run(ctx) });
+  } catch (error) {
+    post({ type: 'error', error: serializeError(error) });
+  }
 }
+
+parentPort!.on('message', (input: StageThreadInput) => void run(input));
