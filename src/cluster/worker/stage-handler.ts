@@ -114,7 +114,8 @@ class StageThread {
     onMessage: (m: StageThreadMessage) => void,
     signal?: AbortSignal,
   ): Promise<Record<string, ArtifactRef>> {
-    const thread = (this.thread ??= this.start());
+    this.thread ??= this.start();
+    const thread = this.thread;
     return new Promise((resolve, reject) => {
       const end = () => {
         signal?.removeEventListener('abort', onAbort);
