@@ -7,11 +7,11 @@ import { findMnistFiles, loadMnist, npmMnistDir } from '../src/data/mnist.ts';
 import { makePartition, type PartitionParams } from '../src/data/partition.ts';
 import type { TrainFederationParams } from '../src/generated/stage-params.ts';
 import { loadPipeline } from '../src/index.ts';
-import type { BackendChoice } from '../src/ml/backend.ts';
+import type { BackendChoice } from '../src/ml/backends/backend.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
-import { initWeights } from '../src/ml/params.ts';
-import { createRunner, trainingSet } from '../src/ml/runner.ts';
-import { stampedTrainImages, trainData } from '../src/ml/train-data.ts';
+import { initWeights } from '../src/ml/models/params.ts';
+import { createRunner, trainingSet } from '../src/ml/runners/thread-runner.ts';
+import { stampedTrainImages, trainData } from '../src/ml/train/train-data.ts';
 
 export async function mnistSamplesRound() {
   const ds = await loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm' });

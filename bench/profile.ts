@@ -7,9 +7,9 @@
 //   messaging    a client's job through a worker thread against the same job in this thread
 // `--json` prints one JSON object.
 import type * as tfType from '@tensorflow/tfjs';
-import { initBackend } from '../src/ml/backend.ts';
-import { trainClient } from '../src/ml/client-train.ts';
-import { Rng } from '../src/util/rng.ts';
+import { Rng } from '../src/core/rng.ts';
+import { initBackend } from '../src/ml/backends/backend.ts';
+import { trainClient } from '../src/ml/train/client-train.ts';
 import { mnistSamplesRound } from './mnist-samples-round.ts';
 
 const json = process.argv.includes('--json');

@@ -12,14 +12,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { npmMnistDir } from '../src/data/mnist.ts';
-import { type BackendChoice, backendDescription, backendLabel, chooseBackend, initBackend } from '../src/ml/backend.ts';
-import { trainClient } from '../src/ml/client-train.ts';
+import {
+  type BackendChoice,
+  backendDescription,
+  backendLabel,
+  chooseBackend,
+  initBackend,
+} from '../src/ml/backends/backend.ts';
+import { findAdapter } from '../src/ml/backends/webgpu.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
-import { makeEvalSets } from '../src/ml/eval-sets.ts';
-import { initialState, referenceLrDecay, runFederation } from '../src/ml/federated-training.ts';
+import { makeEvalSets } from '../src/ml/eval/eval-sets.ts';
+import { initialState, referenceLrDecay, runFederation } from '../src/fl/federation.ts';
 import type { ModelName } from '../src/ml/models/index.ts';
-import { initWeights } from '../src/ml/params.ts';
-import { findAdapter } from '../src/ml/webgpu.ts';
+import { initWeights } from '../src/ml/models/params.ts';
+import { trainClient } from '../src/ml/train/client-train.ts';
 import { roundEvaluator } from '../stages/shared/federated-training-stage.ts';
 import { mnistSamplesRound } from './mnist-samples-round.ts';
 
@@ -180,7 +186,7 @@ function benchBatch(choice: BackendChoice, model: ModelName): { batch: number; w
 async function modelThroughput() {
   const { syntheticDataset } = await import('../src/data/synthetic.ts');
   const { buildModel } = await import('../src/ml/models/index.ts');
-  const { BatchMaker, preprocessFor } = await import('../src/ml/preprocess.ts');
+  const { BatchMaker, preprocessFor } = await import('../src/ml/train/preprocess.ts');
   const models = [
     ['lenet', 'mnist', 10, [28, 28, 1]],
     ['alexnet', 'cifar10', 10, [32, 32, 3]],

@@ -11,7 +11,7 @@ export function runtimeFactsFor(
   let facts: Promise<Record<string, string>> | undefined;
   return async (def) => {
     if (!def.usesTfjs) return undefined;
-    facts ??= import('./ml/backend.ts').then((m) => m.backendFacts(requested));
+    facts ??= import('./ml/backends/backend.ts').then((m) => m.backendFacts(requested));
     return facts;
   };
 }

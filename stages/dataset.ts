@@ -1,12 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { type Dataset, packDataset } from '../src/artifacts/dataset.ts';
+import { DataError } from '../src/core/errors.ts';
 import { CIFAR, loadCifar } from '../src/data/cifar.ts';
 import { type DownloadRequest, download } from '../src/data/download.ts';
 import { KNOWN_DATASETS } from '../src/data/known-datasets.ts';
 import { findMnistFiles, loadMnist, MNIST_FILES, type MnistRole, npmMnistDir } from '../src/data/mnist.ts';
 import { MNIST_MIRRORS, MNIST_SHA256 } from '../src/data/sources.ts';
 import { syntheticDataset } from '../src/data/synthetic.ts';
-import { DataError } from '../src/engine/errors.ts';
 import { defineStage, type StageContext } from '../src/engine/stage.ts';
 import type { DatasetParams } from '../src/generated/stage-params.ts';
 

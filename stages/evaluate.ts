@@ -5,11 +5,11 @@ import { type Metrics, packMetrics, type UnlearnSettingsRecord } from '../src/ar
 import { type StoredModel, unpackModel } from '../src/artifacts/model.ts';
 import { unpackPartition } from '../src/artifacts/partition.ts';
 import { unpackTrace } from '../src/artifacts/trace.ts';
-import { DataError } from '../src/engine/errors.ts';
+import { DataError } from '../src/core/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { EvaluateParams } from '../src/generated/stage-params.ts';
-import { chooseBackend, initBackend } from '../src/ml/backend.ts';
-import { type EvalSets, makeEvalSets } from '../src/ml/eval-sets.ts';
+import { chooseBackend, initBackend } from '../src/ml/backends/backend.ts';
+import { type EvalSets, makeEvalSets } from '../src/ml/eval/eval-sets.ts';
 import {
   compareModels,
   completeOutputs,
@@ -17,9 +17,9 @@ import {
   modelMetrics,
   setsToPredict,
   unlearnedCurve,
-} from '../src/ml/evaluation.ts';
+} from '../src/ml/eval/evaluation.ts';
+import { predictLogits } from '../src/ml/eval/predict.ts';
 import { buildModel, type ModelName } from '../src/ml/models/index.ts';
-import { predictLogits } from '../src/ml/predict.ts';
 
 export default defineStage<EvaluateParams>({
   kind: 'evaluate',

@@ -1,7 +1,7 @@
 import { unpackDataset } from '../src/artifacts/dataset.ts';
 import { type Partition, packPartition } from '../src/artifacts/partition.ts';
+import { DataError } from '../src/core/errors.ts';
 import { makePartition, PartitionInputError, type PartitionParams } from '../src/data/partition.ts';
-import { DataError } from '../src/engine/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 
 export default defineStage<PartitionParams>({

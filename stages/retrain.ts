@@ -1,7 +1,7 @@
 import { unpackFederation } from '../src/artifacts/federation.ts';
 import { packHistory } from '../src/artifacts/history.ts';
 import { modelHeader, packModel } from '../src/artifacts/model.ts';
-import { DataError } from '../src/engine/errors.ts';
+import { DataError } from '../src/core/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { RetrainParams } from '../src/generated/stage-params.ts';
 import { readTrainingInputs, trainFederationInStage } from './shared/federated-training-stage.ts';

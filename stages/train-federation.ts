@@ -6,7 +6,7 @@ import type { Partition } from '../src/artifacts/partition.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { TrainFederationParams } from '../src/generated/stage-params.ts';
 import { trainingCostNote } from '../src/ml/cost.ts';
-import { referenceLrDecay } from '../src/ml/federated-training.ts';
+import { referenceLrDecay } from '../src/fl/federation.ts';
 import { DEFAULT_MODEL } from '../src/ml/models/index.ts';
 import { readTrainingInputs, trainFederationInStage } from './shared/federated-training-stage.ts';
 

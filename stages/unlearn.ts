@@ -1,9 +1,9 @@
 import { unpackFederation } from '../src/artifacts/federation.ts';
 import { packModel } from '../src/artifacts/model.ts';
-import { DataError } from '../src/engine/errors.ts';
+import { DataError } from '../src/core/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { UnlearnParams } from '../src/generated/stage-params.ts';
-import { type UnlearnSettings, unlearnClassifier } from '../src/ml/unlearn-op.ts';
+import { type UnlearnSettings, unlearnClassifier } from '../src/ml/fedau/unlearn-op.ts';
 
 export default defineStage<UnlearnParams>({
   kind: 'unlearn',

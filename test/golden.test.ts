@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ArtifactKind } from '../src/artifacts/kinds.ts';
 import { unpackReport } from '../src/artifacts/report.ts';
+import { canonicalJson, sha256 } from '../src/core/hash.ts';
+import { Rng } from '../src/core/rng.ts';
 import { makePartition } from '../src/data/partition.ts';
 import { ArtifactStore } from '../src/engine/store.ts';
 import { runPipeline } from '../src/index.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
-import { flattenWeights, initWeights } from '../src/ml/params.ts';
-import { canonicalJson, sha256 } from '../src/util/canonical-json.ts';
-import { Rng } from '../src/util/rng.ts';
+import { flattenWeights, initWeights } from '../src/ml/models/params.ts';
 import { ROOT } from './helpers/cli.ts';
 import { tempDir } from './helpers/run-inline.ts';
 

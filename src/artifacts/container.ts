@@ -1,4 +1,4 @@
-import { canonicalJson } from '../util/canonical-json.ts';
+import { canonicalJson } from '../core/hash.ts';
 
 /**
  * fedau's binary artifact container: a magic, a JSON header (canonical, so the same content gives the same

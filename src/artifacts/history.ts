@@ -1,4 +1,4 @@
-import { canonicalJson } from '../util/canonical-json.ts';
+import { canonicalJson } from '../core/hash.ts';
 
 /**
  * One row of the per-round history. Metrics are present on evaluated rounds. Wall-clock time is not part of it:

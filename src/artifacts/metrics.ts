@@ -1,4 +1,4 @@
-import { canonicalJson } from '../util/canonical-json.ts';
+import { canonicalJson } from '../core/hash.ts';
 
 /**
  * What "forgetting" is measured by, per mode: the backdoor's attack success rate (samples and client modes), the

@@ -1,4 +1,4 @@
-import { ConfigError } from '../engine/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** One flag of the CLI: the single table that parsing and `--help` both read. */
 export interface FlagSpec {

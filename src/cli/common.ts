@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseRedisUrl, withPassword } from '../cluster/redis.ts';
-import { ConfigError, unknownNameHint } from '../engine/errors.ts';
+import { ConfigError, unknownNameHint } from '../core/errors.ts';
 import type { ResolvedPipeline } from '../engine/pipeline.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 

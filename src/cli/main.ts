@@ -1,6 +1,6 @@
 import { ConfigErrors } from '../config/ajv-errors.ts';
-import { FedauError, formatError, serializeError } from '../engine/errors.ts';
-import { packageVersion } from '../util/package-root.ts';
+import { FedauError, formatError, serializeError } from '../core/errors.ts';
+import { packageVersion } from '../core/package-root.ts';
 import { type CommandSpec, helpText, usage } from './args.ts';
 import { compareCommand, compareSpec } from './commands/compare.ts';
 import { gcCommand, gcSpec } from './commands/gc.ts';

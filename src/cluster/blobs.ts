@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { FedauError } from '../engine/errors.ts';
-import { sha256 } from '../util/canonical-json.ts';
+import { FedauError } from '../core/errors.ts';
+import { sha256 } from '../core/hash.ts';
 
 /** Transport counters: what crossed the network, and how long it took. */
 export interface TransportStats {

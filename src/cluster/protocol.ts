@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { LOCAL_RECIPE_KEYS, type LocalRecipe } from '../artifacts/federation.ts';
+import { packagePath } from '../core/package-root.ts';
 import type { ArtifactRef } from '../engine/stage.ts';
-import { packagePath } from '../util/package-root.ts';
 
 /** BullMQ's key prefix and the two queues: client updates of a training round, and whole stages. */
 export const PREFIX = 'fedau';

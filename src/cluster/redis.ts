@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
-import { FedauError } from '../engine/errors.ts';
+import { FedauError } from '../core/errors.ts';
 
 /** A Redis URL taken apart: `redis[s]://[user][:password]@host[:port][/db]`. */
 export interface RedisTarget {

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { ConfigError, unknownNameHint } from '../engine/errors.ts';
+import { ConfigError, unknownNameHint } from '../core/errors.ts';
 import { type LoadedPipeline, locate, type YamlPath } from './load.ts';
 
 export function describeValue(value: unknown): string {

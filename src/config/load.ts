@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
-import { ConfigError } from '../engine/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 export type YamlPath = (string | number)[];
 

@@ -1,8 +1,8 @@
 import { parse as parseYamlValue } from 'yaml';
-import { ConfigError, unknownNameHint } from '../engine/errors.ts';
+import { ConfigError, unknownNameHint } from '../core/errors.ts';
+import { canonicalJson } from '../core/hash.ts';
 import { deriveSeed } from '../engine/hash.ts';
 import type { InputRef, Matrix, ResolvedPipeline, ResolvedStage, Variant } from '../engine/pipeline.ts';
-import { canonicalJson } from '../util/canonical-json.ts';
 import { ConfigErrors } from './ajv-errors.ts';
 import { checkPathSegments } from './paths.ts';
 

@@ -1,4 +1,4 @@
-import { ConfigError } from '../engine/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** Names that reach an object's prototype instead of a key of the pipeline: never a stage, param or value path. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

@@ -1,5 +1,5 @@
 import { parse as parseYamlValue } from 'yaml';
-import { ConfigError, GraphError, unknownNameHint } from '../engine/errors.ts';
+import { ConfigError, GraphError, unknownNameHint } from '../core/errors.ts';
 import { topologicalOrder } from '../engine/graph.ts';
 import { deriveSeed } from '../engine/hash.ts';
 import type { ResolvedPipeline } from '../engine/pipeline.ts';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type AnySchemaObject, type ValidateFunction } from 'ajv';
-import { packagePath } from '../util/package-root.ts';
+import { packagePath } from '../core/package-root.ts';
 
 /** Folder of the JSON Schemas: the single source of truth for params, defaults and descriptions. */
 export const SCHEMA_DIR = packagePath('schemas');

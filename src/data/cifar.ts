@@ -1,8 +1,8 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Dataset } from '../artifacts/dataset.ts';
-import { DataError } from '../engine/errors.ts';
-import { sha256 } from '../util/canonical-json.ts';
+import { DataError } from '../core/errors.ts';
+import { sha256 } from '../core/hash.ts';
 import { extractedIntact, extractTar, readTar } from './tar.ts';
 
 export type CifarName = 'cifar10' | 'cifar100';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, InterruptedError } from '../engine/errors.ts';
+import { DataError, InterruptedError } from '../core/errors.ts';
 
 export interface DownloadRequest {
   /** Mirrors, tried in order. */

@@ -1,5 +1,5 @@
 import { constants, gunzipSync } from 'node:zlib';
-import { DataError } from '../engine/errors.ts';
+import { DataError } from '../core/errors.ts';
 
 export interface IdxArray {
   dims: number[];

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Dataset } from '../artifacts/dataset.ts';
-import { DataError } from '../engine/errors.ts';
+import { DataError } from '../core/errors.ts';
 import { MAX_IDX_BYTES, parseIdx } from './idx.ts';
 
 /** The four MNIST files by role; a folder may hold them gzipped or not, with `-idx` or `.idx` naming. */

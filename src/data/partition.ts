@@ -1,6 +1,6 @@
 import type { Partition } from '../artifacts/partition.ts';
+import { Rng } from '../core/rng.ts';
 import type { PartitionParams } from '../generated/stage-params.ts';
-import { Rng } from '../util/rng.ts';
 
 export type { PartitionParams };
 

@@ -1,5 +1,5 @@
 import type { Dataset } from '../artifacts/dataset.ts';
-import { Rng } from '../util/rng.ts';
+import { Rng } from '../core/rng.ts';
 
 export interface SyntheticParams {
   classes: number;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { DataError } from '../engine/errors.ts';
-import { sha256 } from '../util/canonical-json.ts';
+import { DataError } from '../core/errors.ts';
+import { sha256 } from '../core/hash.ts';
 import { gunzipBounded, isGzip } from './idx.ts';
 
 export interface TarEntry {

@@ -1,4 +1,4 @@
-import type { SerializedError } from './errors.ts';
+import type { SerializedError } from '../core/errors.ts';
 import { ProgressGate } from './progress-gate.ts';
 import type { ArtifactRef, LogLevel } from './stage.ts';
 

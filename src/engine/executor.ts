@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import PQueue from 'p-queue';
+import { BugError, FedauError, InterruptedError, StageError, serializeError } from '../core/errors.ts';
 import { backendWithAdapter } from './backend-name.ts';
-import { BugError, FedauError, InterruptedError, StageError, serializeError } from './errors.ts';
 import { emptyCounts, type Reporter, type ReporterFailurePolicy, ReporterHub, type StageStatus } from './events.ts';
 import { Readiness } from './graph.ts';
 import { describeOwner, LockDir } from './locks.ts';

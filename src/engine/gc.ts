@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FedauError } from './errors.ts';
+import { FedauError } from '../core/errors.ts';
 import { describeOwner, LockDir, type LockOwner } from './locks.ts';
 import { type ArtifactStore, type StoreKind, safeReaddir } from './store.ts';
 

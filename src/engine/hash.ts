@@ -1,4 +1,4 @@
-import { canonicalJson, sha256 } from '../util/canonical-json.ts';
+import { canonicalJson, sha256 } from '../core/hash.ts';
 
 /** Everything that decides a stage's outputs. Stage id, paths, reporter and time are deliberately absent. */
 export interface KeyParts {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { InterruptedError } from './errors.ts';
-import { processAlive } from './fs-atomic.ts';
+import { InterruptedError } from '../core/errors.ts';
+import { processAlive } from '../core/fs-atomic.ts';
 import { safeReaddir } from './store.ts';
 
 export interface LockOwner {

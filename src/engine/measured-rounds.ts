@@ -1,4 +1,4 @@
-import { canonicalJson } from '../util/canonical-json.ts';
+import { canonicalJson } from '../core/hash.ts';
 import type { RunLog } from './run-log.ts';
 
 export interface MeasuredRound {

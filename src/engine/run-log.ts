@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SerializedError } from './errors.ts';
+import type { SerializedError } from '../core/errors.ts';
+import { processAlive, writeFileAtomic } from '../core/fs-atomic.ts';
 import type { StageStatus } from './events.ts';
-import { processAlive, writeFileAtomic } from './fs-atomic.ts';
 import type { KeyParts } from './hash.ts';
 import type { ArtifactRef } from './stage.ts';
 import { type ArtifactStore, safeReaddir } from './store.ts';

@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256 } from '../util/canonical-json.ts';
-import { FedauError } from './errors.ts';
-import { sha256File, writeFileAtomic } from './fs-atomic.ts';
+import { FedauError } from '../core/errors.ts';
+import { sha256File, writeFileAtomic } from '../core/fs-atomic.ts';
+import { sha256 } from '../core/hash.ts';
 import type { KeyParts } from './hash.ts';
 import type { ArtifactKind, ArtifactRef } from './stage.ts';
 

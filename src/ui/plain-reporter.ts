@@ -1,4 +1,4 @@
-import { formatError } from '../engine/errors.ts';
+import { formatError } from '../core/errors.ts';
 import type { Reporter, RunEvent } from '../engine/events.ts';
 import { ProgressGate } from '../engine/progress-gate.ts';
 import { formatDuration, formatMetrics, summarizeCounts } from './run-view-state.ts';

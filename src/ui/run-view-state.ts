@@ -1,4 +1,4 @@
-import type { SerializedError } from '../engine/errors.ts';
+import type { SerializedError } from '../core/errors.ts';
 import type { RunEvent, StageStatus } from '../engine/events.ts';
 
 export type StageViewStatus = 'pending' | 'queued' | 'running' | StageStatus;

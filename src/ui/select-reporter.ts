@@ -1,4 +1,4 @@
-import { ConfigError } from '../engine/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { Reporter } from '../engine/events.ts';
 import { JsonReporter } from './json-reporter.ts';
 import { PlainReporter } from './plain-reporter.ts';

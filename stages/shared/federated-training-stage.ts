@@ -7,13 +7,19 @@ import type { RoundRecord } from '../../src/artifacts/history.ts';
 import { type Partition, type UnlearnMode, unpackPartition } from '../../src/artifacts/partition.ts';
 import { packTrace, type TraceHeader, traceSection } from '../../src/artifacts/trace.ts';
 import { type ClusterHandle, queueClientRunner } from '../../src/cluster/coordinator/index.ts';
-import { DataError } from '../../src/engine/errors.ts';
-import { writeFileAtomic } from '../../src/engine/fs-atomic.ts';
+import { DataError } from '../../src/core/errors.ts';
+import { writeFileAtomic } from '../../src/core/fs-atomic.ts';
+import { sha256 } from '../../src/core/hash.ts';
+import { packageVersion } from '../../src/core/package-root.ts';
 import type { StageContext } from '../../src/engine/stage.ts';
-import { backendDescription, chooseBackend, initBackend, tfjsVersion } from '../../src/ml/backend.ts';
-import { loadCheckpoint, saveCheckpoint } from '../../src/ml/checkpoint.ts';
+import { backendDescription, chooseBackend, initBackend, tfjsVersion } from '../../src/ml/backends/backend.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../src/fl/checkpoint.ts';
 import { WASM_MAX_BATCH } from '../../src/ml/cost.ts';
-import { type EvalSets, makeEvalSets } from '../../src/ml/eval-sets.ts';
+import { type EvalSets, makeEvalSets } from '../../src/ml/eval/eval-sets.ts';
+import { metricNames } from '../../src/ml/eval/metric-names.ts';
+import { predictLogits } from '../../src/ml/eval/predict.ts';
+import { accuracy, argmax } from '../../src/ml/eval/scores.ts';
+import { unlearnedLogits } from '../../src/ml/fedau/unlearn-op.ts';
 import {
   classifierOf,
   type Evaluator,
@@ -21,16 +27,10 @@ import {
   runFederation,
   TrainingRestart,
   type TrainState,
-} from '../../src/ml/federated-training.ts';
-import { metricNames } from '../../src/ml/metric-names.ts';
+} from '../../src/fl/federation.ts';
 import { buildModel, type ModelName } from '../../src/ml/models/index.ts';
 import type { ModelDef } from '../../src/ml/models/model.ts';
-import { predictLogits } from '../../src/ml/predict.ts';
-import { createRunner, trainingSet } from '../../src/ml/runner.ts';
-import { accuracy, argmax } from '../../src/ml/scores.ts';
-import { unlearnedLogits } from '../../src/ml/unlearn-op.ts';
-import { sha256 } from '../../src/util/canonical-json.ts';
-import { packageVersion } from '../../src/util/package-root.ts';
+import { createRunner, trainingSet } from '../../src/ml/runners/thread-runner.ts';
 
 /** The dataset and partition a training stage reads, checked to belong together. */
 export async function readTrainingInputs(ctx: StageContext): Promise<{ ds: Dataset; partition: Partition }> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CommandSpec, parseArgs } from '../../src/cli/args.ts';
 import { runSpec } from '../../src/cli/commands/run.ts';
-import { ConfigError, formatError } from '../../src/engine/errors.ts';
+import { ConfigError, formatError } from '../../src/core/errors.ts';
 
 function usageError(argv: string[], spec: CommandSpec = runSpec): string {
   try {

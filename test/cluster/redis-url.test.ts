@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redisUrl } from '../../src/cli/common.ts';
 import { maskUrl, parseRedisUrl, scrub, withPassword } from '../../src/cluster/redis.ts';
-import { FedauError } from '../../src/engine/errors.ts';
+import { FedauError } from '../../src/core/errors.ts';
 
 describe('Redis URLs', () => {
   it('a password with / @ + = (base64) parses, and is masked in every form', () => {

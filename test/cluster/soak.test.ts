@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src/util/rng.ts';
+import { Rng } from '../../src/core/rng.ts';
 import { waitForLine } from '../helpers/cli.ts';
 import { digests, fedau, localDigests, newStore, SMOKE } from '../helpers/cluster.ts';
 import { redisServerPath, startFedauWorker, startRedis, type TestRedis, type TestWorker } from '../helpers/redis.ts';

@@ -3,7 +3,7 @@ import { ConfigErrors } from '../../src/config/ajv-errors.ts';
 import { parsePipelineText } from '../../src/config/load.ts';
 import { parseMatrixFlag } from '../../src/config/matrix.ts';
 import { resolvePipeline } from '../../src/config/resolve.ts';
-import { ConfigError, formatError } from '../../src/engine/errors.ts';
+import { ConfigError, formatError } from '../../src/core/errors.ts';
 import { fakeSchemas, makeFakeRegistry } from '../helpers/fake-stages.ts';
 
 const { registry } = makeFakeRegistry(() => () => undefined);

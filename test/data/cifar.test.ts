@@ -3,9 +3,9 @@ import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DataError } from '../../src/core/errors.ts';
 import { CIFAR_MAX_ARCHIVE_BYTES, loadCifar, parseCifarBatch } from '../../src/data/cifar.ts';
 import { extractTar, readTar } from '../../src/data/tar.ts';
-import { DataError } from '../../src/engine/errors.ts';
 import { runPipeline } from '../../src/index.ts';
 import { cifarBatch, gzip, tarArchive, tinyCifar10Archive, tinyCifar100Archive } from '../helpers/cifar.ts';
 import { serve } from '../helpers/http-server.ts';

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DataError } from '../../src/core/errors.ts';
 import { download } from '../../src/data/download.ts';
-import { DataError } from '../../src/engine/errors.ts';
 import { serve } from '../helpers/http-server.ts';
 import { tempDir } from '../helpers/run-inline.ts';
 

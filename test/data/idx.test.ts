@@ -3,9 +3,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { DataError, formatError } from '../../src/core/errors.ts';
 import { parseIdx } from '../../src/data/idx.ts';
 import { findMnistFiles, loadMnist, npmMnistDir } from '../../src/data/mnist.ts';
-import { DataError, formatError } from '../../src/engine/errors.ts';
 import { gz, idxBytes, tinyMnistFiles } from '../helpers/idx.ts';
 import { tempDir } from '../helpers/run-inline.ts';
 

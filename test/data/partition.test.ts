@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientIndices, packPartition, unpackPartition } from '../../src/artifacts/partition.ts';
+import { Rng } from '../../src/core/rng.ts';
 import { makePartition, type PartitionParams } from '../../src/data/partition.ts';
-import { Rng } from '../../src/util/rng.ts';
 
 const N = 6000;
 const C = 10;

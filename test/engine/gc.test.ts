@@ -1,7 +1,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FedauError } from '../../src/engine/errors.ts';
+import { FedauError } from '../../src/core/errors.ts';
 import { collectGarbage } from '../../src/engine/gc.ts';
 import { LockDir } from '../../src/engine/locks.ts';
 import { ArtifactStore } from '../../src/engine/store.ts';

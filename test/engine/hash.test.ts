@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/core/hash.ts';
 import { CACHE_FORMAT, deriveSeed, diffKeyParts, type KeyParts, stageKey } from '../../src/engine/hash.ts';
-import { canonicalJson } from '../../src/util/canonical-json.ts';
 
 describe('canonical JSON and stage keys', () => {
   it('sorts keys at every depth and drops undefined', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigErrors } from '../../src/config/ajv-errors.ts';
 import { parsePipelineText } from '../../src/config/load.ts';
 import { resolvePipeline } from '../../src/config/resolve.ts';
-import { formatError } from '../../src/engine/errors.ts';
+import { formatError } from '../../src/core/errors.ts';
 import { ArtifactStore } from '../../src/engine/store.ts';
 import { fakeSchemas, makeFakeRegistry } from '../helpers/fake-stages.ts';
 import { fakeWorkspace } from '../helpers/run-inline.ts';

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { tsxLoaderUrl } from './tsx-loader.ts';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/fedau.js', import.meta.url));
 const FAKE_CLI = fileURLToPath(new URL('../fixtures/fake-cli.ts', import.meta.url));
 

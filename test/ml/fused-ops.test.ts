@@ -1,12 +1,12 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
-import { initBackend } from '../../src/ml/backend.ts';
-import { trainClient } from '../../src/ml/client-train.ts';
+import { initBackend } from '../../src/ml/backends/backend.ts';
 import { lenet } from '../../src/ml/models/lenet.ts';
-import { opsFor } from '../../src/ml/ops.ts';
-import { initWeights } from '../../src/ml/params.ts';
-import { BatchMaker, preprocessFor } from '../../src/ml/preprocess.ts';
+import { opsFor } from '../../src/ml/models/ops.ts';
+import { initWeights } from '../../src/ml/models/params.ts';
+import { trainClient } from '../../src/ml/train/client-train.ts';
+import { BatchMaker, preprocessFor } from '../../src/ml/train/preprocess.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {

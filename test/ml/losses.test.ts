@@ -1,7 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/ml/backend.ts';
-import { crossEntropy, twoHeadLoss } from '../../src/ml/losses.ts';
+import { initBackend } from '../../src/ml/backends/backend.ts';
+import { crossEntropy, twoHeadLoss } from '../../src/ml/train/losses.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {

@@ -1,13 +1,13 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
-import { initBackend } from '../../src/ml/backend.ts';
-import { trainClient } from '../../src/ml/client-train.ts';
-import { fedAvg } from '../../src/ml/fedavg.ts';
+import { initBackend } from '../../src/ml/backends/backend.ts';
+import { fedAvg } from '../../src/fl/fedavg.ts';
 import { buildModel } from '../../src/ml/models/index.ts';
 import { headSpecs } from '../../src/ml/models/model.ts';
-import { countParams, initWeights } from '../../src/ml/params.ts';
-import { BatchMaker, preprocessFor } from '../../src/ml/preprocess.ts';
+import { countParams, initWeights } from '../../src/ml/models/params.ts';
+import { trainClient } from '../../src/ml/train/client-train.ts';
+import { BatchMaker, preprocessFor } from '../../src/ml/train/preprocess.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {

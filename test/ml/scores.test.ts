@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { epochBatches } from '../../src/ml/epoch-batches.ts';
+import { Rng } from '../../src/core/rng.ts';
 import {
   accuracy,
   agreement,
@@ -8,9 +8,9 @@ import {
   meanKl,
   membershipAuc,
   perClassAccuracy,
-} from '../../src/ml/scores.ts';
-import { unlearnClassifier, unlearnedLogits } from '../../src/ml/unlearn-op.ts';
-import { Rng } from '../../src/util/rng.ts';
+} from '../../src/ml/eval/scores.ts';
+import { unlearnClassifier, unlearnedLogits } from '../../src/ml/fedau/unlearn-op.ts';
+import { epochBatches } from '../../src/ml/train/epoch-batches.ts';
 
 const f32 = (xs: number[]) => Float32Array.from(xs);
 const i32 = (xs: number[]) => Int32Array.from(xs);

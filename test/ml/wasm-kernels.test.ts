@@ -1,6 +1,6 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, it } from 'vitest';
-import { initBackend } from '../../src/ml/backend.ts';
+import { initBackend } from '../../src/ml/backends/backend.ts';
 import {
   CONV_CASES,
   convGrads,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { unpackDataset } from '../../src/artifacts/dataset.ts';
 import { ConfigErrors } from '../../src/config/ajv-errors.ts';
-import { formatError } from '../../src/engine/errors.ts';
+import { formatError } from '../../src/core/errors.ts';
 import { ArtifactStore } from '../../src/engine/store.ts';
 import { runPipeline } from '../../src/index.ts';
 import { serve } from '../helpers/http-server.ts';

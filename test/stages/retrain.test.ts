@@ -6,11 +6,11 @@ import { unpackModel } from '../../src/artifacts/model.ts';
 import { unpackPartition } from '../../src/artifacts/partition.ts';
 import { ArtifactStore } from '../../src/engine/store.ts';
 import { runPipeline } from '../../src/index.ts';
-import { initBackend } from '../../src/ml/backend.ts';
-import { type TrainData, trainClient } from '../../src/ml/client-train.ts';
+import { initBackend } from '../../src/ml/backends/backend.ts';
 import { lenet } from '../../src/ml/models/lenet.ts';
-import { initWeights } from '../../src/ml/params.ts';
-import { BatchMaker, preprocessFor } from '../../src/ml/preprocess.ts';
+import { initWeights } from '../../src/ml/models/params.ts';
+import { type TrainData, trainClient } from '../../src/ml/train/client-train.ts';
+import { BatchMaker, preprocessFor } from '../../src/ml/train/preprocess.ts';
 import { tempDir, writeFiles } from '../helpers/run-inline.ts';
 
 const PIPELINE = (split: string) => `

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ConfigError } from '../../engine/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { columnsOf, comparisonTable } from '../../report/compare.ts';
 import type { ReportJson } from '../../report/report-data.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';

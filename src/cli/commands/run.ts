@@ -1,7 +1,7 @@
+import { packageVersion } from '../../core/package-root.ts';
 import { loadPipeline, runPipeline, storeRoot } from '../../index.ts';
 import { PlainReporter } from '../../ui/plain-reporter.ts';
 import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
-import { packageVersion } from '../../util/package-root.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
   applyWebGpuSoftware,
@@ -128,8 +128,8 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
       onStart: async (runId, log) => {
         // One line on the backend and why it was chosen; what the GPU probe printed only under --verbose.
         if (!pipeline.stages.some((s) => s.def.usesTfjs)) return;
-        const { backendDescription, chooseBackend, tfjsVersion } = await import('../../ml/backend.ts');
-        const { gpuProbe } = await import('../../ml/webgpu.ts');
+        const { backendDescription, chooseBackend, tfjsVersion } = await import('../../ml/backends/backend.ts');
+        const { gpuProbe } = await import('../../ml/backends/webgpu.ts');
         const choice = await chooseBackend(backend ?? pipeline.backend);
         log('info', `backend ${backendDescription(choice)}: ${choice.why ?? 'asked for'}`);
         if (verbose) for (const line of gpuProbe.details) log('info', `webgpu probe: ${line}`);

@@ -1,7 +1,7 @@
 import type { AnySchemaObject } from 'ajv';
 import { stageRegistry } from '../../../stages/index.ts';
 import { loadSchemas } from '../../config/schemas.ts';
-import { ConfigError, unknownNameHint } from '../../engine/errors.ts';
+import { ConfigError, unknownNameHint } from '../../core/errors.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import type { CliContext } from '../context.ts';
 

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../engine/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { storeRoot } from '../../index.ts';
 import { inCi } from '../../ui/select-reporter.ts';
 import { workerLine } from '../../ui/worker-lines.ts';

@@ -1,6 +1,6 @@
 import { connectRedis, maskUrl } from '../../cluster/redis.ts';
 import { listWorkers } from '../../cluster/registry.ts';
-import { ConfigError } from '../../engine/errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import { FLAG_REDIS, FLAG_REDIS_PASSWORD_FILE, redisUrl } from '../common.ts';
 import type { CliContext } from '../context.ts';

@@ -1,9 +1,9 @@
 import type { ArtifactRef } from '../../engine/stage.ts';
-import type { ClientJob, ClientResult } from '../../ml/client-train.ts';
-import { type ClientRunner, TrainingRestart } from '../../ml/federated-training.ts';
+import { type ClientRunner, TrainingRestart } from '../../fl/federation.ts';
 import type { ModelDef } from '../../ml/models/model.ts';
 import { headSpecs } from '../../ml/models/model.ts';
-import { flattenWeights, sizeOf, unflattenWeights } from '../../ml/params.ts';
+import { flattenWeights, sizeOf, unflattenWeights } from '../../ml/models/params.ts';
+import type { ClientJob, ClientResult } from '../../ml/train/client-train.ts';
 import {
   CLIENT_QUEUE,
   type ClientJobPayload,

@@ -1,6 +1,6 @@
 import { type ConnectionOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { FedauError, InterruptedError } from '../../engine/errors.ts';
+import { FedauError, InterruptedError } from '../../core/errors.ts';
 import { BLOB_PROBLEM, BlobError, RedisBlobs } from '../blobs.ts';
 import {
   CLIENT_QUEUE,

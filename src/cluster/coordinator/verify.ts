@@ -1,4 +1,4 @@
-import { sha256 } from '../../util/canonical-json.ts';
+import { sha256 } from '../../core/hash.ts';
 
 /**
  * Whether a job is among the sampled ones `fraction` asks to verify: decided by a hash of the job's identity, so

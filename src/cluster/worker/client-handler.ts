@@ -1,8 +1,8 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { clientIndices } from '../../artifacts/partition.ts';
-import type { ClientJob, ClientResult } from '../../ml/client-train.ts';
 import { headSpecs } from '../../ml/models/model.ts';
-import { flattenWeights, unflattenWeights } from '../../ml/params.ts';
+import { flattenWeights, unflattenWeights } from '../../ml/models/params.ts';
+import type { ClientJob, ClientResult } from '../../ml/train/client-train.ts';
 import type { RedisBlobs } from '../blobs.ts';
 import {
   type ClientJobPayload,

@@ -1,5 +1,5 @@
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
-import { InterruptedError } from '../../engine/errors.ts';
+import { InterruptedError } from '../../core/errors.ts';
 import { BlobError } from '../blobs.ts';
 import type { WorkerEvent } from '../worker-events.ts';
 

@@ -5,7 +5,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { stageRegistry } from '../../../stages/index.ts';
 import type { ArtifactKind } from '../../artifacts/kinds.ts';
 import { loadSchemas } from '../../config/schemas.ts';
-import { FedauError, InterruptedError } from '../../engine/errors.ts';
+import { FedauError, InterruptedError } from '../../core/errors.ts';
 import type { ArtifactRef, StageDefinition } from '../../engine/stage.ts';
 import type { RedisBlobs } from '../blobs.ts';
 import {

@@ -3,7 +3,7 @@
 // the worker (its modules and backend are loaded once) and runs one stage at a time.
 import { parentPort } from 'node:worker_threads';
 import { stageRegistry } from '../../../stages/index.ts';
-import { serializeError } from '../../engine/errors.ts';
+import { serializeError } from '../../core/errors.ts';
 import type { ArtifactRef, StageDefinition } from '../../engine/stage.ts';
 import { makeStageContext } from '../../engine/stage-context.ts';
 import { ArtifactStore } from '../../engine/store.ts';

@@ -1,10 +1,10 @@
 import { unpackDataset } from '../../artifacts/dataset.ts';
 import { type Partition, unpackPartition } from '../../artifacts/partition.ts';
-import type { BackendChoice } from '../../ml/backend.ts';
-import type { ClientRunner } from '../../ml/federated-training.ts';
+import type { BackendChoice } from '../../ml/backends/backend.ts';
+import type { ClientRunner } from '../../fl/federation.ts';
 import { buildModel, type ModelName } from '../../ml/models/index.ts';
 import type { ModelDef } from '../../ml/models/model.ts';
-import { createRunner, trainingSet } from '../../ml/runner.ts';
+import { createRunner, trainingSet } from '../../ml/runners/thread-runner.ts';
 import type { ClientJobPayload } from '../protocol.ts';
 import type { ArtifactCache } from './artifact-cache.ts';
 

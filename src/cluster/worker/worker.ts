@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { type ConnectionOptions, type Job, Worker } from 'bullmq';
+import { packageVersion } from '../../core/package-root.ts';
 import { LockDir } from '../../engine/locks.ts';
 import { ArtifactStore } from '../../engine/store.ts';
-import { backendDescription, chooseBackend, tfjsVersion } from '../../ml/backend.ts';
-import { packageVersion } from '../../util/package-root.ts';
+import { backendDescription, chooseBackend, tfjsVersion } from '../../ml/backends/backend.ts';
 import { RedisBlobs } from '../blobs.ts';
 import { CLIENT_QUEUE, type Facts, PREFIX, STAGE_QUEUE, type WorkerStamp } from '../protocol.ts';
 import { connectRedis, maskUrl, redisOptions } from '../redis.ts';

@@ -1,8 +1,8 @@
 import type * as tfType from '@tensorflow/tfjs';
-import { opsFor } from '../ops.ts';
-import type { ParamSpec } from '../params.ts';
 import { dense } from './lenet.ts';
 import type { ModelDef } from './model.ts';
+import { opsFor } from './ops.ts';
+import type { ParamSpec } from './params.ts';
 
 /** A bias-free convolution initialised Kaiming-normal (fan_out, ReLU gain), as the reference's AlexNet. */
 const convBlock = (name: string, k: number, cin: number, cout: number): ParamSpec => ({

@@ -1,7 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
-import { opsFor } from '../ops.ts';
-import type { ParamSpec } from '../params.ts';
 import type { ModelDef } from './model.ts';
+import { opsFor } from './ops.ts';
+import type { ParamSpec } from './params.ts';
 
 const conv = (name: string, k: number, cin: number, cout: number): ParamSpec[] => [
   { name: `${name}.weight`, shape: [k, k, cin, cout], init: { kind: 'uniform', fanIn: cin * k * k } },

@@ -1,5 +1,5 @@
 import type * as tfType from '@tensorflow/tfjs';
-import type { ParamSpec } from '../params.ts';
+import type { ParamSpec } from './params.ts';
 
 /**
  * A network as fedau trains it: a feature extractor producing the penultimate feature z, followed by the

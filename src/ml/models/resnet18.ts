@@ -1,8 +1,8 @@
 import type * as tfType from '@tensorflow/tfjs';
-import { opsFor } from '../ops.ts';
-import type { ParamSpec } from '../params.ts';
 import { dense } from './lenet.ts';
 import type { ModelDef } from './model.ts';
+import { opsFor } from './ops.ts';
+import type { ParamSpec } from './params.ts';
 
 const BN_EPS = 1e-5;
 const BN_MOMENTUM = 0.1;

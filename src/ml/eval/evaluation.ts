@@ -1,9 +1,9 @@
-import type { Comparison, ModelMetrics, UnlearnedCurve, UnlearnSettingsRecord } from '../artifacts/metrics.ts';
-import type { UnlearnMode } from '../artifacts/partition.ts';
-import type { Trace } from '../artifacts/trace.ts';
+import type { Comparison, ModelMetrics, UnlearnedCurve, UnlearnSettingsRecord } from '../../artifacts/metrics.ts';
+import type { UnlearnMode } from '../../artifacts/partition.ts';
+import type { Trace } from '../../artifacts/trace.ts';
+import { unlearnedLogits } from '../fedau/unlearn-op.ts';
 import type { EvalSets } from './eval-sets.ts';
 import { accuracy, agreement, argmax, crossEntropyPerRow, meanKl, membershipAuc, perClassAccuracy } from './scores.ts';
-import { unlearnedLogits } from './unlearn-op.ts';
 
 /** A model's logits on each evaluation set ([count × classes]), as `predictLogits` gives them. */
 export interface ModelOutputs {

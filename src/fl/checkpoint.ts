@@ -3,8 +3,8 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packContainer, unpackContainer } from '../artifacts/container.ts';
 import type { RoundRecord } from '../artifacts/history.ts';
-import { writeFileAtomic } from '../engine/fs-atomic.ts';
-import type { TrainState } from './federated-training.ts';
+import { writeFileAtomic } from '../core/fs-atomic.ts';
+import type { TrainState } from './federation.ts';
 
 interface CheckpointHeader {
   round: number;

@@ -1,5 +1,5 @@
-import type { Dataset } from '../artifacts/dataset.ts';
-import type { Partition } from '../artifacts/partition.ts';
+import type { Dataset } from '../../artifacts/dataset.ts';
+import type { Partition } from '../../artifacts/partition.ts';
 import type { TrainData } from './client-train.ts';
 import { BatchMaker, preprocessFor, stampTrigger } from './preprocess.ts';
 

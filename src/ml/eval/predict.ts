@@ -1,8 +1,8 @@
 import type * as tfType from '@tensorflow/tfjs';
-import type { Head, Weights } from '../artifacts/model.ts';
-import { checkDevice } from './backend.ts';
+import type { Head, Weights } from '../../artifacts/model.ts';
+import { checkDevice } from '../backends/backend.ts';
+import type { ModelDef } from '../models/model.ts';
 import type { EvalSet } from './eval-sets.ts';
-import type { ModelDef } from './models/model.ts';
 
 /**
  * The logits of `set` under several classifier heads that share one feature extractor (the global model, its

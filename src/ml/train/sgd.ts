@@ -1,5 +1,5 @@
 import type * as tfType from '@tensorflow/tfjs';
-import { heapF32, type WasmBackend } from './wasm-kernels/util.ts';
+import { heapF32, type WasmBackend } from '../kernels/wasm/util.ts';
 
 export interface OptimizerSettings {
   momentum: number;

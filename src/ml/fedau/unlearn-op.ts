@@ -1,5 +1,5 @@
-import type { Head } from '../artifacts/model.ts';
-import type { UnlearnMode } from '../artifacts/partition.ts';
+import type { Head } from '../../artifacts/model.ts';
+import type { UnlearnMode } from '../../artifacts/partition.ts';
 
 export interface UnlearnSettings {
   mode: UnlearnMode;

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { FedauError } from '../engine/errors.ts';
+import { FedauError } from '../../core/errors.ts';
 import { probeHardwareAdapter, refusalReason } from './webgpu-probe.ts';
 
 /** What a WebGPU stage's results depend on and what the UI, run log and report show. */

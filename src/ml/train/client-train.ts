@@ -1,11 +1,11 @@
 import type * as tfType from '@tensorflow/tfjs';
-import type { LocalRecipe } from '../artifacts/federation.ts';
-import type { Weights } from '../artifacts/model.ts';
-import { Rng } from '../util/rng.ts';
-import { checkDevice } from './backend.ts';
+import type { LocalRecipe } from '../../artifacts/federation.ts';
+import type { Weights } from '../../artifacts/model.ts';
+import { Rng } from '../../core/rng.ts';
+import { checkDevice } from '../backends/backend.ts';
+import type { ModelDef } from '../models/model.ts';
 import { epochBatches } from './epoch-batches.ts';
 import { crossEntropy, twoHeadLoss } from './losses.ts';
-import type { ModelDef } from './models/model.ts';
 import type { BatchMaker } from './preprocess.ts';
 import { createSgd } from './sgd.ts';
 

@@ -1,5 +1,5 @@
 import type * as tfType from '@tensorflow/tfjs';
-import { opsFor } from './ops.ts';
+import { opsFor } from '../models/ops.ts';
 
 /** Mean cross-entropy of logits against integer labels (PyTorch's F.cross_entropy). */
 export function crossEntropy(tf: typeof tfType, logits: tfType.Tensor2D, labels: tfType.Tensor1D): tfType.Scalar {

@@ -3,12 +3,12 @@ import type { RoundRecord } from '../artifacts/history.ts';
 import type { Head, Weights } from '../artifacts/model.ts';
 import type { Partition } from '../artifacts/partition.ts';
 import { clientIndices } from '../artifacts/partition.ts';
-import { InterruptedError } from '../engine/errors.ts';
-import type { ClientJob, ClientResult } from './client-train.ts';
+import { InterruptedError } from '../core/errors.ts';
+import { reanchor } from '../ml/fedau/unlearn-op.ts';
 import { aggregationWeights, fedAvg } from './fedavg.ts';
-import type { ModelDef } from './models/model.ts';
-import { initWeights } from './params.ts';
-import { reanchor } from './unlearn-op.ts';
+import type { ModelDef } from '../ml/models/model.ts';
+import { initWeights } from '../ml/models/params.ts';
+import type { ClientJob, ClientResult } from '../ml/train/client-train.ts';
 
 export type FederationSettings = TrainingRecipe & {
   /**

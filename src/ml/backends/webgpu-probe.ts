@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { sha256 } from '../util/canonical-json.ts';
+import { sha256 } from '../../core/hash.ts';
 
 /** What Dawn said of the machine's GPUs: the adapter it offers (if any) and everything it printed on the way. */
 export interface ProbeResult {

@@ -1,8 +1,8 @@
 // Makes tfjs's WebGPU backend run on the adapter fedau chose, in this thread (each training worker has its own).
 import type * as tfType from '@tensorflow/tfjs';
-import { FedauError } from '../engine/errors.ts';
+import { FedauError } from '../../core/errors.ts';
+import { registerWebGpuKernels } from '../kernels/webgpu.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, watchDevice } from './webgpu.ts';
-import { registerWebGpuKernels } from './webgpu-kernels.ts';
 
 /**
  * tfjs's own registration asks `navigator.gpu` for a core-mode adapter, which a compatibility-mode (OpenGL ES)

@@ -1,20 +1,20 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { FedauError, InterruptedError } from '../engine/errors.ts';
-import type { ClientJob, ClientResult } from './client-train.ts';
-import type { ClientRunner } from './federated-training.ts';
-import type { ModelDef } from './models/model.ts';
-import { headSpecs } from './models/model.ts';
-import { flattenWeights, unflattenWeights } from './params.ts';
-import type { WorkerInit, WorkerReply, WorkerTrain } from './worker-protocol.ts';
+import { FedauError, InterruptedError } from '../../core/errors.ts';
+import type { ClientRunner } from '../../fl/federation.ts';
+import type { ModelDef } from '../models/model.ts';
+import { headSpecs } from '../models/model.ts';
+import { flattenWeights, unflattenWeights } from '../models/params.ts';
+import type { ClientJob, ClientResult } from '../train/client-train.ts';
+import type { WorkerInit, WorkerReply, WorkerTrain } from './trainer-protocol.ts';
 
 /**
  * The compiled worker beside this module; when fedau runs from its TypeScript sources, a shim that registers a
  * TypeScript loader in the thread first (the installed tool never needs one).
  */
 const WORKER_ENTRY = import.meta.url.endsWith('.ts')
-  ? new URL('./worker-dev.mjs', import.meta.url)
-  : new URL('./worker.js', import.meta.url);
+  ? new URL('./trainer-thread-dev.mjs', import.meta.url)
+  : new URL('./trainer-thread.js', import.meta.url);
 
 export function resolveWorkerCount(requested: number): number {
   return requested > 0 ? requested : Math.max(1, availableParallelism());

@@ -1,7 +1,7 @@
-import type { SerializedError } from '../engine/errors.ts';
-import type { BackendChoice } from './backend.ts';
-import type { ClientJob } from './client-train.ts';
-import type { ModelName } from './models/index.ts';
+import type { SerializedError } from '../../core/errors.ts';
+import type { BackendChoice } from '../backends/backend.ts';
+import type { ModelName } from '../models/index.ts';
+import type { ClientJob } from '../train/client-train.ts';
 
 /** Messages between the runner and its worker threads: plain data, shared or transferred buffers. */
 export interface WorkerInit {

@@ -1,15 +1,15 @@
 // A training worker: its own tfjs backend (single-threaded wasm), the shared training set, one client at a time.
 import { parentPort } from 'node:worker_threads';
-import { serializeError } from '../engine/errors.ts';
-import { initBackend } from './backend.ts';
-import type { TrainData } from './client-train.ts';
-import { trainClient } from './client-train.ts';
-import { buildModel } from './models/index.ts';
-import type { ModelDef } from './models/model.ts';
-import { headSpecs } from './models/model.ts';
-import { flattenWeights, unflattenWeights } from './params.ts';
-import { trainData } from './train-data.ts';
-import type { WorkerReply, WorkerRequest } from './worker-protocol.ts';
+import { serializeError } from '../../core/errors.ts';
+import { initBackend } from '../backends/backend.ts';
+import { buildModel } from '../models/index.ts';
+import type { ModelDef } from '../models/model.ts';
+import { headSpecs } from '../models/model.ts';
+import { flattenWeights, unflattenWeights } from '../models/params.ts';
+import type { TrainData } from '../train/client-train.ts';
+import { trainClient } from '../train/client-train.ts';
+import { trainData } from '../train/train-data.ts';
+import type { WorkerReply, WorkerRequest } from './trainer-protocol.ts';
 
 const port = parentPort!;
 let state:

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
-import { backendWithAdapter } from '../engine/backend-name.ts';
-import { FedauError } from '../engine/errors.ts';
+import { FedauError } from '../../core/errors.ts';
+import { backendWithAdapter } from '../../engine/backend-name.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, gpuProbe, noAdapterError } from './webgpu.ts';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -157,7 +157,7 @@ async function setUp(choice: BackendChoice): Promise<typeof tfType> {
     deviceHealth = await setUpWebGpu(tf, choice.adapter!);
   } else if (choice.name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const { registerWasmKernels } = await import('./wasm-kernels/index.ts');
+    const { registerWasmKernels } = await import('../kernels/wasm/index.ts');
     registerWasmKernels();
     void wasm;
     const ok = await withoutProcessHandlersAdded(() => tf.setBackend('wasm'));

@@ -1,8 +1,8 @@
-import type { Dataset } from '../artifacts/dataset.ts';
-import type { ForgetMetric } from '../artifacts/metrics.ts';
-import type { Partition, UnlearnMode } from '../artifacts/partition.ts';
-import { BatchMaker, preprocessFor, stampTrigger } from './preprocess.ts';
-import { stampedTrainImages } from './train-data.ts';
+import type { Dataset } from '../../artifacts/dataset.ts';
+import type { ForgetMetric } from '../../artifacts/metrics.ts';
+import type { Partition, UnlearnMode } from '../../artifacts/partition.ts';
+import { BatchMaker, preprocessFor, stampTrigger } from '../train/preprocess.ts';
+import { stampedTrainImages } from '../train/train-data.ts';
 
 /** Normalised images (test transform only) and, for each, the class a correct or "forgotten" answer is. */
 export interface EvalSet {

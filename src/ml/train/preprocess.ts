@@ -1,4 +1,4 @@
-import type { Rng } from '../util/rng.ts';
+import type { Rng } from '../../core/rng.ts';
 
 /** Normalisation and training augmentation of a dataset, as the reference's torchvision transforms (§2.1). */
 export interface Preprocess {

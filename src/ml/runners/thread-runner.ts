@@ -1,11 +1,11 @@
-import type { Dataset } from '../artifacts/dataset.ts';
-import type { Partition } from '../artifacts/partition.ts';
-import type { BackendChoice } from './backend.ts';
-import type { ClientRunner } from './federated-training.ts';
-import type { ModelName } from './models/index.ts';
-import type { ModelDef } from './models/model.ts';
-import { stampedTrainImages } from './train-data.ts';
-import { resolveWorkerCount, shared, workerPoolRunner } from './worker-pool.ts';
+import type { Dataset } from '../../artifacts/dataset.ts';
+import type { Partition } from '../../artifacts/partition.ts';
+import type { BackendChoice } from '../backends/backend.ts';
+import type { ClientRunner } from '../../fl/federation.ts';
+import type { ModelName } from '../models/index.ts';
+import type { ModelDef } from '../models/model.ts';
+import { stampedTrainImages } from '../train/train-data.ts';
+import { resolveWorkerCount, shared, workerPoolRunner } from './trainer-pool.ts';
 
 export interface RunnerOptions {
   backend: BackendChoice;

@@ -1,5 +1,5 @@
-import type { Weights } from '../artifacts/model.ts';
-import { Rng } from '../util/rng.ts';
+import type { Weights } from '../../artifacts/model.ts';
+import { Rng } from '../../core/rng.ts';
 
 /** How a parameter starts (PyTorch's defaults, which the reference relies on). */
 export type Init =
