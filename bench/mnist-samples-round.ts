@@ -10,7 +10,7 @@ import { loadPipeline } from '../src/index.ts';
 import type { BackendChoice } from '../src/ml/backends/backend.ts';
 import { lenet } from '../src/ml/models/lenet.ts';
 import { initWeights } from '../src/ml/models/params.ts';
-import { createRunner, trainingSet } from '../src/ml/runners/thread-runner.ts';
+import { createThreadRunner, trainingSet } from '../src/ml/runners/thread-runner.ts';
 import { stampedTrainImages, trainData } from '../src/ml/train/train-data.ts';
 
 export async function mnistSamplesRound() {
@@ -31,6 +31,7 @@ export async function mnistSamplesRound() {
     weights: initWeights(model.specs, 1),
     indices: clientIndices(partition, client),
     lr: train.lr,
+    samples: 'all' as const,
     recipe: {
       localEpochs: 1,
       batchSize: train.batchSize,
@@ -40,10 +41,10 @@ export async function mnistSamplesRound() {
       augment: train.augment,
     },
   });
-  const runner = (backend: BackendChoice, workers: number) =>
-    createRunner({
+  const runner = (backend: BackendChoice, threads: number) =>
+    createThreadRunner({
       backend,
-      workers,
+      threads,
       model,
       ...trainingSet(ds, partition),
     });

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { npmMnistDir } from '../src/data/mnist.ts';
+import { initialState, runRounds } from '../src/fl/federation.ts';
+import { referenceLrDecay } from '../src/fl/recipe.ts';
+import { roundEvaluator } from '../src/fl/round-evaluator.ts';
+import { fedauStrategy } from '../src/fl/strategy.ts';
 import {
   type BackendChoice,
   backendDescription,
@@ -22,11 +26,9 @@ import {
 import { findAdapter } from '../src/ml/backends/webgpu.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 import { makeEvalSets } from '../src/ml/eval/eval-sets.ts';
-import { initialState, referenceLrDecay, runFederation } from '../src/fl/federation.ts';
 import type { ModelName } from '../src/ml/models/index.ts';
 import { initWeights } from '../src/ml/models/params.ts';
 import { trainClient } from '../src/ml/train/client-train.ts';
-import { roundEvaluator } from '../stages/shared/federated-training-stage.ts';
 import { mnistSamplesRound } from './mnist-samples-round.ts';
 
 const json = process.argv.includes('--json');
@@ -51,8 +53,8 @@ async function fedauFigures() {
       `(backend ${backendLabel(choice)}, 1 thread)`,
   );
 
-  // (b) Full rounds as the train-federation stage runs them: workers, FedAvg, per-round evaluation.
-  const { runner, workers } = await makeRunner(choice, 0);
+  // (b) Full rounds as the train-federation stage runs them: trainer threads, FedAvg, per-round evaluation.
+  const { runner, threads: workers } = await makeRunner(choice, 0);
   const sets = makeEvalSets(ds, partition);
   let state = initialState(model, partition, 0);
   const settings = {
@@ -83,14 +85,8 @@ async function fedauFigures() {
   try {
     for (let r = 0; r < 3; r++) {
       const t0 = performance.now();
-      state = await runFederation({
-        model,
-        settings: { ...settings, rounds: state.round + 1 },
-        partition,
-        runner,
-        evaluate,
-        state,
-      });
+      const strategy = fedauStrategy({ model, partition, recipe: settings, retrain: false });
+      state = await runRounds({ strategy, rounds: state.round + 1, evalEvery: 1, runner, evaluate, state });
       rounds.push((performance.now() - t0) / 1000);
     }
   } finally {
@@ -214,6 +210,7 @@ async function modelThroughput() {
         weights: initWeights(model.specs, 1),
         indices: Int32Array.from({ length: n }, (_, i) => i),
         lr: 0.01,
+        samples: 'all' as const,
         recipe: { localEpochs: 1, batchSize: batch, momentum: 0.9, weightDecay: 5e-4, seed: 0, augment: true },
       });
       // One step first: operator creation, shader compilation.

@@ -7,9 +7,10 @@ import type { Reporter, ReporterFailurePolicy } from './engine/events.ts';
 import { type ExecuteOptions, executePipeline, type RunResult } from './engine/executor.ts';
 import type { ResolvedPipeline } from './engine/pipeline.ts';
 import { type PlannedStage, planExecution } from './engine/plan.ts';
-import type { RemoteStages, StageRegistry } from './engine/stage.ts';
+import type { RemoteStages, RunServices, StageRegistry } from './engine/stage.ts';
 import { ArtifactStore } from './engine/store.ts';
-import { runtimeFactsFor } from './runtime-facts.ts';
+import type { RunnerFactory, TrainingServices } from './fl/services.ts';
+import { backendWithAdapter } from './ml/backends/backend-name.ts';
 
 export type { Reporter, ReporterFailurePolicy, RunEvent } from './engine/events.ts';
 export type { RunResult } from './engine/executor.ts';
@@ -58,40 +59,55 @@ export interface RunPipelineOptions extends PlanPipelineOptions {
   /** What to do when a reporter throws (the CLI: say so on stderr and carry on with the plain reporter). */
   onReporterFailure?: ReporterFailurePolicy;
   signal?: AbortSignal;
+  /** Trainer threads on this machine (0: one per core); overrides the pipeline's `threads`. */
+  threads?: number;
+  /** The old name of `threads`. */
   workers?: number;
   workDir?: string;
   concurrency?: number;
-  /** A cluster to hand work to (`fedau run --redis`): stages that may run remotely, and training clients. */
-  cluster?: { remote: RemoteStages; handle: unknown };
+  /** A cluster to hand work to (`fedau run --redis`): stages that may run remotely, and where clients train. */
+  cluster?: { remote: RemoteStages; runners: RunnerFactory };
   /** Called once the run has started, before any stage, with a way to tell the reporters things. */
   onStart?: ExecuteOptions['onStart'];
 }
 
 /**
- * The facts that enter every tfjs stage's key: the tfjs version and the backend `backend` resolves to here. The
- * one place keys get them, for `runPipeline`, `planPipeline` and so for `fedau run` and `fedau plan` alike.
+ * What a run offers its stages: the backend asked for, the trainer threads, and where clients train when a cluster
+ * does. The one place they are made, for `runPipeline` and `planPipeline` (so for `fedau run` and `fedau plan`).
  */
-function keyFacts(pipeline: ResolvedPipeline, backend: string | undefined) {
-  return runtimeFactsFor(backend ?? pipeline.backend);
+function servicesOf(pipeline: ResolvedPipeline, opts: RunPipelineOptions): TrainingServices {
+  const settings = pipeline.settings as { backend?: string; threads?: number };
+  return {
+    backend: opts.backend ?? settings.backend ?? 'auto',
+    threads: opts.threads ?? opts.workers ?? settings.threads ?? 0,
+    ...(opts.cluster ? { runners: opts.cluster.runners } : {}),
+  };
+}
+
+/**
+ * How the run computes, for its header and log, resolved before anything runs: a requested backend that cannot
+ * load fails the run at once (not after hours of other stages), and the header names the one actually used.
+ */
+async function runtimeLabel(pipeline: ResolvedPipeline, services: TrainingServices): Promise<string | undefined> {
+  const stage = pipeline.stages.find((s) => s.def.runtimeKey);
+  const facts = await stage?.def.runtimeKey?.(services as unknown as RunServices);
+  return facts?.backend ? `backend ${backendWithAdapter(facts.backend, facts.adapter)}` : undefined;
 }
 
 /** Loads, checks and runs a pipeline: the whole of `fedau run` without the terminal. */
 export async function runPipeline(source: PipelineSource, opts: RunPipelineOptions = {}): Promise<RunResult> {
   const pipeline = await loadPipeline(source, opts);
+  const services = servicesOf(pipeline, opts);
   return executePipeline(pipeline, {
     store: new ArtifactStore(opts.store ?? storeRoot()),
     reporters: opts.reporters ?? [],
     onReporterFailure: opts.onReporterFailure,
     force: opts.force,
     signal: opts.signal,
-    runtime: {
-      backend: opts.backend ?? pipeline.backend,
-      workers: opts.workers ?? pipeline.workers,
-      cluster: opts.cluster?.handle,
-    },
+    services: services as unknown as RunServices,
+    runtime: await runtimeLabel(pipeline, services),
     remote: opts.cluster?.remote,
     onStart: opts.onStart,
-    runtimeFacts: keyFacts(pipeline, opts.backend),
     workDir: opts.workDir,
     concurrency: opts.concurrency,
   });
@@ -103,6 +119,6 @@ export async function planPipeline(source: PipelineSource, opts: PlanPipelineOpt
   return planExecution(pipeline, {
     store: new ArtifactStore(opts.store ?? storeRoot()),
     force: opts.force,
-    runtimeFacts: keyFacts(pipeline, opts.backend),
+    services: servicesOf(pipeline, opts) as unknown as RunServices,
   });
 }

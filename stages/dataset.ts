@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { type Dataset, packDataset } from '../src/artifacts/dataset.ts';
+import type { Dataset } from '../src/artifacts/dataset.ts';
 import { DataError } from '../src/core/errors.ts';
 import { CIFAR, loadCifar } from '../src/data/cifar.ts';
 import { type DownloadRequest, download } from '../src/data/download.ts';
@@ -10,7 +10,7 @@ import { syntheticDataset } from '../src/data/synthetic.ts';
 import { defineStage, type StageContext } from '../src/engine/stage.ts';
 import type { DatasetParams } from '../src/generated/stage-params.ts';
 
-export default defineStage<DatasetParams>({
+export default defineStage<DatasetParams>()({
   kind: 'dataset',
   version: 1,
   summary:
@@ -31,13 +31,10 @@ export default defineStage<DatasetParams>({
       label: 'loaded',
       metrics: { train: ds.header.trainCount, test: ds.header.testCount },
     });
-    const ref = await ctx.writeArtifact('dataset', packDataset(ds), {
-      name: ds.header.name,
-      train: ds.header.trainCount,
-      test: ds.header.testCount,
-      classes: ds.header.classes,
-    });
-    return { dataset: ref };
+    const h = ds.header;
+    return {
+      dataset: { value: ds, meta: { name: h.name, train: h.trainCount, test: h.testCount, classes: h.classes } },
+    };
   },
 });
 

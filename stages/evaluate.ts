@@ -1,14 +1,14 @@
 import type { Dataset } from '../src/artifacts/dataset.ts';
-import { unpackDataset } from '../src/artifacts/dataset.ts';
-import { type Federation, unpackFederation } from '../src/artifacts/federation.ts';
-import { type Metrics, packMetrics, type UnlearnSettingsRecord } from '../src/artifacts/metrics.ts';
-import { type StoredModel, unpackModel } from '../src/artifacts/model.ts';
-import { unpackPartition } from '../src/artifacts/partition.ts';
-import { unpackTrace } from '../src/artifacts/trace.ts';
+import type { Federation } from '../src/artifacts/federation.ts';
+import type { Metrics, UnlearnSettingsRecord } from '../src/artifacts/metrics.ts';
+import type { StoredModel } from '../src/artifacts/model.ts';
+import type { Trace } from '../src/artifacts/trace.ts';
 import { DataError } from '../src/core/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
+import { trainingServices } from '../src/fl/services.ts';
 import type { EvaluateParams } from '../src/generated/stage-params.ts';
 import { chooseBackend, initBackend } from '../src/ml/backends/backend.ts';
+import { tfjsKeyFacts } from '../src/ml/backends/key-facts.ts';
 import { type EvalSets, makeEvalSets } from '../src/ml/eval/eval-sets.ts';
 import {
   compareModels,
@@ -21,7 +21,7 @@ import {
 import { predictLogits } from '../src/ml/eval/predict.ts';
 import { buildModel, type ModelName } from '../src/ml/models/index.ts';
 
-export default defineStage<EvaluateParams>({
+export default defineStage<EvaluateParams>()({
   kind: 'evaluate',
   version: 2,
   summary:
@@ -40,18 +40,16 @@ export default defineStage<EvaluateParams>({
   remote: true,
   outputs: { metrics: 'metrics' },
   seeded: () => false,
-  usesTfjs: true,
-  async run(ctx) {
+  runtimeKey: tfjsKeyFacts,
+  async run(ctx, inputs) {
     const t0 = performance.now();
-    const ds = unpackDataset(await ctx.readArtifact(ctx.inputs.dataset));
-    const partition = unpackPartition(await ctx.readArtifact(ctx.inputs.partition));
-    const fed = unpackFederation(await ctx.readArtifact(ctx.inputs.federation));
-    const unlearned = unpackModel(await ctx.readArtifact(ctx.inputs.model));
-    const retrained = ctx.inputs.retrained ? unpackModel(await ctx.readArtifact(ctx.inputs.retrained)) : undefined;
+    const { dataset: ds, partition, federation: fed, model: unlearned } = inputs;
+    // Optional inputs: undefined when the pipeline does not wire them.
+    const retrained = inputs.retrained as StoredModel | undefined;
     checkWiring(fed, ds, unlearned, retrained);
     const fh = fed.header;
     const model = buildModel(fh.model as ModelName, fh.classes, fh.inputShape);
-    const tf = await initBackend(await chooseBackend(ctx.runtime.backend));
+    const tf = await initBackend(await chooseBackend(trainingServices(ctx.services).backend));
     const sets = makeEvalSets(ds, partition);
     const wi = model.classifier.weight;
     const bi = model.classifier.bias;
@@ -90,7 +88,7 @@ export default defineStage<EvaluateParams>({
       clients: u.clients,
     };
     const curveSettings = { ...settings, ...ctx.params.curves };
-    const trace = ctx.inputs.trace ? unpackTrace(await ctx.readArtifact(ctx.inputs.trace)) : undefined;
+    const trace = inputs.trace as Trace | undefined;
     const metrics: Metrics = {
       dataset: fh.dataset,
       model: fh.model,
@@ -131,7 +129,7 @@ export default defineStage<EvaluateParams>({
       unlearnSeconds: seconds(ctx.inputs.model.meta?.seconds),
       retrainSeconds: seconds(ctx.inputs.retrained?.meta?.seconds),
     };
-    return { metrics: await ctx.writeArtifact('metrics', packMetrics(metrics), meta) };
+    return { metrics: { value: metrics, meta } };
   },
 });
 

@@ -1,10 +1,9 @@
-import { unpackDataset } from '../src/artifacts/dataset.ts';
-import { type Partition, packPartition } from '../src/artifacts/partition.ts';
+import type { Partition } from '../src/artifacts/partition.ts';
 import { DataError } from '../src/core/errors.ts';
 import { makePartition, PartitionInputError, type PartitionParams } from '../src/data/partition.ts';
 import { defineStage } from '../src/engine/stage.ts';
 
-export default defineStage<PartitionParams>({
+export default defineStage<PartitionParams>()({
   kind: 'partition',
   version: 1,
   summary: 'Split the training set over clients (IID or Dirichlet) and mark the forget set of the unlearning clients.',
@@ -12,8 +11,7 @@ export default defineStage<PartitionParams>({
   // It reads only artifacts and params: `fedau run --redis` may run it on a worker.
   remote: true,
   outputs: { partition: 'partition' },
-  async run(ctx) {
-    const ds = unpackDataset(await ctx.readArtifact(ctx.inputs.dataset));
+  async run(ctx, { dataset: ds }) {
     const { trigger } = ctx.params;
     if (trigger.x + trigger.size > ds.header.width || trigger.y + trigger.size > ds.header.height) {
       throw new DataError(
@@ -43,11 +41,7 @@ export default defineStage<PartitionParams>({
         `forget set ${h.forgetCount} samples; sizes ${h.clientSizes.join(' ')}`,
     );
     return {
-      partition: await ctx.writeArtifact('partition', packPartition(partition), {
-        clients: h.clients,
-        mode: h.mode,
-        forget: h.forgetCount,
-      }),
+      partition: { value: partition, meta: { clients: h.clients, mode: h.mode, forget: h.forgetCount } },
     };
   },
 });

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { unpackHistory } from '../src/artifacts/history.ts';
-import { unpackMetrics } from '../src/artifacts/metrics.ts';
-import { packReport, unpackReport } from '../src/artifacts/report.ts';
+import { decodeArtifact } from '../src/artifacts/codecs.ts';
 import { DataError } from '../src/core/errors.ts';
 import { writeFileAtomic } from '../src/core/fs-atomic.ts';
 import { defineStage } from '../src/engine/stage.ts';
@@ -13,7 +11,7 @@ import type { ReportJson } from '../src/report/report-data.ts';
 
 const num = (x: unknown) => (x === undefined ? null : Number(x));
 
-export default defineStage<ReportParams>({
+export default defineStage<ReportParams>()({
   kind: 'report',
   version: 2,
   summary:
@@ -32,10 +30,10 @@ export default defineStage<ReportParams>({
         variantReport({
           id: v.id,
           values: v.values,
-          metrics: unpackMetrics(await ctx.readArtifact(v.inputs.metrics)),
-          history: unpackHistory(await ctx.readArtifact(v.inputs.history)),
+          metrics: await ctx.decode({ ...v.inputs.metrics, kind: 'metrics' }),
+          history: await ctx.decode({ ...v.inputs.history, kind: 'history' }),
           retrainHistory: v.inputs.retrainHistory
-            ? unpackHistory(await ctx.readArtifact(v.inputs.retrainHistory))
+            ? await ctx.decode({ ...v.inputs.retrainHistory, kind: 'history' })
             : undefined,
           seconds: {
             train: Number(v.inputs.history.meta?.seconds ?? 0),
@@ -52,11 +50,11 @@ export default defineStage<ReportParams>({
     const enc = (s: string) => new TextEncoder().encode(s);
     const files = Object.fromEntries(Object.entries(await reportFiles(json)).map(([name, text]) => [name, enc(text)]));
     ctx.progress({ step: 1, total: 1, label: 'written' });
-    return { report: await ctx.writeArtifact('report', packReport(files), { pipeline: ctx.pipeline.name }) };
+    return { report: { value: files, meta: { pipeline: ctx.pipeline.name } } };
   },
   // Runs on cache hits too, so reports/<name>/ always shows the latest result of the pipeline.
   async publish(ctx, outputs) {
-    const files = unpackReport(await ctx.readArtifact(outputs.report));
+    const files = decodeArtifact('report', await ctx.readArtifact(outputs.report));
     const dir = resolve(ctx.workDir, ctx.params.dir, ctx.pipeline.name);
     await publishReportFolder(dir, files, ctx.pipeline.name);
     ctx.log('info', `report: ${join(ctx.params.dir, ctx.pipeline.name, 'report.html')} (and report.md)`);

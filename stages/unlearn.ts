@@ -1,11 +1,9 @@
-import { unpackFederation } from '../src/artifacts/federation.ts';
-import { packModel } from '../src/artifacts/model.ts';
 import { DataError } from '../src/core/errors.ts';
 import { defineStage } from '../src/engine/stage.ts';
 import type { UnlearnParams } from '../src/generated/stage-params.ts';
 import { type UnlearnSettings, unlearnClassifier } from '../src/ml/fedau/unlearn-op.ts';
 
-export default defineStage<UnlearnParams>({
+export default defineStage<UnlearnParams>()({
   kind: 'unlearn',
   version: 1,
   summary: "Forget the unlearning clients' data: a linear operation on the federation's last layer (no retraining).",
@@ -14,9 +12,8 @@ export default defineStage<UnlearnParams>({
   remote: true,
   outputs: { model: 'model' },
   seeded: () => false,
-  async run(ctx) {
+  async run(ctx, { federation: f }) {
     const t0 = performance.now();
-    const f = unpackFederation(await ctx.readArtifact(ctx.inputs.federation));
     const h = f.header;
     if (h.mode === 'none' || h.unlearningClients.length === 0) {
       throw new DataError('this federation has no unlearning clients, so there is nothing to forget', {
@@ -51,19 +48,13 @@ export default defineStage<UnlearnParams>({
     weights[wi] = head.weight;
     weights[bi] = head.bias;
     const { rounds: _r, clients: _c, mode: _m, unlearningClients: _u, backend: _b, ...model } = h;
-    const bytes = packModel({
-      header: {
-        ...model,
-        unlearned: { clients, alpha: settings.alpha, rule: settings.rule, classScale: settings.classScale },
-      },
-      weights,
-    });
+    const unlearned = { clients, alpha: settings.alpha, rule: settings.rule, classScale: settings.classScale };
     ctx.progress({ step: 1, total: 1, label: `forgot clients ${clients.join(', ')}` });
     return {
-      model: await ctx.writeArtifact('model', bytes, {
-        seconds: (performance.now() - t0) / 1000,
-        clients: clients.join(','),
-      }),
+      model: {
+        value: { header: { ...model, unlearned }, weights },
+        meta: { seconds: (performance.now() - t0) / 1000, clients: clients.join(',') },
+      },
     };
   },
 });

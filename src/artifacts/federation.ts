@@ -15,20 +15,13 @@ export type TrainingRecipe = Pick<
   model: string;
   /** The lr of round r is lr·lrDecay^r. */
   lrDecay: number;
+  /** The fraction of clients that train each round, recorded only below 1 (full participation). */
+  clientFraction?: number;
   /** γ of the W2 re-anchoring, or null when it is off. */
   gamma: number | null;
   aggregation: 'equal' | 'size';
   seed: number;
 };
-
-/** The part of the recipe one client's local update depends on: what every client job carries. */
-export const LOCAL_RECIPE_KEYS = ['localEpochs', 'batchSize', 'momentum', 'weightDecay', 'augment', 'seed'] as const;
-export type LocalRecipe = Pick<TrainingRecipe, (typeof LOCAL_RECIPE_KEYS)[number]>;
-
-/** The local part of a recipe, and nothing else (a job's payload is checked field by field). */
-export function localRecipe(recipe: LocalRecipe): LocalRecipe {
-  return Object.fromEntries(LOCAL_RECIPE_KEYS.map((k) => [k, recipe[k]])) as unknown as LocalRecipe;
-}
 
 export interface FederationHeader extends ModelHeader {
   rounds: number;

@@ -16,6 +16,8 @@ export interface RoundRecord {
   testAccuracy?: number;
   /** The global model's forget metric (evaluated rounds). */
   forget?: number;
+  /** The clients that trained, when not every client does (partial participation). */
+  participants?: number[];
 }
 
 /** The per-round history of a training (FedAU's, or the retrain's): what the report's curves draw. */

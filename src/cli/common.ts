@@ -42,11 +42,17 @@ export const FLAG_WEBGPU_SOFTWARE: FlagSpec = {
   arg: 'boolean',
   description: 'let --backend webgpu use a software adapter (Mesa llvmpipe): for tests; = FEDAU_WEBGPU_SOFTWARE=1',
 };
+export const FLAG_THREADS: FlagSpec = {
+  name: 'threads',
+  arg: 'value',
+  placeholder: 'n',
+  description: 'trainer threads training clients in parallel on this machine (0 = one per core, 1 on webgpu)',
+};
 export const FLAG_WORKERS: FlagSpec = {
   name: 'workers',
   arg: 'value',
   placeholder: 'n',
-  description: 'worker threads training clients in parallel (0 = one per core, 1 on webgpu)',
+  description: 'the old name of --threads',
 };
 export const FLAG_REDIS: FlagSpec = {
   name: 'redis',
@@ -178,15 +184,15 @@ export function parseFraction(value: ParsedFlags[string], name: string): number 
   return n;
 }
 
-export function parseWorkers(value: ParsedFlags[string]): number | undefined {
+export function parseWorkers(value: ParsedFlags[string], name = 'threads'): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(n) || n < 0 || n > 64) {
-    throw new ConfigError('FEDAU_USAGE', '--workers must be a whole number from 0 to 64', {
-      file: '--workers',
+    throw new ConfigError('FEDAU_USAGE', `--${name} must be a whole number from 0 to 64`, {
+      file: `--${name}`,
       expected: '0–64',
       got: String(value),
-      hint: '0 uses one worker per core',
+      hint: '0 uses one thread per core',
     });
   }
   return n;

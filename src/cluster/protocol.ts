@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { LOCAL_RECIPE_KEYS, type LocalRecipe } from '../artifacts/federation.ts';
-import { packagePath } from '../core/package-root.ts';
 import type { ArtifactRef } from '../engine/stage.ts';
+import { CLIENT_TASK_REQUIRED, type ClientTask, clientTaskSchema } from '../ml/train/job.ts';
 
 /** BullMQ's key prefix and the two queues: client updates of a training round, and whole stages. */
 export const PREFIX = 'fedau';
@@ -36,16 +34,14 @@ export interface ClientJobPayload {
   model: { name: string; classes: number; inputShape: [number, number, number] };
   dataset: string;
   partition: string;
-  /** The round's global weights, flattened. */
+  /** The weights to start from, flattened (the encoded job's tensors travel as blobs). */
   weights: string;
   /** An unlearning client's W2 and b2, flattened. */
   head?: string;
-  round: number;
-  client: number;
-  lr: number;
-  /** The federation's recipe as the client needs it: the same object a local training thread receives. */
-  recipe: LocalRecipe;
-  dropForget?: boolean;
+  /** The centre of an ascent's ball, flattened. */
+  anchor?: string;
+  /** What the client does: the same task a trainer thread receives. */
+  task: ClientTask;
 }
 
 /** Which machine answered a job, as run records keep it: enough to find it and to know what it ran. */
@@ -57,6 +53,7 @@ export interface WorkerStamp extends Facts {
 export interface ClientJobResult {
   weights: string;
   head?: string;
+  forgetSteps?: string;
   loss: number;
   steps: number;
   samples: number;
@@ -124,30 +121,10 @@ const artifactRef = {
  */
 export const WORKER_LIMITS = { localEpochs: 100, batchSize: 4096, stageBatchSize: 10_000 } as const;
 
-/** The recipe's checks come from the train-federation schema, so a setting is declared (and bounded) once. */
-function recipeSchema(): object {
-  const stage = JSON.parse(readFileSync(packagePath('schemas/stages/train-federation.schema.json'), 'utf8')) as {
-    properties: Record<string, Record<string, unknown>>;
-  };
-  const properties: Record<string, object> = {};
-  for (const key of LOCAL_RECIPE_KEYS) {
-    const { description: _d, default: _v, ...check } = stage.properties[key] ?? {};
-    properties[key] = key === 'seed' ? { type: 'integer', minimum: 0, maximum: 4294967295 } : check;
-  }
-  properties.localEpochs = { ...properties.localEpochs, maximum: WORKER_LIMITS.localEpochs };
-  properties.batchSize = { ...properties.batchSize, maximum: WORKER_LIMITS.batchSize };
-  return { type: 'object', additionalProperties: false, required: [...LOCAL_RECIPE_KEYS], properties };
-}
-
 const clientJobSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['v', 'runId', 'stage', 'key', 'facts', 'model', 'dataset', 'partition', 'weights'].concat([
-    'round',
-    'client',
-    'lr',
-    'recipe',
-  ]),
+  required: ['v', 'runId', 'stage', 'key', 'facts', 'model', 'dataset', 'partition', 'weights', 'task'],
   properties: {
     v: { const: 1 },
     runId: id,
@@ -174,11 +151,13 @@ const clientJobSchema = {
     partition: digest,
     weights: digest,
     head: digest,
-    round: { type: 'integer', minimum: 0 },
-    client: { type: 'integer', minimum: 0 },
-    lr: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
-    recipe: recipeSchema(),
-    dropForget: { type: 'boolean' },
+    anchor: digest,
+    task: {
+      type: 'object',
+      additionalProperties: false,
+      required: CLIENT_TASK_REQUIRED,
+      properties: clientTaskSchema(WORKER_LIMITS),
+    },
   },
 };
 

@@ -22,13 +22,14 @@ interface RawPipeline {
   seed: number;
   backend: string;
   workers: number;
+  threads?: number;
   concurrency: number;
   verify: number;
   matrix?: MatrixSpec;
   stages: Record<string, RawStage>;
 }
 
-const TOP_LEVEL = new Set(['name', 'seed', 'backend', 'workers', 'concurrency', 'verify', 'description']);
+const TOP_LEVEL = new Set(['name', 'seed', 'backend', 'threads', 'workers', 'concurrency', 'verify', 'description']);
 
 /** Applies `--set stage.param=value` (or `--set seed=1`) to a plain pipeline object; returns the overridden paths. */
 export function applyOverrides(value: unknown, sets: string[]): Map<string, string> {
@@ -236,10 +237,9 @@ export function resolvePipeline(loaded: LoadedPipeline, opts: ResolveOptions): R
     name: raw.name,
     file: loaded.file,
     seed: raw.seed,
-    backend: raw.backend,
-    workers: raw.workers,
     concurrency: raw.concurrency,
-    verify: raw.verify,
+    // `workers` is the old name of `threads` (trainer threads); a pipeline may still use it.
+    settings: { backend: raw.backend, threads: raw.threads ?? raw.workers, verify: raw.verify },
     stages: order.map((id) => {
       const stage = raw.stages[id];
       const def = defs.get(id)!;

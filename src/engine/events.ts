@@ -12,7 +12,8 @@ export type RunEvent =
       runId: string;
       pipeline: string;
       file?: string;
-      backend?: string;
+      /** How the run computes, in a few words (`backend wasm`). */
+      runtime?: string;
       stages: { id: string; kind: string; needs: string[] }[];
       time: number;
     }

@@ -10,7 +10,7 @@ export interface KeyParts {
   inputs: Record<string, string>;
   /** The stage's derived seed; absent for a stage that declares it draws no random numbers. */
   seed?: number;
-  /** Facts of the machine that change results (tfjs version and backend), only for stages that use tfjs. */
+  /** Facts of the machine that change the stage's results, as the stage declares them (`runtimeKey`). */
   runtime?: Record<string, string | number>;
 }
 

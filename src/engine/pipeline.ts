@@ -41,11 +41,12 @@ export interface ResolvedPipeline {
   name: string;
   file?: string;
   seed: number;
-  backend: string;
-  workers: number;
   concurrency: number;
-  /** With a cluster: the fraction of remote results recomputed here and compared (pipeline `verify`). */
-  verify: number;
+  /**
+   * The pipeline's other top-level settings (backend, threads, verify): for whoever runs it to turn into services;
+   * the engine does not read them.
+   */
+  settings: Readonly<Record<string, unknown>>;
   /** Topological order (ties in declaration order). */
   stages: ResolvedStage[];
   /** Present when the pipeline has a `matrix:` (or `--matrix`): its stages are the expanded instances. */

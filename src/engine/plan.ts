@@ -2,8 +2,8 @@ import { forcedReason } from './executor.ts';
 import type { KeyParts } from './hash.ts';
 import type { ResolvedPipeline } from './pipeline.ts';
 import { lastPartsByStage } from './run-log.ts';
-import type { ArtifactRef } from './stage.ts';
-import { keyFor, type RuntimeFacts } from './stage-key.ts';
+import type { ArtifactRef, RunServices } from './stage.ts';
+import { keyFor } from './stage-key.ts';
 import type { ArtifactStore } from './store.ts';
 import { explainMiss } from './why.ts';
 
@@ -29,7 +29,7 @@ export async function planExecution(
   opts: {
     store: ArtifactStore;
     force?: boolean | string[];
-    runtimeFacts?: RuntimeFacts;
+    services?: RunServices;
   },
 ): Promise<PlannedStage[]> {
   const outputs = new Map<string, Record<string, ArtifactRef>>();
@@ -47,7 +47,7 @@ export async function planExecution(
       plan.push({ id: stage.id, kind: stage.kind, decision: forced ? 'run' : 'after-upstream', why, inputs: known });
       continue;
     }
-    const { key, parts } = await keyFor(stage, known as Record<string, ArtifactRef>, opts.runtimeFacts);
+    const { key, parts } = await keyFor(stage, known as Record<string, ArtifactRef>, opts.services);
     const lookup = await opts.store.lookup(key);
     if (lookup.hit && !forced) {
       outputs.set(stage.id, lookup.record.outputs);

@@ -28,6 +28,8 @@ export interface RunLog {
   startedAt: string;
   endedAt?: string;
   status: 'running' | 'success' | 'failure' | 'interrupted';
+  /** How the run computed (`backend wasm`); logs of older versions have `backend` instead. */
+  runtime?: string;
   backend?: string;
   counts?: Record<StageStatus, number>;
   stages: Record<string, StageLogEntry>;

@@ -1,5 +1,6 @@
+import { decodeRef } from './artifact-io.ts';
 import type { KeyParts } from './hash.ts';
-import type { ArtifactRef, LogLevel, ProgressUpdate, RuntimeOptions, StageContext } from './stage.ts';
+import type { ArtifactRef, LogLevel, ProgressUpdate, RunServices, StageContext } from './stage.ts';
 import type { ArtifactStore } from './store.ts';
 
 /** Everything a stage's context is made of; the executor and a cluster worker both build contexts from it. */
@@ -14,7 +15,7 @@ export interface ContextParts {
   store: ArtifactStore;
   signal: AbortSignal;
   pipeline: { name: string; file?: string };
-  runtime: StageContext['runtime'];
+  services: RunServices;
   workDir: string;
   progress(update: ProgressUpdate): void;
   log(level: LogLevel, text: string): void;
@@ -35,16 +36,15 @@ export function makeStageContext(x: ContextParts): StageContext {
     keyParts: x.keyParts,
     signal: x.signal,
     pipeline: x.pipeline,
-    runtime: x.runtime,
+    services: x.services,
     checkpointDir: x.store.checkpointDir(x.key),
     downloadDir: x.store.downloadDir,
     workDir: x.workDir,
     readArtifact: (ref) => x.store.getBytes(ref),
+    decode: (ref) => decodeRef(x.store, ref),
     writeArtifact: (kind, bytes, meta) => x.store.putBytes(kind, bytes, meta),
     progress: x.progress,
     log: x.log,
     setProvenance: x.setProvenance ?? (() => undefined),
   };
 }
-
-export type { RuntimeOptions };

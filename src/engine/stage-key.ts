@@ -1,8 +1,6 @@
 import { CACHE_FORMAT, type KeyParts, stageKey } from './hash.ts';
 import type { ResolvedStage } from './pipeline.ts';
-import type { ArtifactRef, StageDefinition } from './stage.ts';
-
-export type RuntimeFacts = (def: StageDefinition) => Promise<Record<string, string | number> | undefined>;
+import type { ArtifactRef, RunServices } from './stage.ts';
 
 /**
  * What a stage's cache key hashes, given its input artifacts: the one recipe that `run` and `plan` share, so that
@@ -11,9 +9,9 @@ export type RuntimeFacts = (def: StageDefinition) => Promise<Record<string, stri
 export async function keyFor(
   stage: ResolvedStage,
   inputs: Record<string, ArtifactRef>,
-  runtimeFacts?: RuntimeFacts,
+  services: RunServices = {},
 ): Promise<{ key: string; parts: KeyParts }> {
-  const runtime = stage.def.usesTfjs ? await runtimeFacts?.(stage.def) : undefined;
+  const runtime = await stage.def.runtimeKey?.(services);
   const parts: KeyParts = {
     cacheFormat: CACHE_FORMAT,
     kind: stage.kind,

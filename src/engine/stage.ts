@@ -1,3 +1,4 @@
+import type { ArtifactValues } from '../artifacts/codecs.ts';
 import type { ArtifactKind } from '../artifacts/kinds.ts';
 import type { KeyParts } from './hash.ts';
 
@@ -20,18 +21,11 @@ export interface ProgressUpdate {
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
-/** Facts of the run that are not params: the tfjs backend chosen, worker count. */
-export interface RuntimeOptions {
-  /** The requested backend (`auto`, `tensorflow`, `wasm`, `cpu`); stages that use tfjs resolve it. */
-  backend: string;
-  /** Worker threads for client training; 0 means one per core. */
-  workers: number;
-  /**
-   * The cluster of `fedau run --redis` (src/cluster): training stages hand their clients' local updates to its
-   * workers. The engine only passes it along.
-   */
-  cluster?: unknown;
-}
+/**
+ * What a run offers its stages besides params and inputs (which backend to compute on, how many threads, a
+ * cluster): set by whoever runs the pipeline, passed to stages as is, never read by the engine.
+ */
+export type RunServices = Readonly<Record<string, unknown>>;
 
 /**
  * Runs whole stages elsewhere (on the workers of a cluster): the executor still keys them, looks them up, stores
@@ -39,9 +33,11 @@ export interface RuntimeOptions {
  */
 export interface RemoteStages {
   accepts(def: StageDefinition): boolean;
+  /** Runs the stage elsewhere; `runHere` computes it in this process instead (to verify, or to replace). */
   run(
     stage: { id: string; kind: string; params: Record<string, unknown>; seed: number; def: StageDefinition },
     ctx: StageContext,
+    runHere: () => Promise<Record<string, ArtifactRef>>,
   ): Promise<Record<string, ArtifactRef>>;
   /**
    * Once every stage has settled: the remote stages whose accepted results turned out wrong since (their worker was
@@ -70,7 +66,7 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly keyParts: KeyParts;
   readonly signal: AbortSignal;
   readonly pipeline: { readonly name: string; readonly file?: string };
-  readonly runtime: RuntimeOptions & { readonly resolvedBackend?: string };
+  readonly services: RunServices;
   /** A private folder that survives a killed run and is keyed by the stage key (for checkpoints). */
   readonly checkpointDir: string;
   /** A folder shared by all stages for verified downloads (files named by their SHA-256). */
@@ -79,6 +75,8 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly workDir: string;
   /** Bytes of an input, verified against its digest. */
   readArtifact(ref: ArtifactRef): Promise<Uint8Array>;
+  /** An artifact decoded by its kind's codec (a gathering stage's variants, say); decoded once per process. */
+  decode<K extends ArtifactKind>(ref: ArtifactRef & { kind: K }): Promise<ArtifactValues[K]>;
   /** Stores bytes atomically and returns their reference. */
   writeArtifact(kind: ArtifactKind, bytes: Uint8Array, meta?: ArtifactRef['meta']): Promise<ArtifactRef>;
   progress(update: ProgressUpdate): void;
@@ -93,8 +91,23 @@ export type PublishContext<P = Record<string, unknown>> = Pick<
   'stageId' | 'kind' | 'params' | 'pipeline' | 'workDir' | 'readArtifact' | 'log'
 >;
 
+/**
+ * What a stage returns for one output: a value its kind's codec encodes, bytes already encoded, or an artifact
+ * already in the store. The engine stores it and names it by its digest.
+ */
+export type StageOutput<T = unknown> =
+  | { value: T; meta?: ArtifactRef['meta'] }
+  | { bytes: Uint8Array; meta?: ArtifactRef['meta'] }
+  | ArtifactRef;
+
+type Kinds = Readonly<Record<string, ArtifactKind>>;
+/** A stage's inputs, decoded: each by its kind's codec (an optional input not wired is undefined). */
+export type DecodedInputs<I extends Kinds> = { readonly [K in keyof I]: ArtifactValues[I[K]] };
+/** What a stage's run returns, output by output. */
+export type StageOutputs<O extends Kinds> = { [K in keyof O]: StageOutput<ArtifactValues[O[K]]> };
+
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds stages of every params type
-export interface StageDefinition<P = any> {
+export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds = any> {
   /** Registry key and the YAML `uses:` value. */
   readonly kind: string;
   /** Bump when the same inputs would now give different outputs: it invalidates old cache entries. */
@@ -102,18 +115,21 @@ export interface StageDefinition<P = any> {
   /** One line for `fedau stages` and the README. */
   readonly summary: string;
   /** input name → artifact kind it must be */
-  readonly inputs: Readonly<Record<string, ArtifactKind>>;
+  readonly inputs: I;
   /** Inputs that may be left out of `needs`. */
-  readonly optionalInputs?: readonly string[];
+  readonly optionalInputs?: readonly (keyof I & string)[];
   /** output name → artifact kind produced */
-  readonly outputs: Readonly<Record<string, ArtifactKind>>;
+  readonly outputs: O;
   /**
    * True when the stage reads something outside the store (files on disk) that may have changed: it then runs
    * every time, and early cutoff keeps its dependents cached when its outputs come out byte-identical.
    */
   volatile?(params: P): boolean;
-  /** Adds the tfjs version and backend to the cache key. */
-  readonly usesTfjs?: boolean;
+  /**
+   * Facts of the machine the stage's outputs depend on (a library version, the compute backend), added to its cache
+   * key: asked once per run for each such stage, with the run's services.
+   */
+  runtimeKey?(services: RunServices): Promise<Record<string, string | number>>;
   /**
    * Whether the stage draws random numbers from its seed (default: yes). A stage that does not leaves the seed out
    * of its key, so the seeds of a matrix share it (the same MNIST is loaded once for every seed).
@@ -131,12 +147,19 @@ export interface StageDefinition<P = any> {
   readonly remote?: boolean;
   /** A line for `fedau plan` on what running it costs; `inputs` holds the upstream artifacts already known. */
   estimateCost?(params: P, inputs: Readonly<Record<string, ArtifactRef | undefined>>): string | undefined;
-  run(ctx: StageContext<P>): Promise<Record<string, ArtifactRef>>;
+  /** Computes the outputs from the decoded inputs (`ctx.inputs` has their references). */
+  run(ctx: StageContext<P>, inputs: DecodedInputs<I>): Promise<StageOutputs<O>>;
   /** Writes user-facing copies of the outputs (e.g. reports/<name>/report.md); runs on cache hits too. */
   publish?(ctx: PublishContext<P>, outputs: Record<string, ArtifactRef>): Promise<string[]>;
 }
 
-/** Identity helper that keeps each stage file's params type. */
-export const defineStage = <P>(def: StageDefinition<P>): StageDefinition<P> => def;
+/**
+ * Types a stage definition: `defineStage<Params>()({ ... })` keeps the params type, and infers from the declared
+ * inputs and outputs what `run` receives decoded and returns.
+ */
+export const defineStage =
+  <P>() =>
+  <const I extends Kinds, const O extends Kinds>(def: StageDefinition<P, I, O>): StageDefinition<P, I, O> =>
+    def;
 
 export type StageRegistry = Readonly<Record<string, StageDefinition>>;

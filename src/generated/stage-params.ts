@@ -153,6 +153,11 @@ export interface TrainFederationParams {
   /** FedAvg weights: equal per client or by data size; auto as the reference (equal for iid, size for dirichlet). */
   aggregation: 'auto' | 'equal' | 'size';
   /**
+   * FedAvg's C: the fraction of clients that train each round, ⌈C·K⌉ of them, drawn with the seed per round (the same
+   * draw for the retrain and every method). Unset: every client, every round.
+   */
+  clientFraction?: number;
+  /**
    * Evaluate the global model every n rounds (and after the last): its test accuracy and forget metric go to the
    * history, and the logits of W1 and every W2 to the trace, from which evaluate draws the unlearned model's curves.
    */

@@ -22,7 +22,7 @@ export class PlainReporter implements Reporter {
     switch (e.type) {
       case 'run:start':
         this.write(
-          `[run] ${e.pipeline}: ${e.stages.length} stages${e.backend ? `, backend ${e.backend}` : ''} (run ${e.runId})`,
+          `[run] ${e.pipeline}: ${e.stages.length} stages${e.runtime ? `, ${e.runtime}` : ''} (run ${e.runId})`,
         );
         break;
       case 'stage:cached':

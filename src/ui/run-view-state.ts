@@ -21,7 +21,7 @@ export interface StageView {
 export interface ViewState {
   runId?: string;
   pipeline?: string;
-  backend?: string;
+  runtime?: string;
   startedAt?: number;
   stages: StageView[];
   /** Warnings and info lines worth keeping on screen, in order. */
@@ -43,7 +43,7 @@ export function reduceRunView(state: ViewState, event: RunEvent): ViewState {
         ...state,
         runId: event.runId,
         pipeline: event.pipeline,
-        backend: event.backend,
+        runtime: event.runtime,
         startedAt: event.time,
         stages: event.stages.map((s) => ({ id: s.id, kind: s.kind, status: 'pending' })),
       };

@@ -12,10 +12,13 @@ const job = (over: Partial<ClientJobPayload> = {}): ClientJobPayload => ({
   dataset: digest,
   partition: digest,
   weights: digest,
-  round: 0,
-  client: 0,
-  lr: 0.01,
-  recipe: { localEpochs: 2, batchSize: 128, momentum: 0.9, weightDecay: 5e-4, augment: true, seed: 0 },
+  task: {
+    round: 0,
+    client: 0,
+    lr: 0.01,
+    samples: 'all',
+    recipe: { localEpochs: 2, batchSize: 128, momentum: 0.9, weightDecay: 5e-4, augment: true, seed: 0 },
+  },
   ...over,
 });
 
@@ -27,12 +30,16 @@ describe('the client job payload a worker accepts', () => {
   it('refuses inputs and work that would exhaust a worker, though within the stage schemas', () => {
     const huge = payloadProblems('client', job({ model: { name: 'lenet', classes: 10, inputShape: [512, 512, 512] } }));
     expect(huge.join()).toMatch(/\/model\/inputShape must be equal to one of the allowed values/);
-    const recipe = job().recipe;
-    const long = payloadProblems('client', job({ recipe: { ...recipe, localEpochs: 1000 } }));
-    expect(long.join()).toContain(`/recipe/localEpochs must be <= ${WORKER_LIMITS.localEpochs}`);
-    const wide = payloadProblems('client', job({ recipe: { ...recipe, batchSize: 65536 } }));
-    expect(wide.join()).toContain(`/recipe/batchSize must be <= ${WORKER_LIMITS.batchSize}`);
-    const extra = payloadProblems('client', { ...job(), recipe: { ...recipe, lrSchedule: 'x' } });
-    expect(extra.join()).toContain('/recipe must NOT have additional properties');
+    const task = job().task;
+    const recipe = task.recipe;
+    const long = payloadProblems('client', job({ task: { ...task, recipe: { ...recipe, localEpochs: 1000 } } }));
+    expect(long.join()).toContain(`/task/recipe/localEpochs must be <= ${WORKER_LIMITS.localEpochs}`);
+    const wide = payloadProblems('client', job({ task: { ...task, recipe: { ...recipe, batchSize: 65536 } } }));
+    expect(wide.join()).toContain(`/task/recipe/batchSize must be <= ${WORKER_LIMITS.batchSize}`);
+    const extra = payloadProblems(
+      'client',
+      job({ task: { ...task, recipe: { ...recipe, lrSchedule: 'x' } as never } }),
+    );
+    expect(extra.join()).toContain('/task/recipe must NOT have additional properties');
   });
 });

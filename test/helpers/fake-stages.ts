@@ -27,7 +27,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
     collect: spy(),
   };
   const registry = {
-    source: defineStage<{ value: number }>({
+    source: defineStage<{ value: number }>()({
       kind: 'source',
       version: 1,
       summary: 'emits params.value',
@@ -38,7 +38,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         return { out: await ctx.writeArtifact('metrics', text(ctx.params.value)) };
       },
     }),
-    mod: defineStage<{ value: number; by: number }>({
+    mod: defineStage<{ value: number; by: number }>()({
       kind: 'mod',
       version: 1,
       summary: 'emits value mod by (many params, same output)',
@@ -49,7 +49,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         return { out: await ctx.writeArtifact('metrics', text(ctx.params.value % ctx.params.by)) };
       },
     }),
-    add: defineStage<{ offset: number }>({
+    add: defineStage<{ offset: number }>()({
       kind: 'add',
       version: 1,
       summary: 'a + b + offset',
@@ -65,7 +65,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         };
       },
     }),
-    double: defineStage<Record<string, never>>({
+    double: defineStage<Record<string, never>>()({
       kind: 'double',
       version: 1,
       summary: '2x',
@@ -76,7 +76,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         return { out: await ctx.writeArtifact('metrics', text(2 * (await readNumber(ctx, 'x')))) };
       },
     }),
-    fail: defineStage<{ message: string }>({
+    fail: defineStage<{ message: string }>()({
       kind: 'fail',
       version: 1,
       summary: 'always fails',
@@ -87,7 +87,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         throw new Error(ctx.params.message);
       },
     }),
-    slow: defineStage<{ ms: number; steps: number }>({
+    slow: defineStage<{ ms: number; steps: number }>()({
       kind: 'slow',
       version: 1,
       summary: 'reports progress while waiting; writes a blob halfway',
@@ -106,7 +106,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         return { out: await ctx.writeArtifact('metrics', text(x + 1)) };
       },
     }),
-    constant: defineStage<{ value: number }>({
+    constant: defineStage<{ value: number }>()({
       kind: 'constant',
       version: 1,
       summary: 'emits params.value; draws no random numbers, so its key leaves out the seed',
@@ -118,7 +118,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         return { out: await ctx.writeArtifact('metrics', text(ctx.params.value)) };
       },
     }),
-    picky: defineStage<{ refuse: number }>({
+    picky: defineStage<{ refuse: number }>()({
       kind: 'picky',
       version: 1,
       summary: 'passes x on, but fails when x equals params.refuse',
@@ -131,7 +131,7 @@ export function makeFakeRegistry<S extends (id: string) => void>(spy: () => S) {
         return { out: await ctx.writeArtifact('metrics', text(x)) };
       },
     }),
-    collect: defineStage<Record<string, never>>({
+    collect: defineStage<Record<string, never>>()({
       kind: 'collect',
       version: 1,
       summary: 'gathers x from every variant: emits "<variant id>=<x>;..."',

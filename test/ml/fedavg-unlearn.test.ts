@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { reanchor, unlearnClassifier } from '../../src/ml/fedau/unlearn-op.ts';
 import { aggregationWeights, fedAvg } from '../../src/fl/fedavg.ts';
+import { reanchor, unlearnClassifier } from '../../src/ml/fedau/unlearn-op.ts';
 
 const f = (...v: number[]) => Float32Array.from(v);
 

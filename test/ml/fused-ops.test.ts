@@ -87,6 +87,7 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
         head: ul ? initWeights(model.specs.slice(-2), 6) : undefined,
         indices: Int32Array.from({ length: 96 }, (_, i) => i),
         lr: 0.05,
+        samples: 'all' as const,
         recipe: { localEpochs: 2, batchSize: 32, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: true },
       };
       const train = async () => {

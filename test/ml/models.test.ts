@@ -1,8 +1,8 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
-import { initBackend } from '../../src/ml/backends/backend.ts';
 import { fedAvg } from '../../src/fl/fedavg.ts';
+import { initBackend } from '../../src/ml/backends/backend.ts';
 import { buildModel } from '../../src/ml/models/index.ts';
 import { headSpecs } from '../../src/ml/models/model.ts';
 import { countParams, initWeights } from '../../src/ml/models/params.ts';
@@ -49,6 +49,7 @@ describe('models', () => {
         weights,
         indices: Int32Array.from({ length: 16 }, (_, i) => i),
         lr,
+        samples: 'all' as const,
         recipe: { localEpochs: 1, batchSize: 8, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: false },
       });
       weights = r.weights;
@@ -77,6 +78,7 @@ describe('BatchNorm in federated training (ResNet18)', () => {
       weights: w0,
       indices: Int32Array.from({ length: 8 }, (_, i) => i),
       lr: 0.01,
+      samples: 'all' as const,
       recipe: { localEpochs: 1, batchSize: 8, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: false },
     });
     const [rm, rv] = [idx('bn1.running_mean'), idx('bn1.running_var')];

@@ -126,6 +126,7 @@ describe.skipIf(!found)('WebGPU (software adapter)', () => {
         head: initWeights(model.specs.slice(-2), 2),
         indices: Int32Array.from({ length: batch }, (_, i) => i),
         lr: 0.05,
+        samples: 'all' as const,
         recipe: { localEpochs: 1, batchSize: batch, momentum: 0.9, weightDecay: 5e-4, seed: 1, augment: true },
       });
       expect(t.memory().numTensors).toBe(before);

@@ -96,8 +96,8 @@ describe('the retrain baseline', () => {
     const result = await trainClient(tf, model, data, {
       ...job,
       lr: 0.01,
+      samples: 'retain' as const,
       recipe: { localEpochs: 2, batchSize: 8, momentum: 0.9, weightDecay: 5e-4, seed: 3, augment: true },
-      dropForget: true,
     });
     expect(written.length).toBe(2 * 26);
     expect(written.filter((i) => forget[i])).toEqual([]);

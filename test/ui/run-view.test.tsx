@@ -14,7 +14,7 @@ const EVENTS: RunEvent[] = [
     type: 'run:start',
     runId: 'r1',
     pipeline: 'mnist-ul-samples',
-    backend: 'wasm',
+    runtime: 'backend wasm',
     time: at(0),
     stages: [
       { id: 'data', kind: 'dataset', needs: [] },

@@ -1,10 +1,10 @@
-import { backendWithAdapter } from '../../engine/backend-name.ts';
-import { measuredRoundSeconds } from '../../engine/measured-rounds.ts';
 import type { Matrix, ResolvedStage } from '../../engine/pipeline.ts';
 import { listRunLogs, type RunLog } from '../../engine/run-log.ts';
 import type { ArtifactRef } from '../../engine/stage.ts';
 import { ArtifactStore } from '../../engine/store.ts';
+import { measuredRoundSeconds } from '../../fl/measured-rounds.ts';
 import { loadPipeline, planPipeline, storeRoot } from '../../index.ts';
+import { backendWithAdapter } from '../../ml/backends/backend-name.ts';
 import { formatSeconds } from '../../ml/cost.ts';
 import { type CommandSpec, parseArgs } from '../args.ts';
 import {
@@ -39,7 +39,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
     registry: ctx.registry,
     schemas: ctx.schemas,
   });
-  const requested = parseBackend(flags.backend) ?? pipeline.backend;
+  const requested = parseBackend(flags.backend) ?? (pipeline.settings.backend as string);
   applyWebGpuSoftware(flags['webgpu-software']);
   const store = storeRoot(flags.store as string | undefined);
   const plan = await planPipeline(pipeline, {

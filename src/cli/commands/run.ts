@@ -1,8 +1,10 @@
+import { createRequire } from 'node:module';
 import { packageVersion } from '../../core/package-root.ts';
+import type { ResolvedPipeline } from '../../engine/pipeline.ts';
 import { loadPipeline, runPipeline, storeRoot } from '../../index.ts';
 import { PlainReporter } from '../../ui/plain-reporter.ts';
 import { chooseReporter, createReporter } from '../../ui/select-reporter.ts';
-import { type CommandSpec, parseArgs } from '../args.ts';
+import { type CommandSpec, type ParsedFlags, parseArgs } from '../args.ts';
 import {
   applyWebGpuSoftware,
   FLAG_BACKEND,
@@ -12,6 +14,7 @@ import {
   FLAG_REDIS_PASSWORD_FILE,
   FLAG_SET,
   FLAG_STORE,
+  FLAG_THREADS,
   FLAG_VERBOSE,
   FLAG_WEBGPU_SOFTWARE,
   FLAG_WORKERS,
@@ -47,6 +50,7 @@ export const runSpec: CommandSpec = {
     FLAG_STORE,
     FLAG_BACKEND,
     FLAG_WEBGPU_SOFTWARE,
+    FLAG_THREADS,
     FLAG_WORKERS,
     FLAG_REDIS,
     FLAG_REDIS_PASSWORD_FILE,
@@ -80,37 +84,19 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     schemas: ctx.schemas,
   });
   const force = parseForce(flags.force, pipeline);
-  const backend = parseBackend(flags.backend);
+  const backend = parseBackend(flags.backend) ?? (pipeline.settings.backend as string);
   applyWebGpuSoftware(flags['webgpu-software']);
-  const workers = parseWorkers(flags.workers);
+  const threads = parseWorkers(flags.threads, 'threads') ?? parseWorkers(flags.workers, 'workers');
   const verbose = flags.verbose === true;
   if (reporterName === 'json') {
     // stdout carries only NDJSON events: anything a library prints goes to stderr instead.
     console.log = console.info = console.warn = console.error;
   }
-  const url = redisUrl(flags, { warn: (text) => process.stderr.write(`${text}\n`) });
-  const verify = parseFraction(flags.verify, 'verify') ?? pipeline.verify;
-  // Opened before anything runs: an unreachable Redis stops the command within seconds (exit 2).
-  const cluster = url ? await import('../../cluster/coordinator/index.ts') : undefined;
-  const coordinator = cluster ? await cluster.Coordinator.open(url!) : undefined;
+  const cluster = await openCluster(flags, pipeline.settings.verify as number);
   const concurrency =
-    parsePositive(flags.concurrency, 'concurrency') ?? (coordinator ? Math.max(8, pipeline.concurrency) : undefined);
+    parsePositive(flags.concurrency, 'concurrency') ?? (cluster ? Math.max(8, pipeline.concurrency) : undefined);
   const reporter = await createReporter(reporterName, { verbose });
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write(
-        '\nstopping: finishing the current step and keeping what completed (Ctrl-C again to quit at once)\n',
-      );
-      controller.abort();
-    } else {
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const stop = interruptible();
   try {
     const result = await runPipeline(pipeline, {
       store: storeRoot(flags.store as string | undefined),
@@ -121,36 +107,85 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
         fallback: reporterName === 'plain' ? undefined : () => new PlainReporter({ verbose }),
       },
       force,
-      signal: controller.signal,
+      signal: stop.signal,
       backend,
-      workers,
+      threads,
       concurrency,
       onStart: async (runId, log) => {
-        // One line on the backend and why it was chosen; what the GPU probe printed only under --verbose.
-        if (!pipeline.stages.some((s) => s.def.usesTfjs)) return;
-        const { backendDescription, chooseBackend, tfjsVersion } = await import('../../ml/backends/backend.ts');
-        const { gpuProbe } = await import('../../ml/backends/webgpu.ts');
-        const choice = await chooseBackend(backend ?? pipeline.backend);
-        log('info', `backend ${backendDescription(choice)}: ${choice.why ?? 'asked for'}`);
-        if (verbose) for (const line of gpuProbe.details) log('info', `webgpu probe: ${line}`);
-        if (!coordinator) return;
-        coordinator.log = log;
-        log('info', `coordinating the workers of ${coordinator.label}`);
-        await coordinator.startRun(runId, {
-          fedau: packageVersion(),
-          tfjs: tfjsVersion(),
-          backend: backendDescription(choice),
-        });
+        const { facts } = await sayBackend(pipeline, backend, verbose, log);
+        await cluster?.start(runId, facts, log);
       },
-      cluster: coordinator && {
-        remote: cluster!.remoteStages(coordinator, { verify }),
-        handle: { coordinator, verify },
-      },
+      cluster: cluster?.services,
     });
     return result.status === 'success' ? 0 : result.status === 'interrupted' ? 130 : 1;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-    await coordinator?.close();
+    stop.dispose();
+    await cluster?.close();
   }
+}
+
+/**
+ * The cluster of `--redis` (or FEDAU_REDIS), connected before anything runs: an unreachable Redis stops the
+ * command within seconds (exit 2). Undefined when the run stays on this machine.
+ */
+async function openCluster(flags: ParsedFlags, pipelineVerify: number) {
+  const url = redisUrl(flags, { warn: (text) => process.stderr.write(`${text}\n`) });
+  if (!url) return undefined;
+  const verify = parseFraction(flags.verify, 'verify') ?? pipelineVerify;
+  const cluster = await import('../../cluster/coordinator/index.ts');
+  const coordinator = await cluster.Coordinator.open(url);
+  return {
+    services: {
+      remote: cluster.remoteStages(coordinator, { verify }),
+      runners: cluster.clusterRunners(coordinator, verify),
+    },
+    async start(runId: string, facts: { backend: string }, log: (level: 'info' | 'warn', text: string) => void) {
+      coordinator.log = log;
+      log('info', `coordinating the workers of ${coordinator.label}`);
+      await coordinator.startRun(runId, { fedau: packageVersion(), tfjs: tfjsVersionOf(), backend: facts.backend });
+    },
+    close: () => coordinator.close(),
+  };
+}
+
+const tfjsVersionOf = () =>
+  (createRequire(import.meta.url)('@tensorflow/tfjs/package.json') as { version: string }).version;
+
+/** One line on the backend and why it was chosen; what the GPU probe printed only under --verbose. */
+async function sayBackend(
+  pipeline: ResolvedPipeline,
+  requested: string,
+  verbose: boolean,
+  log: (level: 'info' | 'warn', text: string) => void,
+): Promise<{ facts: { backend: string } }> {
+  if (!pipeline.stages.some((s) => s.def.runtimeKey)) return { facts: { backend: requested } };
+  const { backendDescription, chooseBackend } = await import('../../ml/backends/backend.ts');
+  const { gpuProbe } = await import('../../ml/backends/webgpu.ts');
+  const choice = await chooseBackend(requested);
+  log('info', `backend ${backendDescription(choice)}: ${choice.why ?? 'asked for'}`);
+  if (verbose) for (const line of gpuProbe.details) log('info', `webgpu probe: ${line}`);
+  return { facts: { backend: backendDescription(choice) } };
+}
+
+/** Ctrl-C (or SIGTERM) stops at the next safe point, keeping what completed; a second one quits at once. */
+function interruptible(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(
+      '\nstopping: finishing the current step and keeping what completed (Ctrl-C again to quit at once)\n',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
 }

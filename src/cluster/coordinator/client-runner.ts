@@ -1,9 +1,17 @@
 import type { ArtifactRef } from '../../engine/stage.ts';
-import { type ClientRunner, TrainingRestart } from '../../fl/federation.ts';
+import { TrainingRestart } from '../../fl/federation.ts';
 import type { ModelDef } from '../../ml/models/model.ts';
 import { headSpecs } from '../../ml/models/model.ts';
-import { flattenWeights, sizeOf, unflattenWeights } from '../../ml/models/params.ts';
-import type { ClientJob, ClientResult } from '../../ml/train/client-train.ts';
+import { flattenWeights, sizeOf } from '../../ml/models/params.ts';
+import {
+  type ClientJob,
+  type ClientResult,
+  type ClientRunner,
+  decodeResult,
+  encodeJob,
+  expectedWork,
+  taskOf,
+} from '../../ml/train/job.ts';
 import {
   CLIENT_QUEUE,
   type ClientJobPayload,
@@ -28,7 +36,7 @@ export interface QueueRunnerOptions {
   model: ModelDef;
   dataset: ArtifactRef;
   partition: ArtifactRef;
-  /** The partition's forget set (1 = forget): what a retraining client leaves out, for checking its answer. */
+  /** The partition's forget set (1 = forget): what a client leaves out or keeps, for checking its answer. */
   forget: Uint8Array;
   read(ref: ArtifactRef): Promise<Uint8Array>;
   /** The fraction of client jobs computed here too and compared byte for byte (the pipeline's `verify`). */
@@ -43,6 +51,12 @@ export interface QueueRunnerOptions {
 /** An answer that cannot be right whatever the data: wrong sizes, missing parts, counts that do not add up. */
 class MalformedAnswer extends Error {}
 
+/** One round's uploads, held under the round's name and released once its results are in. */
+interface RoundTraffic {
+  holder: string;
+  digests: Set<string>;
+}
+
 /**
  * A ClientRunner whose clients train on the workers of a cluster: each client's local update of a round is one
  * job. The dataset and partition travel once (workers keep them by digest); each round the global weights go out
@@ -54,226 +68,246 @@ class MalformedAnswer extends Error {}
  * a worker caught answering wrong is banned from the run. Its answers are then computed here instead, and when it
  * had already contributed to earlier rounds, the training restarts from this run's start without it.
  */
-export async function queueClientRunner(opts: QueueRunnerOptions): Promise<ClientRunner & { provenance: Provenance }> {
-  const { coordinator: c, model } = opts;
-  const start = { ...c.blobs.stats };
-  const putData = async () => {
-    for (const ref of [opts.dataset, opts.partition]) {
-      await c.putForRun(await opts.read(ref), ref.digest);
-    }
-  };
-  await putData();
-  const heads = headSpecs(model);
-  const sizes = {
-    weights: model.specs.reduce((n, s) => n + sizeOf(s.shape), 0),
-    head: heads.reduce((n, s) => n + sizeOf(s.shape), 0),
-  };
-  // Round traffic is counted apart from the one-off upload of the data, which workers then keep.
-  const before = { ...c.blobs.stats };
-  const once = before.bytesUp - start.bytesUp;
-  const provenance = new Provenance();
+export class QueueClientRunner implements ClientRunner {
+  readonly provenance = new Provenance();
+  private readonly opts: QueueRunnerOptions;
+  private readonly c: Coordinator;
+  private readonly sizes: { weights: number; head: number };
   /** The first round each worker answered in this run: a ban beyond it means the rounds since are wrong. */
-  const firstRound = new Map<string, number>();
-  let restart: string | undefined;
-  let rounds = 0;
+  private readonly firstRound = new Map<string, number>();
+  private restart?: string;
+  private rounds = 0;
+  private dataBytes = 0;
+  private before = { bytesUp: 0, bytesDown: 0, seconds: 0 };
 
-  const computeHere = async (job: ClientJob, signal?: AbortSignal): Promise<ClientResult> => {
-    const [result] = await (await opts.local()).run([job], () => undefined, signal);
+  private constructor(opts: QueueRunnerOptions) {
+    this.opts = opts;
+    this.c = opts.coordinator;
+    const count = (specs: { shape: number[] }[]) => specs.reduce((n, s) => n + sizeOf(s.shape), 0);
+    this.sizes = { weights: count(opts.model.specs), head: count(headSpecs(opts.model)) };
+  }
+
+  static async open(opts: QueueRunnerOptions): Promise<QueueClientRunner> {
+    const runner = new QueueClientRunner(opts);
+    const start = runner.c.blobs.stats.bytesUp;
+    await runner.putData();
+    // Round traffic is counted apart from the one-off upload of the data, which workers then keep.
+    runner.dataBytes = runner.c.blobs.stats.bytesUp - start;
+    runner.before = { ...runner.c.blobs.stats };
+    return runner;
+  }
+
+  /** The data, held by the run: put again before each job, since Redis may have lost it (restarted, flushed). */
+  private async putData(): Promise<void> {
+    for (const ref of [this.opts.dataset, this.opts.partition]) {
+      await this.c.putForRun(await this.opts.read(ref), ref.digest);
+    }
+  }
+
+  async run(jobs: ClientJob[], onDone: (r: ClientResult) => void, signal?: AbortSignal): Promise<ClientResult[]> {
+    if (!jobs.length) return [];
+    this.rounds++;
+    const traffic: RoundTraffic = {
+      holder: `round:${this.opts.runId}:${this.opts.key.slice(0, 16)}:r${jobs[0].round}`,
+      digests: new Set(),
+    };
+    try {
+      const results = await Promise.all(
+        jobs.map(async (job) => {
+          const result = await this.train(job, traffic, signal);
+          onDone(result);
+          return result;
+        }),
+      );
+      // A worker banned during the round: none of its answers of this round is used.
+      for (const [i, r] of results.entries()) {
+        if (r.worker && this.c.banned.has(r.worker)) {
+          this.provenance.uncount(r.worker);
+          this.provenance.local();
+          results[i] = await this.computeHere(jobs[i], signal);
+        }
+      }
+      if (this.restart) {
+        const why = this.restart;
+        this.restart = undefined;
+        this.firstRound.clear();
+        throw new TrainingRestart(why);
+      }
+      return results;
+    } finally {
+      // The round's weights are of no further use once its results are in (another holder keeps its copy).
+      await this.c.guard(this.c.blobs.release(traffic.digests, traffic.holder)).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const s = this.c.blobs.stats;
+    this.opts.onTransport?.({
+      dataBytes: this.dataBytes,
+      bytesUp: s.bytesUp - this.before.bytesUp,
+      bytesDown: s.bytesDown - this.before.bytesDown,
+      seconds: s.seconds - this.before.seconds,
+      rounds: this.rounds,
+    });
+  }
+
+  private async computeHere(job: ClientJob, signal?: AbortSignal): Promise<ClientResult> {
+    const [result] = await (await this.opts.local()).run([job], () => undefined, signal);
     return result;
-  };
+  }
 
   /** Bans a worker for `reason`; what it answered in earlier rounds of this run means starting over without it. */
-  const condemn = async (worker: string, round: number, reason: string) => {
-    await c.ban(worker, reason);
-    const first = firstRound.get(worker);
-    if (first !== undefined && first < round)
-      restart ??= `worker ${worker} answered wrong (${reason}) and had answered since round ${first + 1}`;
-  };
+  private async condemn(worker: string, round: number, reason: string): Promise<void> {
+    await this.c.ban(worker, reason);
+    const first = this.firstRound.get(worker);
+    if (first !== undefined && first < round) {
+      this.restart ??= `worker ${worker} answered wrong (${reason}) and had answered since round ${first + 1}`;
+    }
+  }
 
   /** One client's update from the cluster, checked, verified when sampled, replaced when its worker is banned. */
-  const train = async (
-    job: ClientJob,
-    round: { holder: string; digests: Set<string> },
-    signal?: AbortSignal,
-  ): Promise<ClientResult> => {
-    const what = `client ${job.client} of ${opts.stage} (round ${job.round + 1})`;
-    const answered = await c.job<{ result: ClientResult; finite: boolean } | MalformedAnswer>({
+  private async train(job: ClientJob, traffic: RoundTraffic, signal?: AbortSignal): Promise<ClientResult> {
+    const what = `client ${job.client} of ${this.opts.stage} (round ${job.round + 1})`;
+    const answered = await this.c.job<{ result: ClientResult; finite: boolean } | MalformedAnswer>({
       queue: CLIENT_QUEUE,
-      jobId: jobIdOf(opts.runId, opts.key, `r${job.round}-c${job.client}`),
+      jobId: jobIdOf(this.opts.runId, this.opts.key, `r${job.round}-c${job.client}`),
       description: what,
       signal,
-      onProgress: (p) => opts.onProgress?.(job.client, p),
-      prepare: async () => {
-        // Put again on every attempt: Redis may have lost them (restarted, flushed), and putting what is there
-        // only adds this round as a holder.
-        await putData();
-        const weights = await c.blobs.put(bytesOf(flattenWeights(job.weights)), round.holder);
-        const head = job.head ? await c.blobs.put(bytesOf(flattenWeights(job.head)), round.holder) : undefined;
-        for (const d of [weights, head]) if (d) round.digests.add(d);
-        const payload: ClientJobPayload = {
-          v: 1,
-          runId: opts.runId,
-          stage: opts.stage,
-          key: opts.key,
-          facts: opts.facts,
-          model: { name: model.name, classes: model.classes, inputShape: model.inputShape },
-          dataset: opts.dataset.digest,
-          partition: opts.partition.digest,
-          weights,
-          ...(head ? { head } : {}),
-          round: job.round,
-          client: job.client,
-          lr: job.lr,
-          recipe: job.recipe,
-          ...(job.dropForget ? { dropForget: true } : {}),
-        };
-        return payload;
-      },
+      onProgress: (p) => this.opts.onProgress?.(job.client, p),
+      prepare: () => this.payload(job, traffic),
       collect: async (answer, jobId) => {
         const a = answer as ClientJobResult;
-        const worker = typeof a?.worker?.id === 'string' ? a.worker.id : 'an unnamed worker';
         try {
-          return await readAnswer(a, job, jobId);
+          return await this.readAnswer(a, job, jobId);
         } catch (error) {
           if (!(error instanceof MalformedAnswer)) throw error;
-          await condemn(worker, job.round, `its answer for ${what} is malformed: ${error.message}`);
+          const worker = typeof a?.worker?.id === 'string' ? a.worker.id : 'an unnamed worker';
+          await this.condemn(worker, job.round, `its answer for ${what} is malformed: ${error.message}`);
           return error;
         }
       },
     });
-    if (answered instanceof MalformedAnswer || c.banned.has(answered.result.worker ?? '')) {
-      provenance.local();
-      return computeHere(job, signal);
+    if (answered instanceof MalformedAnswer || this.c.banned.has(answered.result.worker ?? '')) {
+      this.provenance.local();
+      return this.computeHere(job, signal);
     }
     const { result, finite } = answered;
     const worker = result.worker!;
-    if (!firstRound.has(worker)) firstRound.set(worker, job.round);
+    if (!this.firstRound.has(worker)) this.firstRound.set(worker, job.round);
     // Values that are not finite are checked too: a diverging training gives them here as well, a broken one not.
-    const checked = !finite || sampledForVerification(opts.verify, `${opts.key}/r${job.round}/c${job.client}`);
+    const identity = `${this.opts.key}/r${job.round}/c${job.client}`;
+    const checked = !finite || sampledForVerification(this.opts.verify, identity);
     if (checked) {
-      const mine = await computeHere(job, signal);
+      const mine = await this.computeHere(job, signal);
       if (!sameResult(mine, result)) {
-        await condemn(worker, job.round, `its update for ${what} differs from this process's computation`);
-        provenance.local();
+        await this.condemn(worker, job.round, `its update for ${what} differs from this process's computation`);
+        this.provenance.local();
         return mine;
       }
     }
-    provenance.count(worker, checked);
+    this.provenance.count(worker, checked);
     return result;
-  };
+  }
+
+  /** The job's payload, its tensors put into Redis under the round's name (again, on every attempt). */
+  private async payload(job: ClientJob, traffic: RoundTraffic): Promise<ClientJobPayload> {
+    await this.putData();
+    const encoded = encodeJob(job);
+    const put = async (a?: Float32Array) => {
+      if (!a) return undefined;
+      const digest = await this.c.blobs.put(bytesOf(a), traffic.holder);
+      traffic.digests.add(digest);
+      return digest;
+    };
+    const [weights, head, anchor] = [await put(encoded.weights), await put(encoded.head), await put(encoded.anchor)];
+    const { model } = this.opts;
+    return {
+      v: 1,
+      runId: this.opts.runId,
+      stage: this.opts.stage,
+      key: this.opts.key,
+      facts: this.opts.facts,
+      model: { name: model.name, classes: model.classes, inputShape: model.inputShape },
+      dataset: this.opts.dataset.digest,
+      partition: this.opts.partition.digest,
+      weights: weights!,
+      ...(head ? { head } : {}),
+      ...(anchor ? { anchor } : {}),
+      task: taskOf(job),
+    };
+  }
 
   /** The worker's answer read from Redis and checked for its form; its blobs are released once read. */
-  const readAnswer = async (
+  private async readAnswer(
     a: ClientJobResult,
     job: ClientJob,
     jobId: string,
-  ): Promise<{ result: ClientResult; finite: boolean }> => {
+  ): Promise<{ result: ClientResult; finite: boolean }> {
     if (!a || typeof a !== 'object' || typeof a.weights !== 'string' || typeof a.worker?.id !== 'string') {
       throw new MalformedAnswer('it is not a client update');
     }
-    provenance.stamp(a.worker);
-    const jobHolder = `job:${jobId}`;
-    const blobs = [a.weights, ...(a.head ? [a.head] : [])];
+    this.provenance.stamp(a.worker);
+    const blobs = [a.weights, a.head, a.forgetSteps].filter((d): d is string => typeof d === 'string');
     try {
-      const weights = floatsOf(await c.blobs.get(a.weights));
-      const head = a.head ? floatsOf(await c.blobs.get(a.head)) : undefined;
-      checkForm({ weights, head, answer: a, job, sizes, forget: opts.forget });
-      const result: ClientResult = {
+      const get = async (d?: string) => (d ? floatsOf(await this.c.blobs.get(d)) : undefined);
+      const encoded = {
         client: job.client,
-        weights: unflattenWeights(weights, model.specs),
-        head: head ? unflattenWeights(head, heads) : undefined,
+        weights: (await get(a.weights))!,
+        head: await get(a.head),
+        forgetSteps: await get(a.forgetSteps),
         loss: a.loss,
         steps: a.steps,
         samples: a.samples,
         ms: a.ms,
-        worker: a.worker.id,
       };
-      return { result, finite: allFinite(weights) && (!head || allFinite(head)) && Number.isFinite(a.loss) };
+      checkForm(encoded, job, this.sizes, this.opts.forget);
+      const specs = { model: this.opts.model.specs, head: headSpecs(this.opts.model) };
+      const result = { ...decodeResult(encoded, specs), worker: a.worker.id };
+      const finite = [encoded.weights, encoded.head, encoded.forgetSteps].every((x) => !x || allFinite(x));
+      return { result, finite: finite && Number.isFinite(a.loss) };
     } finally {
-      await c.blobs.release(blobs, jobHolder).catch(() => undefined);
+      await this.c.blobs.release(blobs, `job:${jobId}`).catch(() => undefined);
     }
-  };
-
-  return {
-    provenance,
-    async run(jobs, onDone, signal) {
-      if (!jobs.length) return [];
-      rounds++;
-      const round = {
-        holder: `round:${opts.runId}:${opts.key.slice(0, 16)}:r${jobs[0].round}`,
-        digests: new Set<string>(),
-      };
-      try {
-        const results = await Promise.all(
-          jobs.map(async (job) => {
-            const result = await train(job, round, signal);
-            onDone(result);
-            return result;
-          }),
-        );
-        // A worker banned during the round: none of its answers of this round is used.
-        for (const [i, r] of results.entries()) {
-          if (r.worker && c.banned.has(r.worker)) {
-            provenance.uncount(r.worker);
-            provenance.local();
-            results[i] = await computeHere(jobs[i], signal);
-          }
-        }
-        if (restart) {
-          const why = restart;
-          restart = undefined;
-          firstRound.clear();
-          throw new TrainingRestart(why);
-        }
-        return results;
-      } finally {
-        // The round's weights are of no further use once its results are in (another holder keeps its copy).
-        await c.guard(c.blobs.release(round.digests, round.holder)).catch(() => undefined);
-      }
-    },
-    async close() {
-      const s = c.blobs.stats;
-      opts.onTransport?.({
-        dataBytes: once,
-        bytesUp: s.bytesUp - before.bytesUp,
-        bytesDown: s.bytesDown - before.bytesDown,
-        seconds: s.seconds - before.seconds,
-        rounds,
-      });
-    },
-  };
+  }
 }
 
 function sameResult(a: ClientResult, b: ClientResult): boolean {
+  const same = (x?: Float32Array[], y?: Float32Array[]) => sameFloats(flattenWeights(x ?? []), flattenWeights(y ?? []));
   return (
-    sameFloats(flattenWeights(a.weights), flattenWeights(b.weights)) &&
-    sameFloats(flattenWeights(a.head ?? []), flattenWeights(b.head ?? [])) &&
+    same(a.weights, b.weights) &&
+    same(a.head, b.head) &&
+    same(a.forgetSteps, b.forgetSteps) &&
     Object.is(a.loss, b.loss)
   );
 }
 
-/** The form any right answer has: sizes of the model, a head exactly when one was sent, counts the data implies. */
-function checkForm(x: {
-  weights: Float32Array;
-  head?: Float32Array;
-  answer: ClientJobResult;
-  job: ClientJob;
-  sizes: { weights: number; head: number };
-  forget: Uint8Array;
-}): void {
-  const { answer: a, job } = x;
-  if (x.weights.length !== x.sizes.weights) {
-    throw new MalformedAnswer(`${x.weights.length} weights, the model has ${x.sizes.weights}`);
-  }
-  if (!!job.head !== !!x.head) throw new MalformedAnswer(job.head ? 'no auxiliary head' : 'an unasked-for head');
-  if (x.head && x.head.length !== x.sizes.head) throw new MalformedAnswer(`a head of ${x.head.length} values`);
-  const kept = job.dropForget ? job.indices.filter((i) => !x.forget[i]).length : job.indices.length;
-  const { batchSize, localEpochs } = job.recipe;
-  const steps = Math.ceil(kept / batchSize) * localEpochs;
-  if (a.steps !== steps || a.samples !== kept * localEpochs) {
+/** The form any right answer has: the model's sizes, the parts asked for and only those, counts the data implies. */
+function checkForm(
+  e: {
+    weights: Float32Array;
+    head?: Float32Array;
+    forgetSteps?: Float32Array;
+    steps: number;
+    samples: number;
+    loss: number;
+    ms: number;
+  },
+  job: ClientJob,
+  sizes: { weights: number; head: number },
+  forget: Uint8Array,
+): void {
+  if (e.weights.length !== sizes.weights)
+    throw new MalformedAnswer(`${e.weights.length} weights, the model has ${sizes.weights}`);
+  if (!!job.head !== !!e.head) throw new MalformedAnswer(job.head ? 'no auxiliary head' : 'an unasked-for head');
+  if (e.head && e.head.length !== sizes.head) throw new MalformedAnswer(`a head of ${e.head.length} values`);
+  if (!!job.recordForgetSteps !== !!e.forgetSteps) throw new MalformedAnswer('forget-step changes not as asked');
+  if (e.forgetSteps && e.forgetSteps.length !== sizes.weights)
+    throw new MalformedAnswer('forget-step changes of the wrong size');
+  const want = expectedWork(job, job.indices, forget);
+  if (e.steps !== want.steps || e.samples !== want.samples) {
     throw new MalformedAnswer(
-      `${a.steps} steps over ${a.samples} samples, its data gives ${steps} over ${kept * localEpochs}`,
+      `${e.steps} steps over ${e.samples} samples, its data gives ${want.steps} over ${want.samples}`,
     );
   }
-  if (typeof a.loss !== 'number' || typeof a.ms !== 'number') throw new MalformedAnswer('no loss or time');
+  if (typeof e.loss !== 'number' || typeof e.ms !== 'number') throw new MalformedAnswer('no loss or time');
 }

@@ -39,8 +39,7 @@ export function remoteStages(
   const accepted: Accepted[] = [];
   return {
     accepts: (def: StageDefinition) => def.remote === true,
-    run: async (stage, ctx) => {
-      const runHere = () => stage.def.run(ctx);
+    run: async (stage, ctx, runHere) => {
       const provenance = new Provenance();
       const answer = await submit(c, stage, ctx, provenance);
       if (answer instanceof MalformedOutputs || c.banned.has(answer.worker)) {

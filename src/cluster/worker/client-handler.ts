@@ -1,8 +1,7 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { clientIndices } from '../../artifacts/partition.ts';
 import { headSpecs } from '../../ml/models/model.ts';
-import { flattenWeights, unflattenWeights } from '../../ml/models/params.ts';
-import type { ClientJob, ClientResult } from '../../ml/train/client-train.ts';
+import { type ClientResult, decodeJob, encodeResult } from '../../ml/train/job.ts';
 import type { RedisBlobs } from '../blobs.ts';
 import {
   type ClientJobPayload,
@@ -36,7 +35,7 @@ export function clientHandler(x: {
       throw new UnrecoverableError(`worker ${x.stamp.id} refuses a malformed client job: ${problems.join('; ')}`);
     }
     const p = job.data as ClientJobPayload;
-    const what = `client ${p.client} of ${p.stage} (round ${p.round + 1})`;
+    const what = `client ${p.task.client} of ${p.stage} (round ${p.task.round + 1})`;
     const admitted = await x.admit(job, token, p, what);
     if (!admitted.ok) return { dropped: true, worker: x.stamp.id, reason: admitted.reason ?? 'refused' };
     return x.tracker.track(job, what, async () => {
@@ -44,16 +43,15 @@ export function clientHandler(x: {
       const pool = await x.pools.for(p);
       pool.users++;
       try {
-        const clientJob: ClientJob = {
-          round: p.round,
-          client: p.client,
-          weights: unflattenWeights(floatsOf(await x.blobs.get(p.weights)), pool.model.specs),
-          head: p.head ? unflattenWeights(floatsOf(await x.blobs.get(p.head)), headSpecs(pool.model)) : undefined,
-          indices: clientIndices(pool.partition, p.client),
-          lr: p.lr,
-          recipe: p.recipe,
-          dropForget: p.dropForget,
+        const tensor = async (digest?: string) => (digest ? floatsOf(await x.blobs.get(digest)) : undefined);
+        const encoded = {
+          task: p.task,
+          weights: (await tensor(p.weights))!,
+          head: await tensor(p.head),
+          anchor: await tensor(p.anchor),
         };
+        const specs = { model: pool.model.specs, head: headSpecs(pool.model) };
+        const clientJob = decodeJob(encoded, specs, clientIndices(pool.partition, p.task.client));
         let result: ClientResult;
         try {
           [result] = await pool.runner.run([clientJob], () => undefined, signal);
@@ -63,9 +61,13 @@ export function clientHandler(x: {
         await job.updateProgress({ worker: x.stamp.id, step: 1, total: 1 });
         // Held by the job until the coordinator has read them.
         const holder = `job:${job.id}`;
+        const out = encodeResult(result);
+        const put = async (a?: Float32Array) => (a ? await x.blobs.put(bytesOf(a), holder) : undefined);
+        const [weights, head, forgetSteps] = [await put(out.weights), await put(out.head), await put(out.forgetSteps)];
         return {
-          weights: await x.blobs.put(bytesOf(flattenWeights(result.weights)), holder),
-          ...(result.head ? { head: await x.blobs.put(bytesOf(flattenWeights(result.head)), holder) } : {}),
+          weights: weights!,
+          ...(head ? { head } : {}),
+          ...(forgetSteps ? { forgetSteps } : {}),
           loss: result.loss,
           steps: result.steps,
           samples: result.samples,

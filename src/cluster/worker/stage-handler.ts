@@ -50,7 +50,7 @@ export function stageHandler(x: {
       throw new UnrecoverableError(`worker ${x.stamp.id} refuses a malformed stage job: ${problems.join('; ')}`);
     }
     const p = job.data as StageJobPayload;
-    const def = (stageRegistry as Record<string, StageDefinition>)[p.kind];
+    const def = (stageRegistry as unknown as Record<string, StageDefinition>)[p.kind];
     if (!def?.remote)
       throw new UnrecoverableError(`worker ${x.stamp.id} runs no stage of kind "${p.kind}" for a coordinator`);
     const params = structuredClone(p.params);

@@ -4,6 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { stageRegistry } from '../../../stages/index.ts';
 import { serializeError } from '../../core/errors.ts';
+import { computeHere } from '../../engine/artifact-io.ts';
 import type { ArtifactRef, StageDefinition } from '../../engine/stage.ts';
 import { makeStageContext } from '../../engine/stage-context.ts';
 import { ArtifactStore } from '../../engine/store.ts';
@@ -32,7 +33,8 @@ export type StageThreadMessage =
 const post = (m: StageThreadMessage) => parentPort!.postMessage(m);
 
 async function run(input: StageThreadInput): Promise<void> {
-  const def = (stageRegistry as Record<string, StageDefinition>)[input.kind];
+  const def = (stageRegistry as unknown as Record<string, StageDefinition>)[input.kind];
+  const store = new ArtifactStore(input.storeRoot);
   const keyParts = {
     cacheFormat: 1,
     kind: input.kind,
@@ -47,16 +49,16 @@ async function run(input: StageThreadInput): Promise<void> {
     key: input.key,
     keyParts,
     inputs: input.inputs,
-    store: new ArtifactStore(input.storeRoot),
+    store,
     signal: new AbortController().signal,
     pipeline: { name: `remote ${input.stage}` },
-    runtime: { backend: input.backend, workers: input.threads },
+    services: { backend: input.backend, threads: input.threads },
     workDir: input.workDir,
     progress: (u) => post({ type: 'progress', step: u.step, total: u.total, label: u.label }),
     log: (_, text) => post({ type: 'log', text }),
   });
   try {
-    post({ type: 'done', outputs: await def.run(ctx) });
+    post({ type: 'done', outputs: await computeHere(store, def, ctx) });
   } catch (error) {
     post({ type: 'error', error: serializeError(error) });
   }

@@ -1,10 +1,10 @@
 import { unpackDataset } from '../../artifacts/dataset.ts';
 import { type Partition, unpackPartition } from '../../artifacts/partition.ts';
 import type { BackendChoice } from '../../ml/backends/backend.ts';
-import type { ClientRunner } from '../../fl/federation.ts';
 import { buildModel, type ModelName } from '../../ml/models/index.ts';
 import type { ModelDef } from '../../ml/models/model.ts';
-import { createRunner, trainingSet } from '../../ml/runners/thread-runner.ts';
+import { createThreadRunner, trainingSet } from '../../ml/runners/thread-runner.ts';
+import type { ClientRunner } from '../../ml/train/job.ts';
 import type { ClientJobPayload } from '../protocol.ts';
 import type { ArtifactCache } from './artifact-cache.ts';
 
@@ -47,9 +47,9 @@ export class TrainerPools {
     const ds = unpackDataset(await this.opts.cache.bytes(p.dataset, 'dataset'));
     const partition = unpackPartition(await this.opts.cache.bytes(p.partition, 'partition'));
     const model = buildModel(p.model.name as ModelName, p.model.classes, p.model.inputShape);
-    const { runner } = await createRunner({
+    const { runner } = await createThreadRunner({
       backend: this.opts.backend,
-      workers: this.opts.threads,
+      threads: this.opts.threads,
       model,
       ...trainingSet(ds, partition),
     });

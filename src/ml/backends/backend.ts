@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
 import { FedauError } from '../../core/errors.ts';
-import { backendWithAdapter } from '../../engine/backend-name.ts';
+import { backendWithAdapter } from './backend-name.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, gpuProbe, noAdapterError } from './webgpu.ts';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';

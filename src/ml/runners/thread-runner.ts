@@ -1,16 +1,16 @@
 import type { Dataset } from '../../artifacts/dataset.ts';
 import type { Partition } from '../../artifacts/partition.ts';
 import type { BackendChoice } from '../backends/backend.ts';
-import type { ClientRunner } from '../../fl/federation.ts';
 import type { ModelName } from '../models/index.ts';
 import type { ModelDef } from '../models/model.ts';
+import type { ClientRunner } from '../train/job.ts';
 import { stampedTrainImages } from '../train/train-data.ts';
-import { resolveWorkerCount, shared, workerPoolRunner } from './trainer-pool.ts';
+import { resolveThreadCount, shared, trainerPoolRunner } from './trainer-pool.ts';
 
 export interface RunnerOptions {
   backend: BackendChoice;
-  /** 0: one per core (one in all for WebGPU). */
-  workers: number;
+  /** Trainer threads; 0: one per core (one in all for WebGPU). */
+  threads: number;
   model: ModelDef;
   /** Fills (or allocates) the stamped training images. */
   images: (into?: Uint8Array) => Uint8Array;
@@ -37,12 +37,12 @@ export function trainingSet(
 }
 
 /**
- * Client training always runs in worker threads (one is enough for `workers: 1`), so results are the same
+ * Client training always runs in trainer threads (one is enough for `threads: 1`), so results are the same
  * bytes whatever the count. The training data is written once into shared memory.
  */
-export async function createRunner(opts: RunnerOptions): Promise<{ runner: ClientRunner; workers: number }> {
+export async function createThreadRunner(opts: RunnerOptions): Promise<{ runner: ClientRunner; threads: number }> {
   // One device does a GPU's work in parallel already; several would only compete for it. Asked-for counts hold.
-  const count = opts.backend.name === 'webgpu' && opts.workers === 0 ? 1 : resolveWorkerCount(opts.workers);
+  const count = opts.backend.name === 'webgpu' && opts.threads === 0 ? 1 : resolveThreadCount(opts.threads);
   const images = opts.images(
     shared(Uint8Array, opts.headA.length * opts.shape.height * opts.shape.width * opts.shape.channels),
   );
@@ -51,7 +51,7 @@ export async function createRunner(opts: RunnerOptions): Promise<{ runner: Clien
     copy.set(a);
     return copy;
   });
-  const runner = await workerPoolRunner({
+  const runner = await trainerPoolRunner({
     count,
     model: opts.model,
     onStep: opts.onStep,
@@ -65,5 +65,5 @@ export async function createRunner(opts: RunnerOptions): Promise<{ runner: Clien
       shape: opts.shape,
     },
   });
-  return { runner, workers: count };
+  return { runner, threads: count };
 }

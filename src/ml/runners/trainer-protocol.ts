@@ -1,15 +1,15 @@
 import type { SerializedError } from '../../core/errors.ts';
 import type { BackendChoice } from '../backends/backend.ts';
 import type { ModelName } from '../models/index.ts';
-import type { ClientJob } from '../train/client-train.ts';
+import type { EncodedJob, EncodedResult } from '../train/job.ts';
 
-/** Messages between the runner and its worker threads: plain data, shared or transferred buffers. */
-export interface WorkerInit {
+/** Messages between the runner and its trainer threads: plain data, shared or transferred buffers. */
+export interface TrainerInit {
   type: 'init';
   backend: BackendChoice;
   model: { name: ModelName; classes: number; inputShape: [number, number, number] };
   /**
-   * Stamped training images, headA, headB and the forget set, in SharedArrayBuffers: read by every worker, never
+   * Stamped training images, headA, headB and the forget set, in SharedArrayBuffers: read by every thread, never
    * copied.
    */
   images: Uint8Array;
@@ -19,29 +19,21 @@ export interface WorkerInit {
   shape: { name: string; height: number; width: number; channels: number };
 }
 
-/** A client job as sent to a worker: the job itself, with its weights flattened for the transfer. */
-export type WorkerTrain = Omit<ClientJob, 'weights' | 'head'> & {
+/**
+ * A client job as sent to a trainer thread: the encoded job (the round's global weights in a SharedArrayBuffer that
+ * all jobs of the round share) and the client's samples.
+ */
+export interface TrainerTrain {
   type: 'train';
   id: number;
-  /** The round's global weights, flattened, in a SharedArrayBuffer shared by all jobs of the round. */
-  weights: Float32Array;
-  head?: Float32Array;
-};
+  job: EncodedJob;
+  indices: Int32Array;
+}
 
-export type WorkerRequest = WorkerInit | WorkerTrain;
+export type TrainerRequest = TrainerInit | TrainerTrain;
 
-export type WorkerReply =
+export type TrainerReply =
   | { type: 'ready'; backend: string }
   | { type: 'progress'; id: number; step: number; total: number }
-  | {
-      type: 'done';
-      id: number;
-      client: number;
-      weights: Float32Array;
-      head?: Float32Array;
-      loss: number;
-      steps: number;
-      samples: number;
-      ms: number;
-    }
+  | { type: 'done'; id: number; result: EncodedResult }
   | { type: 'error'; id?: number; error: SerializedError };

@@ -1,15 +1,15 @@
-// A training worker: its own tfjs backend (single-threaded wasm), the shared training set, one client at a time.
+// A trainer thread: its own tfjs backend (single-threaded wasm), the shared training set, one client at a time.
 import { parentPort } from 'node:worker_threads';
 import { serializeError } from '../../core/errors.ts';
 import { initBackend } from '../backends/backend.ts';
 import { buildModel } from '../models/index.ts';
 import type { ModelDef } from '../models/model.ts';
 import { headSpecs } from '../models/model.ts';
-import { flattenWeights, unflattenWeights } from '../models/params.ts';
 import type { TrainData } from '../train/client-train.ts';
 import { trainClient } from '../train/client-train.ts';
+import { decodeJob, encodeResult, transferables } from '../train/job.ts';
 import { trainData } from '../train/train-data.ts';
-import type { WorkerReply, WorkerRequest } from './trainer-protocol.ts';
+import type { TrainerReply, TrainerRequest } from './trainer-protocol.ts';
 
 const port = parentPort!;
 let state:
@@ -19,9 +19,9 @@ let state:
       data: TrainData;
     }
   | undefined;
-const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+const send = (reply: TrainerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
 
-port.on('message', async (msg: WorkerRequest) => {
+port.on('message', async (msg: TrainerRequest) => {
   try {
     if (msg.type === 'init') {
       const tf = await initBackend(msg.backend);
@@ -34,42 +34,20 @@ port.on('message', async (msg: WorkerRequest) => {
       send({ type: 'ready', backend: tf.getBackend() });
       return;
     }
-    if (!state) throw new Error('worker used before init');
+    if (!state) throw new Error('trainer thread used before init');
     const { tf, model, data } = state;
     let lastProgress = 0;
-    const result = await trainClient(
-      tf,
-      model,
-      data,
-      {
-        ...msg,
-        weights: unflattenWeights(msg.weights, model.specs),
-        head: msg.head ? unflattenWeights(msg.head, headSpecs(model)) : undefined,
-      },
-      (step, total) => {
+    const job = decodeJob(msg.job, { model: model.specs, head: headSpecs(model) }, msg.indices);
+    const result = encodeResult(
+      await trainClient(tf, model, data, job, (step, total) => {
         const now = Date.now();
         if (now - lastProgress > 500 || step === total) {
           lastProgress = now;
           send({ type: 'progress', id: msg.id, step, total });
         }
-      },
+      }),
     );
-    const weights = flattenWeights(result.weights);
-    const head = result.head ? flattenWeights(result.head) : undefined;
-    send(
-      {
-        type: 'done',
-        id: msg.id,
-        client: result.client,
-        weights,
-        head,
-        loss: result.loss,
-        steps: result.steps,
-        samples: result.samples,
-        ms: result.ms,
-      },
-      [weights.buffer as ArrayBuffer, ...(head ? [head.buffer as ArrayBuffer] : [])],
-    );
+    send({ type: 'done', id: msg.id, result }, transferables(result));
   } catch (error) {
     send({ type: 'error', id: msg.type === 'train' ? msg.id : undefined, error: serializeError(error) });
   }

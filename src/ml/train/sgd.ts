@@ -1,14 +1,13 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { heapF32, type WasmBackend } from '../kernels/wasm/util.ts';
+import type { LocalRecipe } from './job.ts';
 
-export interface OptimizerSettings {
-  momentum: number;
-  weightDecay: number;
-}
+export type OptimizerSettings = Pick<LocalRecipe, 'momentum' | 'weightDecay'>;
 
 /** PyTorch's SGD: g = ∇ + λw; buf = μ·buf + g (buf = g at the first step); w −= lr·buf. */
 export interface Sgd {
-  step(grads: Record<string, tfType.Tensor>, lr: number): void;
+  /** One update; with `accumulate`, the change it makes to each variable is added there (in variable order). */
+  step(grads: Record<string, tfType.Tensor>, lr: number, accumulate?: Float32Array[]): void;
   dispose(): void;
 }
 
@@ -27,7 +26,7 @@ function heapSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSetti
   let first = true;
   const view = (t: tfType.TensorInfo) => heapF32(backend, t);
   return {
-    step(grads, lr) {
+    step(grads, lr, accumulate) {
       const { momentum: mu, weightDecay: wd } = opt;
       vars.forEach((v, i) => {
         const info = backend.makeOutput(v.shape, 'float32');
@@ -42,6 +41,8 @@ function heapSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSetti
           m[j] = b;
           out[j] = w[j] - lr * b;
         }
+        const acc = accumulate?.[i];
+        if (acc) for (let j = 0; j < w.length; j++) acc[j] += out[j] - w[j];
         const next = tf.engine().makeTensorFromTensorInfo(info);
         v.assign(next);
         next.dispose();
@@ -55,14 +56,20 @@ function heapSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSetti
 function tensorSgd(tf: typeof tfType, vars: tfType.Variable[], opt: OptimizerSettings): Sgd {
   const momentum: (tfType.Tensor | undefined)[] = vars.map(() => undefined);
   return {
-    step(grads, lr) {
+    step(grads, lr, accumulate) {
       tf.tidy(() => {
         vars.forEach((v, i) => {
           const g = tf.add(grads[v.name], tf.mul(v, opt.weightDecay));
           const buf = momentum[i] ? tf.add(tf.mul(momentum[i]!, opt.momentum), g) : g;
           momentum[i]?.dispose();
           momentum[i] = tf.keep(buf);
-          v.assign(tf.sub(v, tf.mul(buf, lr)));
+          const change = tf.mul(buf, -lr);
+          const acc = accumulate?.[i];
+          if (acc) {
+            const d = change.dataSync();
+            for (let j = 0; j < acc.length; j++) acc[j] += d[j];
+          }
+          v.assign(tf.add(v, change));
         });
       });
     },

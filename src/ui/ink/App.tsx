@@ -21,7 +21,7 @@ export function App({ state, now }: { state: ViewState; now: number }) {
       <Text>
         <Text bold>fedau</Text>
         {state.pipeline ? ` · ${state.pipeline}` : ''}
-        {state.backend ? <Text color="gray">{` · backend ${state.backend}`}</Text> : null}
+        {state.runtime ? <Text color="gray">{` · ${state.runtime}`}</Text> : null}
       </Text>
       {state.stages.map((stage) => (
         <StageRow key={stage.id} stage={stage} now={now} idWidth={idWidth} kindWidth={kindWidth} />

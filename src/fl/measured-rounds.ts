@@ -1,5 +1,5 @@
 import { canonicalJson } from '../core/hash.ts';
-import type { RunLog } from './run-log.ts';
+import type { RunLog } from '../engine/run-log.ts';
 
 export interface MeasuredRound {
   seconds: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { measuredRoundSeconds } from '../../src/engine/measured-rounds.ts';
 import type { RunLog, StageLogEntry } from '../../src/engine/run-log.ts';
+import { measuredRoundSeconds } from '../../src/fl/measured-rounds.ts';
 
 const recipe = { model: 'lenet', rounds: 30, localEpochs: 2, batchSize: 128, lr: 0.01 };
 
