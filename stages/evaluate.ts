@@ -97,6 +97,7 @@ export default defineStage<EvaluateParams>()({
       unlearningClients: fh.unlearningClients,
       forgottenClients: u.clients,
       rounds: fh.rounds,
+      ...(fh.recipe.clientFraction ? { clientFraction: fh.recipe.clientFraction } : {}),
       backend: fh.backend,
       forgetMetric: sets.forgetMetric,
       testCount: countOf(sets),

@@ -21,7 +21,8 @@ export default defineStage<TrainFederationParams>()({
     return trainingCostNote({
       model,
       rounds: p.rounds,
-      localEpochs: p.localEpochs * (p.clientFraction ?? 1),
+      localEpochs: p.localEpochs,
+      clientFraction: p.clientFraction,
       batchSize: p.batchSize,
       trainSize: meta ? Number(meta.train) : undefined,
     });

@@ -62,6 +62,8 @@ export interface Metrics {
   unlearningClients: number[];
   forgottenClients: number[];
   rounds: number;
+  /** The fraction of clients that trained each round, when not all of them did. */
+  clientFraction?: number;
   backend: string;
   forgetMetric: ForgetMetric;
   testCount: number;

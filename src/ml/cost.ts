@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { ModelName } from './models/index.ts';
 
 /**
- * Training samples per second of one worker on the wasm backend (batch 128, augmentation), measured on the
+ * Training samples per second of one trainer thread on the wasm backend (batch 128, augmentation), measured on the
  * project's 2-core machine (x86-64, AVX-512) with fedau's kernels; see README "Speed". Used only for estimates.
  */
 export const WASM_SAMPLES_PER_SECOND: Record<ModelName, number> = { lenet: 8500, alexnet: 28, resnet18: 8 };
@@ -24,17 +24,20 @@ export function formatSeconds(s: number): string {
   return `${(s / 86400).toFixed(1)} days`;
 }
 
-/** "≈ 1.2 h per round on this machine's CPU (wasm, 2 workers); 200 rounds ≈ 10 days: use a GPU backend". */
+/** "≈ 1.2 h per round on this machine's CPU (wasm, 2 trainer threads); 200 rounds ≈ 10 days: use a GPU". */
 export function trainingCostNote(opts: {
   model: ModelName;
   rounds: number;
   localEpochs: number;
   batchSize?: number;
   trainSize?: number;
-  workers?: number;
+  threads?: number;
+  /** The fraction of clients that train each round (1: all). */
+  clientFraction?: number;
 }): string {
-  const workers = opts.workers && opts.workers > 0 ? opts.workers : availableParallelism();
-  const samples = (opts.trainSize ?? DEFAULT_TRAIN_SIZE[opts.model]) * opts.localEpochs;
+  const workers = opts.threads && opts.threads > 0 ? opts.threads : availableParallelism();
+  const fraction = opts.clientFraction ?? 1;
+  const samples = (opts.trainSize ?? DEFAULT_TRAIN_SIZE[opts.model]) * opts.localEpochs * fraction;
   const perRound = samples / (WASM_SAMPLES_PER_SECOND[opts.model] * workers);
   const total = perRound * opts.rounds;
   const advice =
@@ -47,7 +50,8 @@ export function trainingCostNote(opts: {
       ? `; on the CPU (wasm) ${opts.model} trains at most batch ${limit}: add --set train.batchSize=${limit}`
       : '';
   return (
-    `cost: ≈ ${formatSeconds(perRound)} per round of training on the CPU (wasm, ${workers} workers), ` +
+    `cost: ≈ ${formatSeconds(perRound)} per round of training on the CPU (wasm, ${workers} trainer threads` +
+    `${fraction < 1 ? `, ${Math.round(fraction * 100)} % of the clients a round` : ''}), ` +
     `${opts.rounds} rounds ≈ ${formatSeconds(total)}${advice}${batchNote}`
   );
 }

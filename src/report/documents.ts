@@ -142,13 +142,19 @@ export function shortfalls(v: VariantReport): string[] {
   return out;
 }
 
+/** `, 5 of 10 clients a round (C = 0.5)` under partial participation; nothing when every client trains. */
+function participation(r: ReportJson): string {
+  const c = r.clientFraction;
+  return c && c < 1 ? `, ${Math.max(1, Math.ceil(c * r.clients))} of ${r.clients} clients a round (C = ${c})` : '';
+}
+
 function setupText(r: ReportJson): string {
   if (r.variants) {
     const varied = [...new Set(r.variants.flatMap((v) => Object.keys(v.values)))];
     const values = (k: string) => [...new Set(r.variants!.map((v) => String(v.values[k])))].join(', ');
     return (
       `${r.clients} clients, unlearning clients of the first variant [${r.unlearningClients.join(', ')}], ` +
-      `${r.rounds} rounds, backend ${r.backend}. ` +
+      `${r.rounds} rounds${participation(r)}, backend ${r.backend}. ` +
       `The matrix varies ${varied.map((k) => `${k} (${values(k)})`).join(' and ')}: ` +
       `${r.variants.length} variants; figures are per combination, as mean ± sample std over the seeds.` +
       (r.failedVariants?.length ? ` Failed, left out: ${r.failedVariants.join('; ')}.` : '')
@@ -160,7 +166,7 @@ function setupText(r: ReportJson): string {
   return (
     `${r.clients} clients, unlearning clients [${r.unlearningClients.join(', ')}], ` +
     `forgotten [${r.forgottenClients.join(', ')}], ` +
-    `${r.rounds} rounds, backend ${r.backend}. Unlearning: ${describeSettings(r.mode, s)}. ` +
+    `${r.rounds} rounds${participation(r)}, backend ${r.backend}. Unlearning: ${describeSettings(r.mode, s)}. ` +
     (curves
       ? same
         ? 'The per-round curves use the same settings.'

@@ -95,7 +95,7 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     expect(result.stderr).toContain('hint: see the README section "GPUs"');
     expect(result.stdout).not.toContain('running');
     const json = await fedau(['run', 'pipelines/smoke.yaml', '--reporter', 'json', '--store', store]);
-    expect(parseEvents(json.stdout)[0]).toMatchObject({ type: 'run:start', backend: 'wasm' });
+    expect(parseEvents(json.stdout)[0]).toMatchObject({ type: 'run:start', runtime: 'backend wasm' });
   });
 
   it('plan states the cost per round of the CIFAR pipelines on the CPU, and the way to a short run', async () => {
@@ -105,7 +105,7 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     expect(c10.stdout).toMatch(
       new RegExp(
         String.raw`train\s+train-federation[\s\S]*cost: ≈ \d+ min per round of training on the CPU ` +
-          String.raw`\(wasm, \d workers\), 200 rounds ≈ [\d.]+ days; a GPU backend`,
+          String.raw`\(wasm, \d trainer threads\), 200 rounds ≈ [\d.]+ days; a GPU backend`,
       ),
     );
     expect(c10.stdout).toContain('`--set train.rounds=N` a short run');

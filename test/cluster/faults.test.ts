@@ -72,6 +72,13 @@ describe.skipIf(!HAVE_REDIS)('faults on a cluster', () => {
     expect(digests(second.stdout)).toEqual(await localDigests(args));
   }, 180_000);
 
+  it('partial participation on the cluster gives the local bytes', async () => {
+    const half = sets(['train.clientFraction=0.5', 'train.rounds=6']);
+    const run = await coordinator(await newStore(), half);
+    expect(run.exitCode, run.stdout.slice(-2000)).toBe(0);
+    expect(digests(run.stdout)).toEqual(await localDigests(half));
+  }, 180_000);
+
   it('a hostile peer answering wrong is named and banned, its answers computed here: the local bytes', async () => {
     const hostile = hostilePeer(t.redis.url, 'mixed');
     try {

@@ -35,7 +35,13 @@ describe('fedau installed from its packed tarball', () => {
   it('the tarball holds compiled code, schemas, pipelines, README and licence; no tests or benchmarks', async () => {
     const { stdout } = await execa('tar', ['tzf', installed.tarball]);
     const files = stdout.split('\n').map((f) => f.replace(/^package\//, ''));
-    for (const f of ['bin/fedau.js', 'dist/src/cli/main.js', 'dist/src/ml/worker.js', 'dist/src/index.d.ts']) {
+    for (const f of [
+      'bin/fedau.js',
+      'dist/src/cli/main.js',
+      'dist/src/ml/runners/trainer-thread.js',
+      'dist/src/cluster/worker/stage-thread.js',
+      'dist/src/index.d.ts',
+    ]) {
       expect(files).toContain(f);
     }
     for (const f of ['schemas/pipeline.schema.json', 'pipelines/smoke.yaml', 'README.md', 'LICENSE']) {

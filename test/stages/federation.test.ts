@@ -171,4 +171,25 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     );
     expect(logs).toContain('no intact checkpoint is left: training starts over');
   });
+
+  it('partial participation: half the clients a round, the same bytes twice, not those of full participation', async () => {
+    const dir = await tempDir();
+    const half = ['train.clientFraction=0.5', 'train.rounds=6'];
+    // The report folder shows the last run: full participation first.
+    const full = await run(join(dir, 'c'), dir, { sets: ['train.rounds=6'] });
+    const [a, b] = [await run(join(dir, 'a'), dir, { sets: half }), await run(join(dir, 'b'), dir, { sets: half })];
+    for (const r of [a, b, full]) expect(r.result.status).toBe('success');
+    expect(a.digest('train', 'federation')).toBe(b.digest('train', 'federation'));
+    expect(a.digest('retrain', 'model')).toBe(b.digest('retrain', 'model'));
+    expect(a.digest('train', 'federation')).not.toBe(full.digest('train', 'federation'));
+    const report = JSON.parse(await readFile(join(dir, 'reports/smoke/report.json'), 'utf8'));
+    expect(report.history).toHaveLength(6);
+    for (const round of report.history) expect(round.participants).toHaveLength(2);
+    // The retrain replays the same draw (the forgotten samples' client keeps its clean samples, so it stays in).
+    expect(report.retrainHistory.map((r: { participants: number[] }) => r.participants)).toEqual(
+      report.history.map((r: { participants: number[] }) => r.participants),
+    );
+    const md = await readFile(join(dir, 'reports/smoke/report.md'), 'utf8');
+    expect(md).toContain('6 rounds, 2 of 4 clients a round (C = 0.5)');
+  });
 });
