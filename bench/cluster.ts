@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { redisServerPath, startFedauWorker, startRedis } from '../test/helpers/redis.ts';
+import { redisServerPath, startFedauWorker, startRedis } from './redis-processes.ts';
 
 const json = process.argv.includes('--json');
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 3);

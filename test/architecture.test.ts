@@ -9,27 +9,29 @@ import { ROOT } from './helpers/cli.ts';
  * training code, and the UI only consumes events.
  */
 const ALLOWED: Record<string, string[]> = {
-  util: [],
+  core: [],
   generated: [],
-  artifacts: ['util', 'generated'],
-  engine: ['util', 'artifacts'],
-  config: ['util', 'artifacts', 'engine'],
-  data: ['util', 'artifacts', 'engine', 'generated'],
-  ml: ['util', 'artifacts', 'engine', 'data', 'generated'],
-  report: ['util', 'artifacts', 'engine'],
-  ui: ['util', 'engine', 'cluster'],
-  cluster: ['util', 'artifacts', 'engine', 'ml'],
-  stages: ['util', 'artifacts', 'engine', 'data', 'ml', 'report', 'generated', 'cluster'],
+  artifacts: ['core', 'generated'],
+  engine: ['core', 'artifacts'],
+  config: ['core', 'artifacts', 'engine'],
+  data: ['core', 'artifacts', 'engine', 'generated'],
+  ml: ['core', 'artifacts', 'engine', 'data', 'generated'],
+  fl: ['core', 'artifacts', 'engine', 'data', 'ml', 'generated'],
+  report: ['core', 'artifacts', 'engine'],
+  ui: ['core', 'engine', 'cluster'],
+  cluster: ['core', 'artifacts', 'engine', 'ml', 'fl'],
+  stages: ['core', 'artifacts', 'engine', 'data', 'ml', 'fl', 'report', 'generated'],
   // A cluster worker runs stages for a coordinator: the one part of the cluster that knows the stage registry.
-  'cluster/worker': ['util', 'artifacts', 'engine', 'config', 'data', 'ml', 'cluster', 'stages'],
-  api: ['util', 'artifacts', 'engine', 'config', 'stages', 'ml'],
+  'cluster/worker': ['core', 'artifacts', 'engine', 'config', 'data', 'ml', 'fl', 'cluster', 'stages'],
+  api: ['core', 'artifacts', 'engine', 'config', 'stages', 'ml', 'fl'],
   cli: [
-    'util',
+    'core',
     'artifacts',
     'engine',
     'config',
     'data',
     'ml',
+    'fl',
     'report',
     'ui',
     'stages',
@@ -65,10 +67,14 @@ function relativeImports(file: string): string[] {
 
 describe('architecture', () => {
   it('reads the imports of a module, static and dynamic, and places files in layers', () => {
-    expect(relativeImports('src/ml/backend.ts')).toEqual(
-      expect.arrayContaining(['src/engine/errors.ts', 'src/ml/tf.ts', 'src/ml/wasm-kernels/index.ts']),
+    expect(relativeImports('src/ml/backends/backend.ts')).toEqual(
+      expect.arrayContaining(['src/core/errors.ts', 'src/ml/backends/tf.ts', 'src/ml/kernels/wasm/index.ts']),
     );
-    expect(['src/index.ts', 'src/ml/worker.ts', 'stages/report.ts'].map(layerOf)).toEqual(['api', 'ml', 'stages']);
+    expect(
+      ['src/index.ts', 'src/ml/runners/trainer-thread.ts', 'stages/report.ts', 'src/cluster/worker/worker.ts'].map(
+        layerOf,
+      ),
+    ).toEqual(['api', 'ml', 'stages', 'cluster/worker']);
   });
 
   it('no import runs against the layers', () => {
@@ -82,5 +88,26 @@ describe('architecture', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('the engine knows nothing of training: no backend, tfjs or rounds in its code', () => {
+    const named = sourceFiles('src/engine').filter((f) =>
+      /backend|tfjs|rounds/i.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
+    expect(named).toEqual([]);
+  });
+
+  it('nothing shipped or benchmarked imports the tests', () => {
+    const offenders = [...sourceFiles('src'), ...sourceFiles('stages'), ...sourceFiles('bench')].filter((f) =>
+      relativeImports(f).some((t) => t.startsWith('test/')),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('no source file over 300 lines, no function over 100 (scripts/check-size.mjs, run by the lint)', async () => {
+    const { sizeProblems, longFunctions } = await import('../scripts/check-size.mjs');
+    const long = `function f() {\n${'  x++;\n'.repeat(120)}}\nconst g = () => 1;\n`;
+    expect(longFunctions(long, 'x.ts').map((f: { name: string }) => f.name)).toEqual(['f']);
+    expect(sizeProblems()).toEqual([]);
   });
 });

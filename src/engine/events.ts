@@ -12,7 +12,7 @@ export type RunEvent =
       runId: string;
       pipeline: string;
       file?: string;
-      /** How the run computes, in a few words (`backend wasm`). */
+      /** How the run computes, in a few words, as whoever runs it says. */
       runtime?: string;
       stages: { id: string; kind: string; needs: string[] }[];
       time: number;

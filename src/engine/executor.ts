@@ -23,7 +23,7 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** What the run offers its stages (passed to them as is). */
   services?: RunServices;
-  /** How the run computes, in a few words for the header and the run log (`backend wasm`). */
+  /** How the run computes, in a few words for the header and the run log. */
   runtime?: string;
   /** Where stages that may run remotely do run (`fedau run --redis`); others run in this process. */
   remote?: RemoteStages;

@@ -43,7 +43,7 @@ export interface ResolvedPipeline {
   seed: number;
   concurrency: number;
   /**
-   * The pipeline's other top-level settings (backend, threads, verify): for whoever runs it to turn into services;
+   * The pipeline's other top-level settings (how to compute, and where): for whoever runs it to turn into services;
    * the engine does not read them.
    */
   settings: Readonly<Record<string, unknown>>;

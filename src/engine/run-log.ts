@@ -28,9 +28,8 @@ export interface RunLog {
   startedAt: string;
   endedAt?: string;
   status: 'running' | 'success' | 'failure' | 'interrupted';
-  /** How the run computed (`backend wasm`); logs of older versions have `backend` instead. */
+  /** How the run computed, in a few words. */
   runtime?: string;
-  backend?: string;
   counts?: Record<StageStatus, number>;
   stages: Record<string, StageLogEntry>;
 }

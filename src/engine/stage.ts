@@ -22,7 +22,7 @@ export interface ProgressUpdate {
 export type LogLevel = 'debug' | 'info' | 'warn';
 
 /**
- * What a run offers its stages besides params and inputs (which backend to compute on, how many threads, a
+ * What a run offers its stages besides params and inputs (what to compute on, how many threads, a
  * cluster): set by whoever runs the pipeline, passed to stages as is, never read by the engine.
  */
 export type RunServices = Readonly<Record<string, unknown>>;
@@ -126,7 +126,7 @@ export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds
    */
   volatile?(params: P): boolean;
   /**
-   * Facts of the machine the stage's outputs depend on (a library version, the compute backend), added to its cache
+   * Facts of the machine the stage's outputs depend on (a library version, the device it computes on), added to its cache
    * key: asked once per run for each such stage, with the run's services.
    */
   runtimeKey?(services: RunServices): Promise<Record<string, string | number>>;

@@ -1,5 +1,6 @@
 import { type Chart, curvesChart, perClassChart, renderSvg, sweepChart, toCsv } from './charts.ts';
-import { historyCsv, metricsCsv, reportHtml, reportMarkdown } from './documents.ts';
+import { historyCsv, metricsCsv } from './csv.ts';
+import { reportHtml, reportMarkdown } from './render.ts';
 import type { ReportJson } from './report-data.ts';
 
 /** Every file of reports/<pipeline>/, by path: the documents, the data, and each chart's spec, data and image. */

@@ -1,15 +1,15 @@
 import type { ModelMetrics } from '../artifacts/metrics.ts';
-import { type Chart, describeSettings, FORGET_LABEL, type Row, toCsv } from './charts.ts';
+import { type Chart, describeSettings, FORGET_LABEL } from './charts.ts';
 import { type AggregateEntry, groupLabel, type ReportJson, type Stat, type VariantReport } from './report-data.ts';
 
 /** A table: header and rows of already formatted cells. Both documents render the same tables. */
-interface Table {
+export interface Table {
   header: string[];
   rows: string[][];
 }
 
 /** A section of the report: a heading, paragraphs, tables and charts, in order. */
-interface Section {
+export interface Section {
   heading: string;
   blocks: ({ text: string } | { table: Table } | { chart: string; title: string })[];
 }
@@ -18,7 +18,7 @@ const f4 = (x: number | null | undefined) => (x === null || x === undefined ? 'n
 const pm = (s: Stat | undefined) => (s ? `${s.mean.toFixed(4)} ± ${s.std.toFixed(4)}` : 'n/a');
 const seconds = (x: number | null) =>
   x === null ? 'n/a' : x < 1 ? `${(x * 1000).toFixed(1)} ms` : `${x.toFixed(1)} s`;
-const MODELS = [
+export const MODELS = [
   ['original', 'FedAU model (before unlearning)'],
   ['unlearned', 'FedAU unlearned'],
   ['retrained', 'retrained from scratch (gold standard)'],
@@ -148,7 +148,7 @@ function participation(r: ReportJson): string {
   return c && c < 1 ? `, ${Math.max(1, Math.ceil(c * r.clients))} of ${r.clients} clients a round (C = ${c})` : '';
 }
 
-function setupText(r: ReportJson): string {
+export function setupText(r: ReportJson): string {
   if (r.variants) {
     const varied = [...new Set(r.variants.flatMap((v) => Object.keys(v.values)))];
     const values = (k: string) => [...new Set(r.variants!.map((v) => String(v.values[k])))].join(', ');
@@ -224,7 +224,7 @@ function perClassTable(v: VariantReport): Table {
 }
 
 /** Every section of the report, shared by the Markdown and the HTML. */
-function sections(r: ReportJson, charts: Chart[]): Section[] {
+export function sections(r: ReportJson, charts: Chart[]): Section[] {
   const variants = r.variants ?? [r];
   const out: Section[] = [];
   if (r.aggregate) {
@@ -274,151 +274,4 @@ function sections(r: ReportJson, charts: Chart[]): Section[] {
     out.push({ heading: 'Per round', blocks: [{ table: perRoundTable(r) }] });
   }
   return out;
-}
-
-const title = (r: ReportJson) => `${r.pipeline}: FedAU ${r.mode} unlearning on ${r.dataset} (${r.model})`;
-
-export function reportMarkdown(r: ReportJson, charts: Chart[]): string {
-  const md = (t: Table) =>
-    [
-      `| ${t.header.join(' | ')} |`,
-      `| ${t.header.map(() => '---').join(' | ')} |`,
-      ...t.rows.map((row) => `| ${row.join(' | ')} |`),
-    ].join('\n');
-  const lines = [`# ${title(r)}`, '', setupText(r), ''];
-  for (const s of sections(r, charts)) {
-    lines.push(`## ${s.heading}`, '');
-    for (const b of s.blocks) {
-      if ('text' in b) lines.push(b.text, '');
-      else if ('table' in b) lines.push(md(b.table), '');
-      else lines.push(`![${b.title}](charts/${b.chart}.svg)`, '');
-    }
-  }
-  lines.push(
-    'Files: `report.html` (this report with its charts inline), `metrics.csv`, `history.csv`; ' +
-      'each chart in `charts/` as a Vega-Lite spec (`.vl.json`) beside its data (`.csv`).',
-    '',
-  );
-  return lines.join('\n');
-}
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-/** Markdown's inline marks that the report's texts use: `code` and **bold**. */
-const inline = (s: string) =>
-  esc(s)
-    .replace(/`([^`]+)`/g, '<code>$1</code>')
-    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
-
-/** A self-contained page: the same sections, with every chart's SVG inline. */
-export function reportHtml(r: ReportJson, charts: Chart[], svgs: Record<string, string>): string {
-  const table = (t: Table) =>
-    `<table><thead><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows
-      .map((row) => `<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
-      .join('')}</tbody></table>`;
-  const text = (t: string) =>
-    t.startsWith('- ')
-      ? `<ul>${t
-          .split('\n')
-          .map((l) => `<li>${inline(l.slice(2))}</li>`)
-          .join('')}</ul>`
-      : `<p>${inline(t)}</p>`;
-  const body = sections(r, charts)
-    .map(
-      (s) =>
-        `<h2>${esc(s.heading)}</h2>\n${s.blocks
-          .map((b) =>
-            'text' in b
-              ? text(b.text)
-              : 'table' in b
-                ? table(b.table)
-                : `<figure>${svgs[b.chart]}<figcaption>${esc(b.title)}</figcaption></figure>`,
-          )
-          .join('\n')}`,
-    )
-    .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title(r))}</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-th { background: #f3f3f3; }
-figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
-code { background: #f3f3f3; padding: 0 0.2em; }
-</style></head>
-<body>
-<h1>${esc(title(r))}</h1>
-<p>${inline(setupText(r))}</p>
-${body}
-</body></html>
-`;
-}
-
-/** One row per variant and model: every figure of the report, for spreadsheets and scripts. */
-export function metricsCsv(variants: VariantReport[]): string {
-  const rows: Row[] = [];
-  for (const v of variants) {
-    for (const [key] of MODELS) {
-      const m = v[key];
-      if (!m) continue;
-      rows.push({
-        variant: v.id,
-        ...stringValues(v.values),
-        model: key,
-        testAccuracy: m.testAccuracy,
-        forget: m.forget,
-        forgetTrain: m.forgetTrain,
-        targetAccuracy: m.targetAccuracy,
-        miaAuc: m.miaAuc,
-        ...Object.fromEntries(m.perClassAccuracy.map((x, c) => [`class${c}`, x])),
-        agreement: key === 'unlearned' ? (v.comparison?.agreement ?? null) : null,
-        kl: key === 'unlearned' ? (v.comparison?.kl ?? null) : null,
-        maxPerClassGap: key === 'unlearned' ? (v.comparison?.maxPerClassGap ?? null) : null,
-        seconds: key === 'original' ? v.seconds.train : key === 'unlearned' ? v.seconds.unlearn : v.seconds.retrain,
-      });
-    }
-  }
-  return toCsv(rows);
-}
-
-/** One row per variant, training and evaluated round: the per-round curves as data. */
-export function historyCsv(variants: VariantReport[]): string {
-  const rows: Row[] = [];
-  for (const v of variants) {
-    const unlearned = new Map((v.curves?.rounds ?? []).map((r) => [r.round, r]));
-    for (const h of v.history) {
-      rows.push({
-        variant: v.id,
-        ...stringValues(v.values),
-        training: 'fedau',
-        round: h.round,
-        lr: h.lr,
-        loss: h.loss,
-        samples: h.samples,
-        testAccuracy: h.testAccuracy ?? null,
-        forget: h.forget ?? null,
-        unlearnedTestAccuracy: unlearned.get(h.round)?.testAccuracy ?? null,
-        unlearnedForget: unlearned.get(h.round)?.forget ?? null,
-      });
-    }
-    for (const h of v.retrainHistory ?? []) {
-      rows.push({
-        variant: v.id,
-        ...stringValues(v.values),
-        training: 'retrain',
-        round: h.round,
-        lr: h.lr,
-        loss: h.loss,
-        samples: h.samples,
-        testAccuracy: h.testAccuracy ?? null,
-        forget: h.forget ?? null,
-      });
-    }
-  }
-  return toCsv(rows);
-}
-
-function stringValues(values: Record<string, unknown>): Row {
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'number' ? v : String(v)]));
 }

@@ -2,14 +2,13 @@ import type { ArtifactRef } from '../../engine/stage.ts';
 import { TrainingRestart } from '../../fl/federation.ts';
 import type { ModelDef } from '../../ml/models/model.ts';
 import { headSpecs } from '../../ml/models/model.ts';
-import { flattenWeights, sizeOf } from '../../ml/models/params.ts';
+import { sizeOf } from '../../ml/models/params.ts';
 import {
   type ClientJob,
   type ClientResult,
   type ClientRunner,
   decodeResult,
   encodeJob,
-  expectedWork,
   taskOf,
 } from '../../ml/train/job.ts';
 import {
@@ -20,9 +19,10 @@ import {
   type JobProgress,
   jobIdOf,
 } from '../protocol.ts';
+import { checkForm, MalformedAnswer, sameResult } from './answer-checks.ts';
 import type { Coordinator } from './coordinator.ts';
 import { Provenance } from './provenance.ts';
-import { allFinite, sameFloats, sampledForVerification } from './verify.ts';
+import { allFinite, sampledForVerification } from './verify.ts';
 
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const floatsOf = (b: Uint8Array) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -47,9 +47,6 @@ export interface QueueRunnerOptions {
   /** Told when the training closes the runner: what crossed Redis for it, from this side. */
   onTransport?(stats: { dataBytes: number; bytesUp: number; bytesDown: number; seconds: number; rounds: number }): void;
 }
-
-/** An answer that cannot be right whatever the data: wrong sizes, missing parts, counts that do not add up. */
-class MalformedAnswer extends Error {}
 
 /** One round's uploads, held under the round's name and released once its results are in. */
 interface RoundTraffic {
@@ -269,45 +266,4 @@ export class QueueClientRunner implements ClientRunner {
       await this.c.blobs.release(blobs, `job:${jobId}`).catch(() => undefined);
     }
   }
-}
-
-function sameResult(a: ClientResult, b: ClientResult): boolean {
-  const same = (x?: Float32Array[], y?: Float32Array[]) => sameFloats(flattenWeights(x ?? []), flattenWeights(y ?? []));
-  return (
-    same(a.weights, b.weights) &&
-    same(a.head, b.head) &&
-    same(a.forgetSteps, b.forgetSteps) &&
-    Object.is(a.loss, b.loss)
-  );
-}
-
-/** The form any right answer has: the model's sizes, the parts asked for and only those, counts the data implies. */
-function checkForm(
-  e: {
-    weights: Float32Array;
-    head?: Float32Array;
-    forgetSteps?: Float32Array;
-    steps: number;
-    samples: number;
-    loss: number;
-    ms: number;
-  },
-  job: ClientJob,
-  sizes: { weights: number; head: number },
-  forget: Uint8Array,
-): void {
-  if (e.weights.length !== sizes.weights)
-    throw new MalformedAnswer(`${e.weights.length} weights, the model has ${sizes.weights}`);
-  if (!!job.head !== !!e.head) throw new MalformedAnswer(job.head ? 'no auxiliary head' : 'an unasked-for head');
-  if (e.head && e.head.length !== sizes.head) throw new MalformedAnswer(`a head of ${e.head.length} values`);
-  if (!!job.recordForgetSteps !== !!e.forgetSteps) throw new MalformedAnswer('forget-step changes not as asked');
-  if (e.forgetSteps && e.forgetSteps.length !== sizes.weights)
-    throw new MalformedAnswer('forget-step changes of the wrong size');
-  const want = expectedWork(job, job.indices, forget);
-  if (e.steps !== want.steps || e.samples !== want.samples) {
-    throw new MalformedAnswer(
-      `${e.steps} steps over ${e.samples} samples, its data gives ${want.steps} over ${want.samples}`,
-    );
-  }
-  if (typeof e.loss !== 'number' || typeof e.ms !== 'number') throw new MalformedAnswer('no loss or time');
 }

@@ -12,13 +12,15 @@ import {
   STAGE_QUEUE,
 } from '../protocol.ts';
 import { connectRedis, maskUrl, redisOptions } from '../redis.ts';
-import { ban, endRun, keepRunAlive, listWorkers, refusals } from '../registry.ts';
-import { JobWaiters, type Outcome } from './job-waiters.ts';
+import { ban, endRun, keepRunAlive, listWorkers } from '../registry.ts';
+import { type JobSpec, JobWaiters, type Outcome } from './job-waiters.ts';
+
+export type { JobSpec } from './job-waiters.ts';
+
+import { WorkerCheck } from './worker-check.ts';
 
 /** How long Redis may be unreachable before the run stops waiting for it. */
 const LOST_AFTER_MS = () => Number(process.env.FEDAU_REDIS_LOST_MS ?? 10_000);
-/** How long jobs may wait while no worker at all is alive before the run gives up on them. */
-const NO_WORKER_MS = () => Number(process.env.FEDAU_NO_WORKER_MS ?? 120_000);
 /**
  * How long the run stays alive in Redis without this process renewing it: workers drop the jobs of a run whose
  * coordinator is gone. A coordinator that stalls longer (paused, swapped out) has its jobs dropped and resubmits them.
@@ -26,19 +28,6 @@ const NO_WORKER_MS = () => Number(process.env.FEDAU_NO_WORKER_MS ?? 120_000);
 const RUN_TTL_S = () => Math.max(2, Math.round(Number(process.env.FEDAU_RUN_TTL_MS ?? 15_000) / 1000));
 /** How often a job is submitted again (lost with Redis, dropped, its blobs gone) before the run gives up. */
 const MAX_ATTEMPTS = 12;
-
-export interface JobSpec<T> {
-  queue: QueueName;
-  /** Unique in the run; a job submitted again gets `-a<n>` appended. */
-  jobId: string;
-  description: string;
-  signal?: AbortSignal;
-  onProgress?: (p: JobProgress) => void;
-  /** Puts the job's inputs into Redis (again, after a loss) and returns its payload. */
-  prepare(jobId: string): Promise<object>;
-  /** Turns the worker's answer into the result, reading its blobs; a blob gone or damaged submits the job again. */
-  collect(answer: unknown, jobId: string): Promise<T>;
-}
 
 /**
  * The coordinator's side of a cluster (`fedau run --redis`): it puts jobs on the queues, moves their inputs and
@@ -53,18 +42,15 @@ export class Coordinator {
   private readonly queues: Record<QueueName, Queue>;
   private readonly events: QueueEvents[];
   private readonly waiters: JobWaiters;
-  private readonly warned = new Set<string>();
+  private readonly workerCheck: WorkerCheck;
   private timer?: NodeJS.Timeout;
   private lostSince?: number;
-  private noWorkerSince?: number;
   private lost?: FedauError;
   private readonly lostListeners = new Set<(error: FedauError) => void>();
   private runId?: string;
   facts?: Facts;
   /** Workers banned from this run (their answers differed from this process's own computation), with why. */
   readonly banned = new Map<string, string>();
-  /** Told when a worker is banned, so that what it produced can be computed again. */
-  readonly onBan = new Set<(worker: string, reason: string) => void>();
   log: (level: 'info' | 'warn', text: string) => void = () => undefined;
 
   private constructor(url: string, redis: Redis) {
@@ -78,6 +64,13 @@ export class Coordinator {
       [STAGE_QUEUE]: new Queue(STAGE_QUEUE, { connection, prefix: PREFIX }),
     };
     this.waiters = new JobWaiters((queue, id) => this.queues[queue].getJob(id));
+    this.workerCheck = new WorkerCheck({
+      redis,
+      label: this.label,
+      banned: this.banned,
+      listeners: (queue) => this.queues[queue].getWorkersCount(),
+      log: (level, text) => this.log(level, text),
+    });
     this.events = [CLIENT_QUEUE, STAGE_QUEUE].map((name) => {
       const events = new QueueEvents(name, { connection, prefix: PREFIX });
       events.on('completed', ({ jobId, returnvalue }) =>
@@ -246,7 +239,6 @@ export class Coordinator {
     this.banned.set(worker, reason);
     this.log('warn', `worker ${worker} is banned from this run: ${reason}`);
     await this.guard(ban(this.redis, this.runId!, worker, reason)).catch(() => undefined);
-    for (const listener of this.onBan) listener(worker, reason);
   }
 
   /** Ends the run: its blobs are released (deleted unless another run holds them) and its keys removed. */
@@ -286,56 +278,12 @@ export class Coordinator {
     if (this.lostSince !== undefined || !this.runId) return;
     try {
       await keepRunAlive(this.redis, this.runId, RUN_TTL_S());
-      if (!this.waiters.size) {
-        this.noWorkerSince = undefined;
-        return;
-      }
+      if (!this.waiters.size) return this.workerCheck.reset();
       await this.waiters.poll();
-      await this.checkWorkers();
+      const verdict = await this.workerCheck.check(this.runId, this.waiters.queues());
+      if (verdict) this.waiters.failAll(verdict);
     } catch {
       // the connection is going; the watchdog above will say so
-    }
-  }
-
-  /**
-   * A worker whose facts differ from ours refuses our jobs: worth a warning while another can take them. With no
-   * worker able to (all refuse, or none is alive for NO_WORKER_MS), the jobs would wait forever: they fail, saying
-   * why.
-   */
-  private async checkWorkers(): Promise<void> {
-    const refused = await refusals(this.redis, this.runId!);
-    for (const [worker, why] of Object.entries(refused)) {
-      if (this.warned.has(worker)) continue;
-      this.warned.add(worker);
-      this.log('warn', `worker ${worker} refused this run's jobs: ${why}`);
-    }
-    const workers = await listWorkers(this.redis);
-    const able = workers.filter((w) => !refused[w.id] && !this.banned.has(w.id));
-    // Someone must also be listening on each queue a job waits in (a worker alive in the registry may not be).
-    let listened = true;
-    for (const queue of this.waiters.queues()) listened &&= (await this.queues[queue].getWorkersCount()) > 0;
-    if (able.length && listened) {
-      this.noWorkerSince = undefined;
-      return;
-    }
-    const entries = Object.entries(refused);
-    if (entries.length && workers.length) {
-      const list = entries.map(([w, why]) => `worker ${w}: ${why}`).join('; ');
-      this.waiters.failAll(
-        new FedauError('FEDAU_STAGE_FAILED', `no connected worker can run this run's jobs: ${list}`, {
-          hint: 'start workers with the same fedau version, tfjs version and backend (fedau worker --backend ...)',
-        }),
-      );
-      return;
-    }
-    this.noWorkerSince ??= Date.now();
-    if (Date.now() - this.noWorkerSince > NO_WORKER_MS()) {
-      const s = Math.round(NO_WORKER_MS() / 1000);
-      this.waiters.failAll(
-        new FedauError('FEDAU_STAGE_FAILED', `no fedau worker able to take this run's jobs has been alive for ${s} s`, {
-          hint: `start one (\`fedau worker --redis ${this.label}\`), then rerun the pipeline: it resumes`,
-        }),
-      );
     }
   }
 }

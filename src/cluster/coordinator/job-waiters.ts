@@ -1,6 +1,20 @@
 import type { Job } from 'bullmq';
 import type { JobProgress, QueueName } from '../protocol.ts';
 
+/** A job as the coordinator submits it, again as often as it is lost. */
+export interface JobSpec<T> {
+  queue: QueueName;
+  /** Unique in the run; a job submitted again gets `-a<n>` appended. */
+  jobId: string;
+  description: string;
+  signal?: AbortSignal;
+  onProgress?: (p: JobProgress) => void;
+  /** Puts the job's inputs into Redis (again, after a loss) and returns its payload. */
+  prepare(jobId: string): Promise<object>;
+  /** Turns the worker's answer into the result, reading its blobs; a blob gone or damaged submits the job again. */
+  collect(answer: unknown, jobId: string): Promise<T>;
+}
+
 /** How one submission of a job ended. `lost`: Redis no longer has it (restarted or flushed). */
 export type Outcome =
   | { kind: 'done'; answer: unknown }

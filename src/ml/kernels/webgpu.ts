@@ -51,6 +51,12 @@ function conv2dBackpropFilterAsMatMul(tf: typeof tfType): KernelFunc {
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
     const co = info.outChannels;
     const temporaries: TensorInfo[] = [];
+    const slice = (t: TensorInfo, begin: number[], end: number[], strides: number[]) =>
+      stridedSlice({
+        inputs: { x: t },
+        backend,
+        attrs: { begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+      });
     const keep = (t: TensorInfo) => {
       temporaries.push(t);
       return t;
@@ -83,48 +89,14 @@ function conv2dBackpropFilterAsMatMul(tf: typeof tfType): KernelFunc {
         const slices: TensorInfo[] = [];
         for (let p = 0; p < kh; p++) {
           for (let q = 0; q < kw; q++) {
-            slices.push(
-              keep(
-                stridedSlice({
-                  inputs: { x: padded },
-                  backend,
-                  attrs: {
-                    begin: [b0, p, q, 0],
-                    end: [b1, p + sh * (oh - 1) + 1, q + sw * (ow - 1) + 1, ci],
-                    strides: [1, sh, sw, 1],
-                    beginMask: 0,
-                    endMask: 0,
-                    ellipsisMask: 0,
-                    newAxisMask: 0,
-                    shrinkAxisMask: 0,
-                  },
-                }),
-              ),
-            );
+            const end = [b1, p + sh * (oh - 1) + 1, q + sw * (ow - 1) + 1, ci];
+            slices.push(keep(slice(padded, [b0, p, q, 0], end, [1, sh, sw, 1])));
           }
         }
         const patches =
           slices.length === 1 ? slices[0] : keep(concat({ inputs: slices as never, backend, attrs: { axis: 3 } }));
         const lhs = keep(reshape({ inputs: { x: patches }, backend, attrs: { shape: [1, rows, kh * kw * ci] } }));
-        const dyChunk =
-          chunk === n
-            ? dy
-            : keep(
-                stridedSlice({
-                  inputs: { x: dy },
-                  backend,
-                  attrs: {
-                    begin: [b0, 0, 0, 0],
-                    end: [b1, oh, ow, co],
-                    strides: [1, 1, 1, 1],
-                    beginMask: 0,
-                    endMask: 0,
-                    ellipsisMask: 0,
-                    newAxisMask: 0,
-                    shrinkAxisMask: 0,
-                  },
-                }),
-              );
+        const dyChunk = chunk === n ? dy : keep(slice(dy, [b0, 0, 0, 0], [b1, oh, ow, co], [1, 1, 1, 1]));
         const rhs = keep(reshape({ inputs: { x: dyChunk }, backend, attrs: { shape: [1, rows, co] } }));
         const part = keep(
           batchMatMul({ inputs: { a: lhs, b: rhs }, backend, attrs: { transposeA: true, transposeB: false } }),
