@@ -126,8 +126,8 @@ export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds
    */
   volatile?(params: P): boolean;
   /**
-   * Facts of the machine the stage's outputs depend on (a library version, the device it computes on), added to its cache
-   * key: asked once per run for each such stage, with the run's services.
+   * Facts of the machine the stage's outputs depend on (a library version, the device it computes on), added to its
+   * cache key: asked once per run for each such stage, with the run's services.
    */
   runtimeKey?(services: RunServices): Promise<Record<string, string | number>>;
   /**

@@ -172,7 +172,7 @@ describe('the FedAU stages on synthetic data (pipelines/smoke.yaml)', () => {
     expect(logs).toContain('no intact checkpoint is left: training starts over');
   });
 
-  it('partial participation: half the clients a round, the same bytes twice, not those of full participation', async () => {
+  it('partial participation: half the clients a round, the same bytes twice, not full participation', async () => {
     const dir = await tempDir();
     const half = ['train.clientFraction=0.5', 'train.rounds=6'];
     // The report folder shows the last run: full participation first.

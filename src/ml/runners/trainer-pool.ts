@@ -67,7 +67,8 @@ function trainingFailure(client: number, error: { message: string; stack?: strin
     {
       cause: error.stack,
       hint: wasmTrap
-        ? 'the wasm backend ran out of its 4 GB heap: use a smaller batchSize, or a native backend (--backend tensorflow)'
+        ? 'the wasm backend ran out of its 4 GB heap: use a smaller batchSize, ' +
+          'or a native backend (--backend tensorflow)'
         : undefined,
     },
   );
