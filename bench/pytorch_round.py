@@ -28,7 +28,7 @@ def read_idx(path):
 
 
 class LeNet(nn.Module):
-    """The reference's LeNet with its auxiliary head (fedau-reference.md §3)."""
+    """The reference's LeNet with its auxiliary head (design design §3)."""
 
     def __init__(self, classes=10):
         super().__init__()

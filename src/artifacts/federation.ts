@@ -32,7 +32,7 @@ export interface FederationHeader extends ModelHeader {
   recipe: TrainingRecipe;
 }
 
-/** The trained federation: the global model and the auxiliary head W2, b2 of every unlearning client (§8 #15). */
+/** The trained federation: the global model and the auxiliary head W2, b2 of every unlearning client (design D15). */
 export interface Federation {
   header: FederationHeader;
   weights: Weights;

@@ -17,7 +17,7 @@ export class PartitionInputError extends Error {
 
 /**
  * Splits a training set over clients, as the reference's `cifar_iid_ul` / `cifar_beta` do, with the fixes of
- * fedau-reference.md §8: UL clients drawn by our seeded PRNG or listed (#3), UL samples split disjointly (#4),
+ * design.md (decisions D1–D26): UL clients drawn by our seeded PRNG or listed (#3), UL samples split disjointly (#4),
  * target-class images never backdoored (#6), explicit labels per sample (#8), one routine for every dataset (#9).
  */
 export function makePartition(labels: Uint8Array, classes: number, params: PartitionParams, seed: number): Partition {
@@ -39,7 +39,7 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
   const headB = new Uint8Array(labels);
   const triggered = new Uint8Array(n);
   const forget = new Uint8Array(n);
-  // Head B learns a uniformly random class other than `not`, fixed once per sample (§8 #26).
+  // Head B learns a uniformly random class other than `not`, fixed once per sample (design D26).
   const otherClass = (not: number) => {
     const r = rng.int(classes - 1);
     return r >= not ? r + 1 : r;
@@ -77,7 +77,7 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
   } else if (params.mode === 'class') {
     for (const k of ulClients) {
       for (const i of lists[k]) {
-        // Every sample of a UL client teaches W2 the forgotten class (reference §4.3, ul_class).
+        // Every sample of a UL client teaches W2 the forgotten class (design §4.3, ul_class).
         headB[i] = params.classId;
         if (labels[i] === params.classId) forget[i] = 1;
       }
@@ -146,9 +146,9 @@ function chooseUnlearningClients(params: PartitionParams, rng: Rng): number[] {
 
 type IidLists = number[][] & { ulParts: number[][] };
 
-/** The backdoor pool: images of any class but the target (§8 #6), unless excludeTarget is off. */
+/** The backdoor pool: images of any class but the target (design D6), unless excludeTarget is off. */
 /**
- * The samples that may join the forget set: for a backdoor, images of any class but the target (§8 #6), unless
+ * The samples that may join the forget set: for a backdoor, images of any class but the target (design D6), unless
  * excludeTarget is off; for random labels, any image (the reference draws from the whole training set).
  */
 function forgetPool(labels: Uint8Array, params: PartitionParams, from?: Iterable<number>): number[] {
@@ -187,7 +187,7 @@ function iidSplit(
   const nItems = Math.floor(n / K);
   const ulSet = new Set(ulIdx);
   const common = rng.shuffle(Array.from({ length: n }, (_, i) => i).filter((i) => !ulSet.has(i)));
-  // Disjoint parts (§8 #4): shuffle, then n equal parts.
+  // Disjoint parts (design D4): shuffle, then n equal parts.
   const perUl = ulClients.length ? Math.floor(ulIdx.length / ulClients.length) : 0;
   const ulParts = ulClients.map((_, j) => ulIdx.slice(j * perUl, (j + 1) * perUl));
   let cursor = 0;
@@ -205,7 +205,7 @@ function iidSplit(
     const part = ulParts[ulClients.indexOf(k)];
     // As the reference: the last client, when it is a UL client, takes all the rest of the pool.
     const clean = k === K - 1 ? take(common.length - cursor) : take(nItems - part.length);
-    // Client mode: the client holds only its forget set; the clean share drawn for it stays unused (reference §2.4).
+    // Client mode: the client holds only its forget set; the clean share drawn for it stays unused (design design §2.4).
     lists.push(params.mode === 'client' ? [...part] : rng.shuffle([...part, ...clean]));
   }
   lists.ulParts = ulParts;

@@ -3,7 +3,7 @@ import type { Weights } from '../artifacts/model.ts';
 /**
  * FedAvg: Σ_k w_k·θ_k with the weights normalised to sum to 1, accumulated in the order given (client order),
  * in float64, so the result never depends on which worker finished first. BatchNorm running statistics are
- * averaged like any other float buffer (reference §8 #11).
+ * averaged like any other float buffer (design D11).
  */
 export function fedAvg(models: Weights[], weights: number[]): Weights {
   if (models.length === 0) throw new Error('FedAvg of no models');
@@ -24,9 +24,9 @@ export function fedAvg(models: Weights[], weights: number[]): Weights {
 }
 
 /**
- * Aggregation weights (reference §4.6 and §8 #14): `equal` gives every participating client the same weight
+ * Aggregation weights (design §4.6 and D14): `equal` gives every participating client the same weight
  * (the reference's IID rule: 1/K, and 0.1 for UL clients, which is the same at K = 10); `size` weighs by local
- * data size (its non-IID rule). A client without data gets weight 0 (§8 #17).
+ * data size (its non-IID rule). A client without data gets weight 0 (design D17).
  */
 export function aggregationWeights(sizes: number[], rule: 'equal' | 'size'): number[] {
   return sizes.map((n) => (n === 0 ? 0 : rule === 'equal' ? 1 : n));

@@ -5,14 +5,14 @@ import { DataError } from '../core/errors.ts';
 import type { TrainFederationParams } from '../generated/stage-params.ts';
 import { DEFAULT_MODEL } from '../ml/models/index.ts';
 
-/** The reference's `common` lr decay: ×0.99 per round when rounds > 101, else ×0.98 (design §4.5). */
+/** The reference's `common` lr decay: ×0.99 per round when rounds > 101, else ×0.98 (design design §4.5). */
 export function referenceLrDecay(rounds: number): number {
   return rounds > 101 ? 0.99 : 0.98;
 }
 
 /**
  * A training's settings resolved for its data: what the federation records so that a retrain (and every method
- * after it) can replay it. `auto` settings take the reference's choice (design §4.4, §4.6, §9).
+ * after it) can replay it. `auto` settings take the reference's choice (design §4.4, §4.6, design §9).
  */
 export function recipeOf(p: TrainFederationParams, ds: Dataset, partition: Partition, seed: number): TrainingRecipe {
   const ph = partition.header;

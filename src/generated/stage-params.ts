@@ -94,8 +94,8 @@ export interface PartitionParams {
   /** Backdoor target class: what head A learns for triggered images. */
   target: number;
   /**
-   * Never backdoor images that are already of the target class, so the attack success rate is well defined (reference
-   * §8 #6).
+   * Never backdoor images that are already of the target class, so the attack success rate is well defined (design
+   * D6).
    */
   excludeTarget: boolean;
   /** The backdoor square stamped on forget-set images before augmentation. */

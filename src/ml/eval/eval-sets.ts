@@ -15,7 +15,7 @@ export interface EvalSet {
 export interface EvalSets {
   /** The whole test split with its true labels: per-class accuracy, agreement and KL are taken on it. */
   all: EvalSet;
-  /** Which test images count for the test accuracy: class mode leaves out the forgotten class (§2.5). */
+  /** Which test images count for the test accuracy: class mode leaves out the forgotten class (design design §2.5). */
   testMask?: Uint8Array;
   /**
    * The forget metric's set, `expected` being the answer the metric counts: the triggered test set expected as the
@@ -41,7 +41,7 @@ export function forgetMetricOf(mode: UnlearnMode | string): ForgetMetric {
 }
 
 /**
- * The evaluation sets, with the test transform only (reference §8 #7). The backdoor's forget set is the triggered
+ * The evaluation sets, with the test transform only (design D7). The backdoor's forget set is the triggered
  * test set: test images whose class is not the target, with the trigger stamped.
  */
 export function makeEvalSets(ds: Dataset, partition: Partition): EvalSets {

@@ -20,7 +20,7 @@ export interface TrainData {
 export type { ClientJob, ClientResult } from './job.ts';
 
 /**
- * One client's local update (design §4.2, §4.3): a fresh SGD optimiser (momentum, weight decay on every
+ * One client's local update (design §4.2, design §4.3): a fresh SGD optimiser (momentum, weight decay on every
  * parameter, PyTorch's update rule), shuffled batches per epoch, the plain cross-entropy for a normal client and
  * FedAU's two-headed loss for an unlearning client, whose feature extractor learns from both heads. An ascent climbs
  * the loss instead and is projected back into its ball after every step; the change made by the steps on forget-set

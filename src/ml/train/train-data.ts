@@ -5,7 +5,7 @@ import { BatchMaker, preprocessFor, stampTrigger } from './preprocess.ts';
 
 /**
  * The training images as the clients see them: a copy with the backdoor stamped on every triggered sample
- * (before augmentation, as the reference does, §2.3), plus the explicit head labels of the partition.
+ * (before augmentation, as the reference does, design §2.3), plus the explicit head labels of the partition.
  * `images` may be a SharedArrayBuffer-backed array, so workers read it without a copy.
  */
 export function stampedTrainImages(ds: Dataset, partition: Partition, into?: Uint8Array): Uint8Array {

@@ -9,7 +9,7 @@ const labelsOf = (backend: WasmBackend, t: TensorInfo) => {
 /**
  * Mean cross-entropy of logits [B, C] against integer labels, and the softmax it used (kept for the gradient).
  * eps = 0: −log softmax(z)[y] (PyTorch's F.cross_entropy); eps > 0: −log(softmax(z)[y] + eps) (the reference's
- * two-headed loss, §4.3). Computed in float64, B·C values: cheaper than the seven kernels it replaces.
+ * two-headed loss, design §4.3). Computed in float64, B·C values: cheaper than the seven kernels it replaces.
  */
 function softmaxXent({
   inputs,
