@@ -1,3 +1,4 @@
+import type { UnlearnedWith } from './model.ts';
 import { canonicalJson } from '../core/hash.ts';
 
 /**
@@ -30,12 +31,7 @@ export interface ModelMetrics {
 }
 
 /** The unlearning that was applied: the rule, its α and class scale, and the clients forgotten. */
-export interface UnlearnSettingsRecord {
-  alpha: number;
-  rule: string;
-  classScale: number;
-  clients: number[];
-}
+export type UnlearnSettingsRecord = UnlearnedWith;
 
 /** The unlearned model against the retrained one, on the whole test set. */
 export interface Comparison {

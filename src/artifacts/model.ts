@@ -1,3 +1,4 @@
+import type { UnlearnParams } from '../generated/stage-params.ts';
 import { packContainer, unpackContainer } from './container.ts';
 
 /** A model's parameters as one Float32Array per parameter, in the model's spec order. */
@@ -19,12 +20,7 @@ export interface ModelHeader {
 }
 
 /** The unlearning that produced a model: its settings and the clients it forgot. */
-export interface UnlearnedWith {
-  clients: number[];
-  alpha: number;
-  rule: string;
-  classScale: number;
-}
+export type UnlearnedWith = Pick<UnlearnParams, 'alpha' | 'rule' | 'classScale' | 'clients'>;
 
 /** A single model: the unlearned one, or the retrained baseline. */
 export interface StoredModel {

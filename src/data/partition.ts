@@ -205,7 +205,7 @@ function iidSplit(
     const part = ulParts[ulClients.indexOf(k)];
     // As the reference: the last client, when it is a UL client, takes all the rest of the pool.
     const clean = k === K - 1 ? take(common.length - cursor) : take(nItems - part.length);
-    // Client mode: the client holds only its forget set; the clean share drawn for it stays unused (design design §2.4).
+    // Client mode: the client holds only its forget set; the clean share drawn for it stays unused (design §2.4).
     lists.push(params.mode === 'client' ? [...part] : rng.shuffle([...part, ...clean]));
   }
   lists.ulParts = ulParts;

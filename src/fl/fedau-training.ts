@@ -18,8 +18,8 @@ export interface TrainedFederation {
 }
 
 /**
- * FedAU's training (design design §4), or the retrain-from-scratch baseline replaying the same recipe without the forget
- * set (design design §6): one session, the FedAU strategy, from the seeded initial state.
+ * FedAU's training (design §4), or the retrain-from-scratch baseline replaying the same recipe without the forget
+ * set (design §6): one session, the FedAU strategy, from the seeded initial state.
  */
 export async function trainFedau(
   ctx: TrainingContext,

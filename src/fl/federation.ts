@@ -41,7 +41,7 @@ export function initialState(model: ModelDef, partition: Partition, seed: number
   const w = model.specs[model.classifier.weight];
   const b = model.specs[model.classifier.bias];
   for (const k of partition.header.unlearningClients) {
-    // Each unlearning client's W2 starts as a fresh random head (design design §4.1), seeded per client.
+    // Each unlearning client's W2 starts as a fresh random head (design §4.1), seeded per client.
     const [weight, bias] = initWeights(
       [
         { ...w, name: `classifier_ul.weight/${k}` },

@@ -1,7 +1,7 @@
 import { Rng } from '../core/rng.ts';
 
 /**
- * The clients that train in a round (design design §4.7): all of them at `fraction` 1; otherwise ⌈fraction·K⌉ drawn by
+ * The clients that train in a round (design §4.7): all of them at `fraction` 1; otherwise ⌈fraction·K⌉ drawn by
  * the seeded generator from the round alone, so that every run, machine and method (the retrain included) sees
  * the same participants. In client order.
  */

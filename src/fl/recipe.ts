@@ -5,7 +5,7 @@ import { DataError } from '../core/errors.ts';
 import type { TrainFederationParams } from '../generated/stage-params.ts';
 import { DEFAULT_MODEL } from '../ml/models/index.ts';
 
-/** The reference's `common` lr decay: ×0.99 per round when rounds > 101, else ×0.98 (design design §4.5). */
+/** The reference's `common` lr decay: ×0.99 per round when rounds > 101, else ×0.98 (design §4.5). */
 export function referenceLrDecay(rounds: number): number {
   return rounds > 101 ? 0.99 : 0.98;
 }

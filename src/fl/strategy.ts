@@ -25,10 +25,10 @@ export interface Strategy {
 }
 
 /**
- * FedAvg with FedAU's unlearning clients (design design §4.1): each participant starts from the global model; an
+ * FedAvg with FedAU's unlearning clients (design §4.1): each participant starts from the global model; an
  * unlearning client also brings its own W2 (re-anchored towards W1 when γ is set), trains with the two-headed loss,
  * and keeps its W2; only shared parameters are averaged, over the round's participants. With `retrain`, plain FedAvg
- * without heads on each client's samples outside the forget set (design design §6): the same participants, less those
+ * without heads on each client's samples outside the forget set (design §6): the same participants, less those
  * left with nothing to train on.
  */
 export function fedauStrategy(opts: {

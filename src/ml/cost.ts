@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { TrainFederationParams } from '../generated/stage-params.ts';
 import type { ModelName } from './models/index.ts';
 
 /**
@@ -25,16 +26,14 @@ export function formatSeconds(s: number): string {
 }
 
 /** "≈ 1.2 h per round on this machine's CPU (wasm, 2 trainer threads); 200 rounds ≈ 10 days: use a GPU". */
-export function trainingCostNote(opts: {
-  model: ModelName;
-  rounds: number;
-  localEpochs: number;
-  batchSize?: number;
-  trainSize?: number;
-  threads?: number;
-  /** The fraction of clients that train each round (1: all). */
-  clientFraction?: number;
-}): string {
+export function trainingCostNote(
+  opts: Pick<TrainFederationParams, 'rounds' | 'localEpochs'> &
+    Partial<Pick<TrainFederationParams, 'batchSize' | 'clientFraction'>> & {
+      model: ModelName;
+      trainSize?: number;
+      threads?: number;
+    },
+): string {
   const workers = opts.threads && opts.threads > 0 ? opts.threads : availableParallelism();
   const fraction = opts.clientFraction ?? 1;
   const samples = (opts.trainSize ?? DEFAULT_TRAIN_SIZE[opts.model]) * opts.localEpochs * fraction;

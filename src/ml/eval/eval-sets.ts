@@ -15,7 +15,7 @@ export interface EvalSet {
 export interface EvalSets {
   /** The whole test split with its true labels: per-class accuracy, agreement and KL are taken on it. */
   all: EvalSet;
-  /** Which test images count for the test accuracy: class mode leaves out the forgotten class (design design §2.5). */
+  /** Which test images count for the test accuracy: class mode leaves out the forgotten class (design §2.5). */
   testMask?: Uint8Array;
   /**
    * The forget metric's set, `expected` being the answer the metric counts: the triggered test set expected as the

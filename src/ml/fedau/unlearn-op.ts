@@ -1,18 +1,15 @@
 import type { Head } from '../../artifacts/model.ts';
 import type { UnlearnMode } from '../../artifacts/partition.ts';
-
-export interface UnlearnSettings {
-  mode: UnlearnMode;
-  /** α of the sample/client rule. */
-  alpha: number;
-  /** `mix`: HEAD's (1−α)·W1 + α·mean W2; `w2only`: the paper-era assignment α·mean W2 (design §5, D2). */
-  rule: 'mix' | 'w2only';
-  /** Class mode: W1 − scale·mean W2 (the reference uses 1; its pretrain script 0.5). */
-  classScale: number;
-}
+import type { UnlearnParams } from '../../generated/stage-params.ts';
 
 /**
- * FedAU's unlearning: a linear operation on the last layer, no retraining (design design §5).
+ * The operation's settings, as the unlearn stage's params declare them (α of the sample/client rule; the rule, `mix`
+ * or the paper-era `w2only`, design §5, D2; the class mode's scale), for a mode.
+ */
+export type UnlearnSettings = Pick<UnlearnParams, 'alpha' | 'rule' | 'classScale'> & { mode: UnlearnMode };
+
+/**
+ * FedAU's unlearning: a linear operation on the last layer, no retraining (design §5).
  *   samples, client:  W1' = (1−α)·W1 + α·(1/n)·Σ_k W2_k     (rule mix)
  *                     W1' = α·(1/n)·Σ_k W2_k               (rule w2only; α only scales the logits)
  *   class:            W1' = W1 − s·(1/n)·Σ_k W2_k
@@ -81,7 +78,7 @@ export function unlearnedLogits(
   return out;
 }
 
-/** The γ "re-anchoring" of W2 before an unlearning client trains (design design §4.4): W2 ← (1−γ)·W1 + γ·W2. */
+/** The γ "re-anchoring" of W2 before an unlearning client trains (design §4.4): W2 ← (1−γ)·W1 + γ·W2. */
 export function reanchor(head: Head, classifier: Head, gamma: number): Head {
   const mix = (w2: Float32Array, w1: Float32Array) => w2.map((v, i) => (1 - gamma) * w1[i] + gamma * v);
   return { weight: mix(head.weight, classifier.weight), bias: mix(head.bias, classifier.bias) };

@@ -5,7 +5,7 @@ import { resnet18 } from './resnet18.ts';
 
 export type ModelName = 'lenet' | 'alexnet' | 'resnet18';
 
-/** The reference's model for each dataset (design design §9). */
+/** The reference's model for each dataset (design §9). */
 export const DEFAULT_MODEL: Record<string, ModelName> = { mnist: 'lenet', cifar10: 'alexnet', cifar100: 'resnet18' };
 
 export function buildModel(name: ModelName, classes: number, inputShape: [number, number, number]): ModelDef {

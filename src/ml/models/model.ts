@@ -4,7 +4,7 @@ import type { ParamSpec } from './params.ts';
 /**
  * A network as fedau trains it: a feature extractor producing the penultimate feature z, followed by the
  * shared classifier W1·z + b1 and, on unlearning clients, the auxiliary head W2·z + b2 of the same shape
- * (design design §3). Parameters are plain tensors in spec order so that a training step is one
+ * (design §3). Parameters are plain tensors in spec order so that a training step is one
  * `variableGrads` call and FedAvg is arithmetic on Float32Arrays.
  */
 export interface ModelDef {

@@ -10,7 +10,7 @@ export function crossEntropy(tf: typeof tfType, logits: tfType.Tensor2D, labels:
 export const TWO_HEAD_EPS = 1e-7;
 
 /**
- * FedAU's two-headed loss (design design §4.3): each head has its own softmax over C logits, with ε = 1e-7 inside
+ * FedAU's two-headed loss (design §4.3): each head has its own softmax over C logits, with ε = 1e-7 inside
  * the log exactly as the reference, and both heads weigh the same:
  *   L = -(1/B) Σ_i log(p_i[yA_i] + ε) - (1/B) Σ_i log(q_i[yB_i] + ε)
  */

@@ -1,6 +1,6 @@
 import type { Rng } from '../../core/rng.ts';
 
-/** Normalisation and training augmentation of a dataset, as the reference's torchvision transforms (design design §2.1). */
+/** Normalisation and training augmentation of a dataset, as the reference's torchvision transforms (design §2.1). */
 export interface Preprocess {
   mean: number[];
   std: number[];
