@@ -107,6 +107,14 @@ export function generateStageParams(dir = join(ROOT, 'schemas/stages')): string 
       '',
     );
   }
+  // The pipeline's own settings (its top-level keys but the stages and the matrix): the backends, for one.
+  const pipeline = JSON.parse(readFileSync(join(dir, '..', 'pipeline.schema.json'), 'utf8')) as Schema;
+  const { stages: _s, matrix: _m, ...settings } = pipeline.properties ?? {};
+  out.push(
+    "/** A pipeline's top-level settings, as its schema declares them. */",
+    `export interface PipelineParams ${objectType({ properties: settings, required: pipeline.required }, '')}`,
+    '',
+  );
   return out.join('\n');
 }
 

@@ -1,10 +1,11 @@
+import type { PartitionParams } from '../generated/stage-params.ts';
 import { packContainer, unpackContainer } from './container.ts';
 
 /**
  * What the unlearning clients forget: backdoored samples, a class, a whole backdoored client, or samples whose
  * auxiliary label is random (the reference's random-label mode); `none` trains a plain federation.
  */
-export type UnlearnMode = 'none' | 'samples' | 'class' | 'client' | 'random-label';
+export type UnlearnMode = PartitionParams['mode'];
 
 export interface Trigger {
   /** Side of the square, in pixels. */

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseRedisUrl, withPassword } from '../cluster/redis.ts';
 import { ConfigError, unknownNameHint } from '../core/errors.ts';
+import { packagePath } from '../core/package-root.ts';
 import type { ResolvedPipeline } from '../engine/pipeline.ts';
+import type { PipelineParams } from '../generated/stage-params.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 
 export const FLAG_STORE: FlagSpec = {
@@ -73,7 +75,12 @@ export const FLAG_VERBOSE: FlagSpec = {
   description: 'print stack traces and debug logs',
 };
 
-export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/** The backends a pipeline may ask for: its schema's. */
+export const BACKENDS = (
+  JSON.parse(readFileSync(packagePath('schemas/pipeline.schema.json'), 'utf8')) as {
+    properties: { backend: { enum: PipelineParams['backend'][] } };
+  }
+).properties.backend.enum;
 
 export function stringList(value: ParsedFlags[string]): string[] {
   if (value === undefined) return [];

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { packagePath } from '../core/package-root.ts';
 import type { ArtifactRef } from '../engine/stage.ts';
 import { CLIENT_TASK_REQUIRED, type ClientTask, clientTaskSchema } from '../ml/train/job.ts';
 
@@ -121,6 +123,14 @@ const artifactRef = {
  */
 export const WORKER_LIMITS = { localEpochs: 100, batchSize: 4096, stageBatchSize: 10_000 } as const;
 
+/** The models a worker builds: the train-federation schema's (`auto` is resolved before any job). */
+function modelNames(): string[] {
+  const schema = JSON.parse(readFileSync(packagePath('schemas/stages/train-federation.schema.json'), 'utf8')) as {
+    properties: { model: { enum: string[] } };
+  };
+  return schema.properties.model.enum.filter((m) => m !== 'auto');
+}
+
 const clientJobSchema = {
   type: 'object',
   additionalProperties: false,
@@ -136,7 +146,7 @@ const clientJobSchema = {
       additionalProperties: false,
       required: ['name', 'classes', 'inputShape'],
       properties: {
-        name: { enum: ['lenet', 'alexnet', 'resnet18'] },
+        name: { enum: modelNames() },
         classes: { type: 'integer', minimum: 2, maximum: 1000 },
         // The input shapes of the datasets fedau loads (MNIST; CIFAR): nothing larger reaches a worker.
         inputShape: {

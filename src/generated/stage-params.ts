@@ -177,3 +177,33 @@ export interface UnlearnParams {
   /** Which unlearning clients to forget (several at once); empty: all of them. */
   clients: number[];
 }
+
+/** A pipeline's top-level settings, as its schema declares them. */
+export interface PipelineParams {
+  /** The experiment's name: used for reports/<name>/ and to find the previous run in `fedau plan`. */
+  name: string;
+  /** Free text shown by `fedau plan`. */
+  description?: string;
+  /** The pipeline seed; each stage derives its own seed from it and its kind. */
+  seed: number;
+  /**
+   * tfjs backend: auto takes tfjs-node-gpu, then tfjs-node, then WebGPU on a hardware adapter, then wasm. `--backend`
+   * overrides it.
+   */
+  backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+  /**
+   * Trainer threads that train the clients of a round in parallel on this machine; 0 means one per core (one in all on
+   * webgpu). Results do not depend on it. `--threads` overrides it.
+   */
+  threads?: number;
+  /** The old name of threads, still read when threads is not set. */
+  workers: number;
+  /** How many independent stages may run at the same time. */
+  concurrency: number;
+  /**
+   * With --redis: the fraction of client jobs and remote stages, drawn by a seeded hash of each job, that this process
+   * computes again and compares byte for byte with the worker's answer. A worker whose answer differs is named, banned
+   * from the run, and what it produced is computed again. `--verify` overrides it; 0 turns it off.
+   */
+  verify: number;
+}

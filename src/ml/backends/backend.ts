@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
 import { FedauError } from '../../core/errors.ts';
+import type { PipelineParams } from '../../generated/stage-params.ts';
 import { backendWithAdapter } from './backend-name.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, gpuProbe, noAdapterError } from './webgpu.ts';
 
-export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+/** The backends a pipeline may ask for by name (its schema's), `auto` aside. */
+export type BackendName = Exclude<PipelineParams['backend'], 'auto'>;
 
 export interface BackendChoice {
   /** What a stage's results depend on: recorded in keys and reports. */

@@ -1,9 +1,11 @@
+import type { TrainFederationParams } from '../../generated/stage-params.ts';
 import { alexnet } from './alexnet.ts';
 import { lenet } from './lenet.ts';
 import type { ModelDef } from './model.ts';
 import { resnet18 } from './resnet18.ts';
 
-export type ModelName = 'lenet' | 'alexnet' | 'resnet18';
+/** The networks fedau builds: the train-federation schema's models. */
+export type ModelName = Exclude<TrainFederationParams['model'], 'auto'>;
 
 /** The reference's model for each dataset (design §9). */
 export const DEFAULT_MODEL: Record<string, ModelName> = { mnist: 'lenet', cifar10: 'alexnet', cifar100: 'resnet18' };
