@@ -1,21 +1,11 @@
 import type { RoundRecord } from '../artifacts/history.ts';
 import type { Head, Weights } from '../artifacts/model.ts';
-import type { Partition } from '../artifacts/partition.ts';
 import { InterruptedError } from '../core/errors.ts';
-import type { ModelDef } from '../ml/models/model.ts';
-import { initWeights } from '../ml/models/params.ts';
 import type { ClientResult, ClientRunner } from '../ml/train/job.ts';
+import type { TrainState } from './state.ts';
 import type { Strategy } from './strategy.ts';
 
-export interface TrainState {
-  /** Rounds completed so far. */
-  round: number;
-  weights: Weights;
-  heads: Map<number, Head>;
-  history: RoundRecord[];
-  /** Wall-clock seconds spent on the rounds so far (kept apart from the history, which is deterministic). */
-  seconds: number;
-}
+export { classifierOf, initialState, type TrainState } from './state.ts';
 
 /**
  * Thrown by a runner whose results of earlier rounds turned out wrong (a cluster worker caught answering wrong
@@ -32,31 +22,6 @@ export type Evaluator = (
   weights: Weights,
   heads: Map<number, Head>,
 ) => Promise<Pick<RoundRecord, 'testAccuracy' | 'forget'>>;
-
-/** Round 0: the seeded initial weights, and (for FedAU, not for a retrain) each unlearning client's fresh W2. */
-export function initialState(model: ModelDef, partition: Partition, seed: number, retrain = false): TrainState {
-  const weights = initWeights(model.specs, seed);
-  const heads = new Map<number, Head>();
-  if (retrain) return { round: 0, weights, heads, history: [], seconds: 0 };
-  const w = model.specs[model.classifier.weight];
-  const b = model.specs[model.classifier.bias];
-  for (const k of partition.header.unlearningClients) {
-    // Each unlearning client's W2 starts as a fresh random head (design §4.1), seeded per client.
-    const [weight, bias] = initWeights(
-      [
-        { ...w, name: `classifier_ul.weight/${k}` },
-        { ...b, name: `classifier_ul.bias/${k}` },
-      ],
-      seed,
-    );
-    heads.set(k, { weight, bias });
-  }
-  return { round: 0, weights, heads, history: [], seconds: 0 };
-}
-
-export function classifierOf(model: ModelDef, weights: Weights): Head {
-  return { weight: weights[model.classifier.weight], bias: weights[model.classifier.bias] };
-}
 
 export interface TrainHooks {
   signal?: AbortSignal;

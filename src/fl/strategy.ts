@@ -5,8 +5,8 @@ import { reanchor } from '../ml/fedau/unlearn-op.ts';
 import type { ModelDef } from '../ml/models/model.ts';
 import { type ClientJob, type ClientResult, localRecipe } from '../ml/train/job.ts';
 import { aggregationWeights, fedAvg } from './fedavg.ts';
-import type { TrainState } from './federation.ts';
 import { participants } from './participation.ts';
+import type { TrainState } from './state.ts';
 
 /**
  * A federated algorithm, as the round loop sees it (Flower's Strategy): what each participating client does this
