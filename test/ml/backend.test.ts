@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 
-const BACKEND = fileURLToPath(new URL('../../dist/src/ml/backend.js', import.meta.url));
+const BACKEND = fileURLToPath(new URL('../../dist/src/ml/backends/backend.js', import.meta.url));
 
 describe('the wasm backend leaves process error handling to Node', () => {
   it('an unhandled rejection after wasm is loaded ends the process with its message and exit 1, not 7', async () => {

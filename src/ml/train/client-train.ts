@@ -65,7 +65,8 @@ export async function trainClient(
         trainStep(tf, { model, vars, trainVars, sgd, job }, batch(tf, b), touchesForget ? forgetSteps : undefined),
       );
       if (job.ascent && job.anchor) projectToBall(tf, vars.slice(0, shared), job.anchor, job.ascent.radius);
-      onStep?.(++step, total);
+      step++;
+      onStep?.(step, total);
     }
   }
   // Losses are read once at the end: reading each step would stall on every batch. Reads are asynchronous, which
