@@ -1,4 +1,5 @@
 import type { Dataset } from '../artifacts/dataset.ts';
+import type { TrainingRecipe } from '../artifacts/federation.ts';
 import type { Partition } from '../artifacts/partition.ts';
 import { DataError } from '../core/errors.ts';
 import type { StageContext } from '../engine/stage.ts';
@@ -65,7 +66,7 @@ export class FederatedSession {
 
   static async open(
     ctx: TrainingContext,
-    opts: { ds: Dataset; partition: Partition; model: string; batchSize: number },
+    opts: { ds: Dataset; partition: Partition } & Pick<TrainingRecipe, 'model' | 'batchSize'>,
   ): Promise<FederatedSession> {
     const { ds, partition } = opts;
     const model = buildModel(opts.model as ModelName, ds.header.classes, [

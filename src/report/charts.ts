@@ -1,6 +1,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RoundRecord } from '../artifacts/history.ts';
+import type { UnlearnSettingsRecord } from '../artifacts/metrics.ts';
 import { type AggregateEntry, groupLabel, shortKey, type VariantReport } from './report-data.ts';
 
 export type Row = Record<string, string | number | null>;
@@ -253,7 +254,10 @@ function seriesColors(rows: Row[]) {
   return { domain, scheme: 'tableau10' };
 }
 
-export function describeSettings(mode: string, s: { alpha: number; rule: string; classScale: number }): string {
+export function describeSettings(
+  mode: string,
+  s: Pick<UnlearnSettingsRecord, 'alpha' | 'rule' | 'classScale'>,
+): string {
   if (mode === 'class') return `W1 − ${s.classScale}·mean W2`;
   return s.rule === 'mix' ? `(1−α)·W1 + α·mean W2, α = ${s.alpha}` : `α·mean W2, α = ${s.alpha}`;
 }
