@@ -5,7 +5,7 @@ import { defineStage } from '../src/engine/stage.ts';
 
 export default defineStage<PartitionParams>()({
   kind: 'partition',
-  version: 1,
+  version: 2,
   summary: 'Split the training set over clients (IID or Dirichlet) and mark the forget set of the unlearning clients.',
   inputs: { dataset: 'dataset' },
   // It reads only artifacts and params: `fedau run --redis` may run it on a worker.

@@ -59,7 +59,7 @@ export function makePartition(labels: Uint8Array, classes: number, params: Parti
   const lists: number[][] =
     params.scheme === 'iid'
       ? iidSplit(n, labels, K, ulClients, isUlClient, params, rng, classes)
-      : dirichletSplit(labels, classes, K, params.beta, rng);
+      : dirichletSplit(labels, classes, K, params.beta, rng, params.mode === 'class' ? params.classId : -1, ulClients);
 
   if (params.mode === 'samples' || params.mode === 'client' || params.mode === 'random-label') {
     const ulSets =
@@ -188,8 +188,7 @@ function iidSplit(
   const ulSet = new Set(ulIdx);
   const common = rng.shuffle(Array.from({ length: n }, (_, i) => i).filter((i) => !ulSet.has(i)));
   // Disjoint parts (design D4): shuffle, then n equal parts.
-  const perUl = ulClients.length ? Math.floor(ulIdx.length / ulClients.length) : 0;
-  const ulParts = ulClients.map((_, j) => ulIdx.slice(j * perUl, (j + 1) * perUl));
+  const ulParts = splitEvenly(ulIdx, ulClients.length);
   let cursor = 0;
   const take = (count: number) => {
     const out = common.slice(cursor, cursor + Math.max(0, count));
@@ -212,20 +211,49 @@ function iidSplit(
   return lists;
 }
 
-function dirichletSplit(labels: Uint8Array, classes: number, K: number, beta: number, rng: Rng): number[][] {
+/**
+ * Per-class shares drawn from Dirichlet(beta). In class mode the forgotten class is shared out among the unlearning
+ * clients only (with the same concentration), as the IID split does: forgetting them forgets the class from the
+ * federation, which is what the class's test accuracy measures (design §2.4).
+ */
+function dirichletSplit(
+  labels: Uint8Array,
+  classes: number,
+  K: number,
+  beta: number,
+  rng: Rng,
+  forgottenClass: number,
+  ulClients: number[],
+): number[][] {
   const lists: number[][] = Array.from({ length: K }, () => []);
   for (let y = 0; y < classes; y++) {
     const idx = rng.shuffle(Array.from(labels.keys()).filter((i) => labels[i] === y));
-    const p = rng.dirichlet(beta, K);
+    const holders = y === forgottenClass ? ulClients : Array.from({ length: K }, (_, k) => k);
+    if (!holders.length) continue;
+    const p = rng.dirichlet(beta, holders.length);
     let cursor = 0;
-    for (let k = 0; k < K; k++) {
-      // Client k gets floor(p_k·count); the last client the rounding remainder.
-      const share = k === K - 1 ? idx.length - cursor : Math.floor(p[k] * idx.length);
+    holders.forEach((k, j) => {
+      // Each holder gets floor(p_j·count); the last one the rounding remainder.
+      const share = j === holders.length - 1 ? idx.length - cursor : Math.floor(p[j] * idx.length);
       lists[k].push(...idx.slice(cursor, cursor + share));
       cursor += share;
-    }
+    });
   }
   return lists.map((l) => rng.shuffle(l));
+}
+
+/** `items` in `parts` consecutive runs whose sizes differ by at most one: nothing is left over. */
+export function splitEvenly<T>(items: T[], parts: number): T[][] {
+  const base = parts ? Math.floor(items.length / parts) : 0;
+  const extra = parts ? items.length % parts : 0;
+  const out: T[][] = [];
+  let cursor = 0;
+  for (let j = 0; j < parts; j++) {
+    const size = base + (j < extra ? 1 : 0);
+    out.push(items.slice(cursor, cursor + size));
+    cursor += size;
+  }
+  return out;
 }
 
 function drawUlFromClients(
@@ -237,10 +265,10 @@ function drawUlFromClients(
   n: number,
 ): number[][] {
   const count = Math.floor(params.proportion * n);
-  const perUl = ulClients.length ? Math.floor(count / ulClients.length) : 0;
-  return ulClients.map((k) => {
+  const shares = splitEvenly(Array.from({ length: count }), ulClients.length).map((s) => s.length);
+  return ulClients.map((k, j) => {
     const pool = forgetPool(labels, params, lists[k]);
     // Non-IID clients can be small: take what there is, at most the asked share.
-    return rng.sample(pool, Math.min(perUl, pool.length));
+    return rng.sample(pool, Math.min(shares[j], pool.length));
   });
 }

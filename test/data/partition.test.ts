@@ -107,6 +107,32 @@ describe('partition', () => {
     expect(part.header.forgetCount).toBe(labels.filter((l) => l === 9).length);
   });
 
+  it('a forget set that does not divide over the unlearning clients keeps every sample (the remainder is shared)', () => {
+    // 61 samples over 3 clients: 21, 20, 20; none dropped from training.
+    const part = make({ proportion: 0.0102, unlearningClientIds: [1, 5, 8] });
+    const owner = owners(part);
+    expect(part.header.forgetCount).toBe(61);
+    const perClient = [1, 5, 8].map(
+      (k) => [...part.forget.keys()].filter((i) => part.forget[i] && owner[i] === k).length,
+    );
+    expect(perClient).toEqual([21, 20, 20]);
+    expect([...owner].filter((k) => k < 0)).toEqual([]);
+    // Class mode: 600 images of class 9 over 7 unlearning clients, none dropped.
+    const cls = make({ mode: 'class', unlearningClients: 7 });
+    expect([...owners(cls)].filter((k) => k < 0)).toEqual([]);
+    expect(cls.header.forgetCount).toBe(labels.filter((l) => l === 9).length);
+  });
+
+  it('class mode under Dirichlet: the class lives only at the unlearning clients, so the whole class is forgotten', () => {
+    const part = make({ mode: 'class', scheme: 'dirichlet', beta: 0.5, unlearningClients: 2 });
+    const owner = owners(part);
+    const ul = new Set(part.header.unlearningClients);
+    for (let i = 0; i < N; i++) if (labels[i] === 9) expect(ul.has(owner[i]), `class-9 sample ${i}`).toBe(true);
+    expect(part.header.forgetCount).toBe(labels.filter((l) => l === 9).length);
+    // The other classes are still spread over every client.
+    expect(new Set([...owner].filter((_, i) => labels[i] === 3)).size).toBeGreaterThan(2);
+  });
+
   it('client mode: the unlearning client holds only its backdoored forget set', () => {
     const part = make({ mode: 'client', proportion: 0.1 });
     const [ul] = part.header.unlearningClients;
