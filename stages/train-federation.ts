@@ -12,7 +12,12 @@ export default defineStage<TrainFederationParams>()({
   version: 2,
   summary: 'Train the federation with FedAvg; unlearning clients train their auxiliary head W2 beside W1 (FedAU).',
   inputs: { dataset: 'dataset', partition: 'partition' },
-  outputs: { federation: 'federation', history: 'history', trace: 'trace' },
+  outputs: { federation: 'federation', history: 'history', trace: 'trace', recording: 'recording' },
+  optionalOutputs: {
+    recording:
+      "add `record: { every: 1, forgetSteps: true }` to the training stage's `with:` (it trains again once; the " +
+      'federation comes out byte-identical)',
+  },
   runtimeKey: tfjsKeyFacts,
   estimateCost(p, inputs) {
     const meta = inputs.dataset?.meta;
@@ -30,7 +35,17 @@ export default defineStage<TrainFederationParams>()({
   async run(ctx, { dataset: ds, partition }) {
     checkTrainingInputs(ds, partition, ctx.stageId);
     const recipe = recipeOf(ctx.params, ds, partition, ctx.seed);
-    const { model, backend, final, sets, trace } = await trainFedau(ctx, { ds, partition, recipe, retrain: false });
+    const record = ctx.params.record && {
+      every: ctx.params.record.every ?? 1,
+      forgetSteps: !!ctx.params.record.forgetSteps,
+    };
+    const { model, backend, final, sets, trace, recording, auxSeconds } = await trainFedau(ctx, {
+      ds,
+      partition,
+      recipe,
+      retrain: false,
+      record,
+    });
     const ph = partition.header;
     const header = {
       ...modelHeader(model, ds.header.name),
@@ -45,13 +60,16 @@ export default defineStage<TrainFederationParams>()({
     return {
       federation: {
         value: { header, weights: final.weights, heads: final.heads },
-        meta: { model: model.name, rounds: final.round },
+        meta: { model: model.name, rounds: final.round, auxSeconds: Math.round(auxSeconds * 1000) / 1000 },
       },
       history: {
         value: { ...history, rounds: final.history },
         meta: { seconds: Math.round(final.seconds * 1000) / 1000 },
       },
       trace: { bytes: trace!, meta: { rounds: final.history.length } },
+      ...(recording
+        ? { recording: { bytes: recording.bytes, meta: { seconds: Math.round(recording.seconds * 1000) / 1000 } } }
+        : {}),
     };
   },
 });

@@ -7,6 +7,7 @@ import { type Metrics, packMetrics, unpackMetrics } from './metrics.ts';
 import { packModel, type StoredModel, unpackModel } from './model.ts';
 import { type Partition, packPartition, unpackPartition } from './partition.ts';
 import { packReport, type ReportFiles, unpackReport } from './report.ts';
+import { type Recording, unpackRecording } from './recording.ts';
 import { type Trace, unpackTrace } from './trace.ts';
 
 /** Bytes ⇄ value for one artifact kind: the only place that kind's bytes are written and read. */
@@ -24,6 +25,7 @@ export interface ArtifactValues {
   federation: Federation;
   model: StoredModel;
   trace: Trace;
+  recording: Recording;
   metrics: Metrics;
   history: History;
   report: ReportFiles;
@@ -36,6 +38,8 @@ export const CODECS: { [K in ArtifactKind]: Codec<ArtifactValues[K]> } = {
   model: { encode: packModel, decode: unpackModel, container: true },
   // A trace is assembled from per-round files (packTrace); it has no single value to encode.
   trace: { decode: unpackTrace, container: true },
+  // A recording is assembled from per-round files, as a trace is.
+  recording: { decode: unpackRecording, container: true },
   metrics: { encode: packMetrics, decode: unpackMetrics, container: false },
   history: { encode: packHistory, decode: unpackHistory, container: false },
   report: { encode: packReport, decode: unpackReport, container: true },

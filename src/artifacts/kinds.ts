@@ -9,6 +9,7 @@ export const ARTIFACT_KINDS = [
   'federation',
   'model',
   'trace',
+  'recording',
   'metrics',
   'history',
   'report',

@@ -28,6 +28,16 @@ export interface ModelMetrics {
    * from unseen samples of the same kind. 0.5: indistinguishable (what retraining gives); 1: fully exposed.
    */
   miaAuc: number | null;
+  /**
+   * A stronger attack (design §8): a classifier on loss, confidence and entropy, trained on this model's outputs for
+   * retained training samples against unseen ones, judged on the forget set against held-out unseen samples of its
+   * kind (ROC AUC, 0.5 = chance). Its value on the original model is the attack's power.
+   */
+  mia: number | null;
+  /** Relearn time: FedAvg rounds on the forget data until the forget metric is back to half the original's. */
+  relearnRounds: number | null;
+  /** True when the forget metric did not come back within the cap (`relearnRounds` is the cap). */
+  relearnCapped?: boolean;
 }
 
 /** The unlearning that was applied: the rule, its α and class scale, and the clients forgotten. */
@@ -41,6 +51,29 @@ export interface Comparison {
   kl: number;
   /** The largest per-class accuracy difference, over all classes. */
   maxPerClassGap: number;
+}
+
+/** A method's model against the retrained one. */
+export interface MethodComparison {
+  agreement: number;
+  kl: number;
+  /** The L2 distance between the two models' parameters. */
+  l2: number;
+}
+
+/** A method's model: every figure of the one evaluation, against the retrained model, and its deterministic cost. */
+export interface MethodMetrics extends ModelMetrics {
+  comparison: MethodComparison | null;
+  /** Seconds are added by the report from the artifacts' meta (`learnSeconds`, `unlearnSeconds`). */
+  cost: { storageBytes: number; rounds: number };
+}
+
+/** How relearn time was measured. */
+export interface RelearnRecord {
+  maxRounds: number;
+  lr: number;
+  /** Half the original model's forget metric. */
+  threshold: number;
 }
 
 /** The unlearned model's per-round curve, from the training's logits trace, with the settings it used. */
@@ -77,6 +110,13 @@ export interface Metrics {
   retrained: ModelMetrics | null;
   comparison: Comparison | null;
   curves: UnlearnedCurve | null;
+  /**
+   * Every unlearning method of the pipeline by id (`fedau`, `retrain`, `finetune`, `federaser`, ...), judged by the
+   * same evaluation.
+   */
+  methods: Record<string, MethodMetrics>;
+  /** Relearn time's settings; null where it is not measured (random-label mode). */
+  relearn: RelearnRecord | null;
 }
 
 /** Canonical JSON: the same evaluation gives the same bytes, so the report stays cached when nothing changed. */

@@ -22,9 +22,24 @@ export interface ModelHeader {
 /** The unlearning that produced a model: its settings and the clients it forgot. */
 export type UnlearnedWith = Pick<UnlearnParams, 'alpha' | 'rule' | 'classScale' | 'clients'>;
 
-/** A single model: the unlearned one, or the retrained baseline. */
+/** How another unlearning method made a model (design §7): its id, the clients forgotten, and its cost. */
+export interface MethodRecord {
+  id: string;
+  clients: number[];
+  /** Communication rounds it ran. */
+  rounds: number;
+  /** Bytes of the training's past it kept and read (recorded updates, auxiliary heads). */
+  storageBytes: number;
+  params: Record<string, unknown>;
+}
+
+/** A single model: the unlearned one, the retrained baseline, or another method's. */
 export interface StoredModel {
-  header: ModelHeader & { unlearned?: UnlearnedWith; retrained?: { rounds: number; excluded: number } };
+  header: ModelHeader & {
+    unlearned?: UnlearnedWith;
+    retrained?: { rounds: number; excluded: number };
+    method?: MethodRecord;
+  };
   weights: Weights;
 }
 

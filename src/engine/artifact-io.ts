@@ -41,12 +41,13 @@ const isRef = (o: StageOutput): o is ArtifactRef => 'digest' in o && 'kind' in o
 export async function storeOutputs(
   store: ArtifactStore,
   declared: Readonly<Record<string, ArtifactKind>>,
-  outputs: Record<string, StageOutput>,
+  outputs: Record<string, StageOutput | undefined>,
 ): Promise<Record<string, ArtifactRef>> {
   const refs: Record<string, ArtifactRef> = {};
   for (const [name, out] of Object.entries(outputs ?? {})) {
     const kind = declared[name];
-    if (!out || !kind || isRef(out)) {
+    if (!out) continue;
+    if (!kind || isRef(out)) {
       refs[name] = out as ArtifactRef;
       continue;
     }

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { BugError, FedauError, InterruptedError, StageError } from '../core/errors.ts';
+import { BugError, DataError, FedauError, InterruptedError, StageError } from '../core/errors.ts';
 import { computeHere } from './artifact-io.ts';
 import type { KeyParts } from './hash.ts';
 import { describeOwner, type Lock, type LockDir } from './locks.ts';
@@ -42,6 +42,8 @@ interface Keyed {
 export async function runStage(run: RunContext, stage: ResolvedStage): Promise<void> {
   const { state } = run;
   if (run.signal.aborted) return state.skip(stage.id, 'interrupted');
+  const missing = missingOptionalOutput(run, stage);
+  if (missing) return state.fail(stage.id, wrapStageError(stage, missing), undefined, {});
   const keyed = await keyStage(run, stage);
   if (!keyed) return;
   try {
@@ -64,6 +66,25 @@ export async function runStage(run: RunContext, stage: ResolvedStage): Promise<v
   } finally {
     await lock.release();
   }
+}
+
+/** A needed input that its stage did not make (an optional output its params did not ask for), as a user error. */
+function missingOptionalOutput(run: RunContext, stage: ResolvedStage): DataError | undefined {
+  if (stage.def.gather) return undefined;
+  for (const [name, ref] of Object.entries(stage.needs)) {
+    const producer = run.state.results.get(ref.stage);
+    if (!run.state.isOk(ref.stage) || producer?.outputs?.[ref.output]) continue;
+    if (stage.def.optionalInputs?.includes(name)) continue;
+    const from = run.pipeline.stages.find((st) => st.id === ref.stage);
+    const hint = (from?.def.optionalOutputs as Record<string, string> | undefined)?.[ref.output];
+    return new DataError(`stage "${ref.stage}" made no ${ref.output}: its params did not ask for it`, {
+      path: `stages.${stage.id}.needs.${name}`,
+      expected: `${ref.stage}.${ref.output}`,
+      got: 'nothing',
+      hint: hint ?? `make stage "${ref.stage}" produce ${ref.output}`,
+    });
+  }
+  return undefined;
 }
 
 /** The stage's inputs and key; undefined when a gathering stage has no variant left to gather (it is skipped). */
@@ -214,6 +235,7 @@ export function forcedReason(
 function checkOutputs(def: StageDefinition, outputs: Record<string, ArtifactRef>): Record<string, ArtifactRef> {
   for (const [name, kind] of Object.entries(def.outputs)) {
     const ref = outputs?.[name];
+    if (!ref && def.optionalOutputs && name in def.optionalOutputs) continue;
     if (!ref || ref.kind !== kind || typeof ref.digest !== 'string') {
       throw new BugError(`stage kind "${def.kind}" returned no ${kind} artifact for its output "${name}"`, {
         expected: String(kind),

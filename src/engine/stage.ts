@@ -104,10 +104,12 @@ type Kinds = Readonly<Record<string, ArtifactKind>>;
 /** A stage's inputs, decoded: each by its kind's codec (an optional input not wired is undefined). */
 export type DecodedInputs<I extends Kinds> = { readonly [K in keyof I]: ArtifactValues[I[K]] };
 /** What a stage's run returns, output by output. */
-export type StageOutputs<O extends Kinds> = { [K in keyof O]: StageOutput<ArtifactValues[O[K]]> };
+export type StageOutputs<O extends Kinds, X extends string = never> = {
+  [K in Exclude<keyof O, X>]: StageOutput<ArtifactValues[O[K]]>;
+} & { [K in X & keyof O]?: StageOutput<ArtifactValues[O[K]]> };
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds stages of every params type
-export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds = any> {
+export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds = any, X extends string = any> {
   /** Registry key and the YAML `uses:` value. */
   readonly kind: string;
   /** Bump when the same inputs would now give different outputs: it invalidates old cache entries. */
@@ -120,6 +122,11 @@ export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds
   readonly optionalInputs?: readonly (keyof I & string)[];
   /** output name → artifact kind produced */
   readonly outputs: O;
+  /**
+   * Outputs made only when the params ask for them, each with the hint a stage that needs a missing one is given
+   * (what to set to have it).
+   */
+  readonly optionalOutputs?: Readonly<Record<X, string>>;
   /**
    * True when the stage reads something outside the store (files on disk) that may have changed: it then runs
    * every time, and early cutoff keeps its dependents cached when its outputs come out byte-identical.
@@ -148,7 +155,7 @@ export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds
   /** A line for `fedau plan` on what running it costs; `inputs` holds the upstream artifacts already known. */
   estimateCost?(params: P, inputs: Readonly<Record<string, ArtifactRef | undefined>>): string | undefined;
   /** Computes the outputs from the decoded inputs (`ctx.inputs` has their references). */
-  run(ctx: StageContext<P>, inputs: DecodedInputs<I>): Promise<StageOutputs<O>>;
+  run(ctx: StageContext<P>, inputs: DecodedInputs<I>): Promise<StageOutputs<O, NoInfer<X>>>;
   /** Writes user-facing copies of the outputs (e.g. reports/<name>/report.md); runs on cache hits too. */
   publish?(ctx: PublishContext<P>, outputs: Record<string, ArtifactRef>): Promise<string[]>;
 }
@@ -159,7 +166,9 @@ export interface StageDefinition<P = any, I extends Kinds = any, O extends Kinds
  */
 export const defineStage =
   <P>() =>
-  <const I extends Kinds, const O extends Kinds>(def: StageDefinition<P, I, O>): StageDefinition<P, I, O> =>
+  <const I extends Kinds, const O extends Kinds, const X extends string = never>(
+    def: StageDefinition<P, I, O, X>,
+  ): StageDefinition<P, I, O, X> =>
     def;
 
 export type StageRegistry = Readonly<Record<string, StageDefinition>>;

@@ -5,6 +5,7 @@ import type { UnlearnMode } from '../artifacts/partition.ts';
 import type { ClientResult } from '../ml/train/job.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { runRounds, TrainingRestart, type TrainState } from './federation.ts';
+import { type RecordOptions, RoundRecorder } from './recording.ts';
 import { roundEvaluator } from './round-evaluator.ts';
 import type { FederatedSession, TrainingContext } from './session.ts';
 import type { Strategy } from './strategy.ts';
@@ -23,6 +24,10 @@ export interface TrainRequest {
   label: string;
   /** A sub-folder of the stage's checkpoint folder, for a stage that trains more than once. */
   checkpointName?: string;
+  /** What to keep of every round for the methods that need the training's past (design §7). */
+  record?: RecordOptions;
+  /** Seconds of a round's client work that a method adds to training (FedAU: the auxiliary heads), summed. */
+  extraSeconds?: (results: ClientResult[]) => number;
 }
 
 /**
@@ -35,7 +40,12 @@ export async function trainOnSession(
   ctx: TrainingContext,
   session: FederatedSession,
   req: TrainRequest,
-): Promise<{ final: TrainState; trace?: Uint8Array }> {
+): Promise<{
+  final: TrainState;
+  trace?: Uint8Array;
+  recording?: { bytes: Uint8Array; seconds: number };
+  extraSeconds: number;
+}> {
   const dir = req.checkpointName ? join(ctx.checkpointDir, req.checkpointName) : ctx.checkpointDir;
   const traceDir = join(dir, 'trace');
   await mkdir(traceDir, { recursive: true });
@@ -59,10 +69,21 @@ export async function trainOnSession(
     },
   });
   const progress = progressReporter(ctx, session, req.rounds, () => metrics);
+  const recorder = req.record
+    ? new RoundRecorder({ ...req.record, rounds: req.rounds, dir, weightOf: req.strategy.weightOf })
+    : undefined;
+  let before = state0;
+  let extraSeconds = 0;
   const hooks = {
     signal: ctx.signal,
     onClient: progress.client,
     onRound: async (state: TrainState, record: RoundRecord, results: ClientResult[]) => {
+      if (recorder) {
+        const [name, digest] = await recorder.onRound(before, results);
+        traceFiles[name] = digest;
+      }
+      before = state;
+      extraSeconds += req.extraSeconds?.(results) ?? 0;
       await saveCheckpoint(dir, state, traceFiles);
       metrics = { ...metrics, loss: record.loss };
       progress.round(record.round, results.length);
@@ -76,12 +97,16 @@ export async function trainOnSession(
       const trace = heads
         ? await assembleTrace(traceDir, final.history, heads, session.sets, session.model.classes, traceFiles)
         : undefined;
-      return { final, trace };
+      const recording = recorder
+        ? { bytes: await recorder.assemble(final, traceFiles), seconds: recorder.seconds }
+        : undefined;
+      return { final, trace, recording, extraSeconds };
     } catch (error) {
       if (!(error instanceof TrainingRestart)) throw error;
       // What the banned worker answered is in every round since: none of it may survive in a checkpoint.
       ctx.log('warn', `${error.message}: training again from round ${state0.round + 1} without it`);
       for (const k of Object.keys(traceFiles)) if (!(k in files)) delete traceFiles[k];
+      before = state0;
       await saveCheckpoint(dir, state0, traceFiles);
       await saveCheckpoint(dir, state0, traceFiles);
     }

@@ -22,6 +22,8 @@ export interface Strategy {
   aggregate(state: TrainState, results: ClientResult[]): Pick<TrainState, 'weights' | 'heads'>;
   /** What the history records of a round besides its losses (who took part, when not everyone). */
   note?(round: number): { participants?: number[] };
+  /** A client's weight in the average, before normalising over a round's participants. */
+  weightOf(client: number): number;
 }
 
 /**
@@ -36,8 +38,11 @@ export function fedauStrategy(opts: {
   partition: Partition;
   recipe: TrainingRecipe;
   retrain: boolean;
+  /** Ask the unlearning clients for the summed change of their forget-set steps (recorded for Amnesiac). */
+  recordForgetSteps?: boolean;
 }): Strategy {
   const { model, partition, recipe: s, retrain } = opts;
+  const ul = new Set(partition.header.unlearningClients);
   const K = partition.header.clients;
   const sizes = Array.from(
     { length: K },
@@ -63,7 +68,8 @@ export function fedauStrategy(opts: {
           lr: s.lr * s.lrDecay ** round,
           recipe,
           samples: retrain ? 'retain' : 'all',
-        };
+          ...(opts.recordForgetSteps && ul.has(k) ? { recordForgetSteps: true } : {}),
+        } satisfies ClientJob;
       });
     },
     aggregate(state, results) {
@@ -76,5 +82,6 @@ export function fedauStrategy(opts: {
       return { weights, heads };
     },
     note: (round) => (fraction < 1 ? { participants: taking(round) } : {}),
+    weightOf: (client) => weightOf[client],
   };
 }

@@ -1,6 +1,28 @@
 // Generated from schemas/stages/*.schema.json by `npm run gen`. Do not edit: change the schema and regenerate.
 // Each type is a stage kind's params as its `run` receives them, defaults applied.
 
+/**
+ * Amnesiac unlearning (Graves et al. 2021) adapted to FL: subtract the recorded parameter changes of every batch that
+ * held forgotten data, weighted as FedAvg weighted them (every mode; no training).
+ */
+export interface AmnesiacParams {
+  /** Multiplies the subtracted changes; 1 is the published method. */
+  scale: number;
+}
+
+/**
+ * Class-discriminative pruning (Wang et al. 2022): prune the convolution channels with the highest TF-IDF score for
+ * the forgotten class, then fine-tune with FedAvg on the retained data, the pruned channels kept at zero (class mode).
+ */
+export interface CdpParams {
+  /** Share of all convolution channels to prune. */
+  fraction: number;
+  /** Training images (a seeded sample of every client's data) whose activations score the channels. */
+  images: number;
+  /** FedAvg fine-tuning rounds on the retained data after pruning. */
+  rounds: number;
+}
+
 /** Loads a dataset into one compact binary artifact (uint8 images, labels, shape, class count). */
 export interface DatasetParams {
   /**
@@ -43,7 +65,12 @@ export interface DatasetParams {
   };
 }
 
-/** Evaluates the original, unlearned and retrained models side by side, and the unlearned model's per-round curves. */
+/**
+ * Judges every unlearning model of the pipeline by one evaluation: the FedAU model before and after unlearning, the
+ * retrained model, and the other methods wired in (finetune, federaser, fedrecovery, amnesiac, pga, cdp): accuracy,
+ * the forget metric, two membership-inference attacks with their power, relearn time, agreement with the retrained
+ * model, cost.
+ */
 export interface EvaluateParams {
   /** Evaluation batch size (does not change the results). */
   batchSize: number;
@@ -59,6 +86,52 @@ export interface EvaluateParams {
     /** Class mode: W1 − classScale·mean W2. */
     classScale?: number;
   };
+  /**
+   * Relearn time: FedAvg rounds of the forgotten clients on their forget data until the forget metric is back to half
+   * the original model's.
+   */
+  relearn: {
+    /** The cap (0: relearn time is not measured). */
+    maxRounds: number;
+    /** Learning rate of relearning (one local epoch a round). */
+    lr: number;
+  };
+  /** The classifier membership-inference attack. */
+  mia: {
+    /** Members (retained training samples) and non-members (unseen test images) it is trained on, each. */
+    samples: number;
+  };
+}
+
+/**
+ * FedEraser (Liu et al. 2021), as intended: calibrate from the initial model with the retained data, one round per
+ * stored round, each update given the stored update's length per layer (samples and client modes).
+ */
+export interface FederaserParams {
+  /**
+   * Δt: calibrate with the stored rounds t where t % interval = 0 (the recording must keep those rounds' local
+   * models).
+   */
+  interval: number;
+  /** Local epochs of a calibration round, as a fraction of the training's (the paper: half). */
+  epochRatio: number;
+}
+
+/**
+ * FedRecovery (Zhang et al. 2023), as intended: subtract the forgotten clients' weighted residuals from the final
+ * model, then add Gaussian noise (client mode; no training).
+ */
+export interface FedrecoveryParams {
+  /** Standard deviation of the Gaussian noise added to every trainable weight (the reference used 0.020–0.025). */
+  sigma: number;
+}
+
+/** Fine-tune the final global model with FedAvg on the retained data only (every mode): the cheap baseline. */
+export interface FinetuneParams {
+  /** FedAvg rounds on the retained data, continuing the training's lr schedule. */
+  rounds: number;
+  /** Local epochs per round; default: the training's. */
+  localEpochs?: number;
 }
 
 /** Splits the training set over clients and chooses what the unlearning clients will ask to forget. */
@@ -109,6 +182,24 @@ export interface PartitionParams {
     /** uint8 value of its pixels; 255 is white and learnable, the reference's 1 is nearly invisible on MNIST. */
     value: number;
   };
+}
+
+/**
+ * Projected gradient ascent (Halimi et al. 2022): the forgotten client climbs its loss inside an L2 ball around the
+ * other clients' average model, then a few FedAvg rounds on the retained clients (client mode).
+ */
+export interface PgaParams {
+  /**
+   * Epochs of gradient ascent on the forgotten client's data (the paper stops early on a clean validation set; fedau
+   * bounds the ascent by the ball and one epoch).
+   */
+  epochs: number;
+  /** Learning rate of the ascent. */
+  lr: number;
+  /** The ball's radius, as a fraction of the distance from the reference model to a freshly initialised one. */
+  radiusFraction: number;
+  /** FedAvg rounds on the retained clients after the ascent. */
+  rounds: number;
 }
 
 /** Writes reports/<pipeline name>/: report.md, report.html with its charts, report.json, metrics.csv, history.csv. */
@@ -162,6 +253,23 @@ export interface TrainFederationParams {
    * history, and the logits of W1 and every W2 to the trace, from which evaluate draws the unlearned model's curves.
    */
   evalEvery: number;
+  /**
+   * What to keep of the training for the unlearning methods that need its past (FedEraser, FedRecovery, Amnesiac,
+   * PGA), as the optional output `recording`. Recording changes no byte of the federation; its size and time show in
+   * the methods' cost.
+   */
+  record?: {
+    /**
+     * Keep every participant's local model every N rounds (and in the last round); the global model is kept every
+     * round.
+     */
+    every: number;
+    /**
+     * Keep, every round, each unlearning client's summed parameter change of its steps on batches holding forget-set
+     * samples (Amnesiac).
+     */
+    forgetSteps: boolean;
+  };
 }
 
 /** FedAU's unlearning: a linear operation on the last layer of the trained federation, no retraining. */

@@ -64,9 +64,10 @@ export function stagesCommand(
   for (const kind of wanted ? [wanted] : kinds) {
     const def = registry[kind];
     const schema = schemas.stageSchemas.get(kind)!;
+    const optional = def.optionalOutputs ?? {};
     const io = (m: Readonly<Record<string, string>>) =>
       Object.entries(m)
-        .map(([k, v]) => `${k} (${v})`)
+        .map(([k, v]) => `${k} (${v}${m === def.outputs && k in optional ? ', when asked' : ''})`)
         .join(', ') || 'none';
     const rows = paramRows(schema);
     if (flags.markdown) {

@@ -125,6 +125,7 @@ async function submit(
         let finite = true;
         for (const [name, kind] of Object.entries(stage.def.outputs)) {
           const ref = result.outputs[name];
+          if (!ref && stage.def.optionalOutputs && name in stage.def.optionalOutputs) continue;
           if (!ref || ref.kind !== kind) {
             await c.ban(worker, `its stage ${stage.id} has no ${kind} output "${name}"`);
             return new MalformedOutputs(`worker ${worker} sent no ${kind} output "${name}"`);

@@ -30,6 +30,8 @@ export interface EvalSets {
   forgetTrain?: EvalSet & { trained: Int32Array };
   /** Unseen samples of the forget set's kind, with the labels to measure their loss against. */
   nonMembers?: EvalSet;
+  /** The test image each row of `nonMembers` comes from (when it is not the whole test set in order). */
+  nonMembersTestIndex?: number[];
   forgetMetric: ForgetMetric;
 }
 
@@ -40,6 +42,21 @@ export function forgetMetricOf(mode: UnlearnMode | string): ForgetMetric {
   return 'none';
 }
 
+/** Images of `images` (a dataset's layout) at `indices`, normalised with the test transform, and their answers. */
+export function evalSetOf(
+  ds: Dataset,
+  name: string,
+  images: Uint8Array,
+  indices: number[],
+  expected: (i: number) => number,
+  pre = preprocessFor(ds.header.name, ds.header.channels),
+): EvalSet {
+  const h = ds.header;
+  const x = new Float32Array(indices.length * h.height * h.width * h.channels);
+  new BatchMaker(images, h, pre).fill(x, indices);
+  return { name, x, expected: Int32Array.from(indices, expected), count: indices.length };
+}
+
 /**
  * The evaluation sets, with the test transform only (design D7). The backdoor's forget set is the triggered
  * test set: test images whose class is not the target, with the trigger stamped.
@@ -48,11 +65,8 @@ export function makeEvalSets(ds: Dataset, partition: Partition): EvalSets {
   const h = ds.header;
   const p = partition.header;
   const pre = preprocessFor(h.name, h.channels);
-  const build = (name: string, images: Uint8Array, indices: number[], expected: (i: number) => number): EvalSet => {
-    const x = new Float32Array(indices.length * h.height * h.width * h.channels);
-    new BatchMaker(images, h, pre).fill(x, indices);
-    return { name, x, expected: Int32Array.from(indices, expected), count: indices.length };
-  };
+  const build = (name: string, images: Uint8Array, indices: number[], expected: (i: number) => number) =>
+    evalSetOf(ds, name, images, indices, expected, pre);
   const testIndices = (pick: (label: number) => boolean) =>
     [...ds.testLabels.keys()].filter((i) => pick(ds.testLabels[i]));
   const all = build('test', ds.testImages, [...ds.testLabels.keys()], (i) => ds.testLabels[i]);
@@ -68,14 +82,11 @@ export function makeEvalSets(ds: Dataset, partition: Partition): EvalSets {
 
   if (forgetMetric === 'class-accuracy') {
     const c = p.classId!;
-    const forget = build(
-      'forgotten class',
-      ds.testImages,
-      testIndices((l) => l === c),
-      (i) => ds.testLabels[i],
-    );
+    const classImages = testIndices((l) => l === c);
+    const forget = build('forgotten class', ds.testImages, classImages, (i) => ds.testLabels[i]);
     const testMask = Uint8Array.from(ds.testLabels, (l) => (l === c ? 0 : 1));
-    return { all, testMask, forget, forgetTrain: trainSet((i) => ds.trainLabels[i]), nonMembers: forget, forgetMetric };
+    const forgetTrain = trainSet((i) => ds.trainLabels[i]);
+    return { all, testMask, forget, forgetTrain, nonMembers: forget, nonMembersTestIndex: classImages, forgetMetric };
   }
   if (forgetMetric === 'backdoor-asr') {
     const t = p.target!;
@@ -87,7 +98,7 @@ export function makeEvalSets(ds: Dataset, partition: Partition): EvalSets {
       stampTrigger(stamped, to, h, p.trigger!);
     });
     const forget = build('triggered test', stamped, [...idx.keys()], () => t);
-    return { all, forget, forgetTrain: trainSet(() => t), nonMembers: forget, forgetMetric };
+    return { all, forget, forgetTrain: trainSet(() => t), nonMembers: forget, nonMembersTestIndex: idx, forgetMetric };
   }
   // Random labels: the forget metric is the accuracy on the forgotten samples themselves.
   const forgetTrain = trainSet((i) => ds.trainLabels[i]);

@@ -52,6 +52,8 @@ export function modelMetrics(out: ModelOutputs, sets: EvalSets, classes: number,
     perClassAccuracy: perClass,
     targetAccuracy: target === null ? null : perClass[target],
     miaAuc,
+    mia: null,
+    relearnRounds: null,
   };
 }
 

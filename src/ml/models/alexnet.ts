@@ -32,7 +32,8 @@ export function alexnet(classes: number, inputShape: [number, number, number] = 
     specs,
     classifier: { weight: specs.length - 2, bias: specs.length - 1 },
     featureSize: 4096,
-    features(tf, p, x) {
+    tapsConvolutions: true,
+    features(tf, p, x, _training, tap) {
       const ops = opsFor(tf);
       const conv = (h: tfType.Tensor4D, w: tfType.Tensor, pad: number) =>
         tf.conv2d(
@@ -51,10 +52,15 @@ export function alexnet(classes: number, inputShape: [number, number, number] = 
       // ReLU then max-pool equals max-pool then ReLU; the fused op takes a bias, here zero.
       const poolRelu = (h: tfType.Tensor4D) => ops.poolBiasRelu(h, tf.zeros([h.shape[3]]));
       let h = poolRelu(conv(x, p[0], 2));
+      tap?.(0, h);
       h = poolRelu(conv(h, p[1], 2));
+      tap?.(1, h);
       h = tf.relu(conv(h, p[2], 1)) as tfType.Tensor4D;
+      tap?.(2, h);
       h = tf.relu(conv(h, p[3], 1)) as tfType.Tensor4D;
+      tap?.(3, h);
       h = poolRelu(conv(h, p[4], 1));
+      tap?.(4, h);
       return { z: tf.reshape(h, [x.shape[0], 4096]) as tfType.Tensor2D };
     },
   };

@@ -32,12 +32,15 @@ export function lenet(classes: number, inputShape: [number, number, number] = [2
     specs,
     classifier: { weight: specs.length - 2, bias: specs.length - 1 },
     featureSize: 84,
-    features(tf, p, x) {
+    tapsConvolutions: true,
+    features(tf, p, x, _training, tap) {
       const ops = opsFor(tf);
       const [c1w, c1b, c2w, c2b, f1w, f1b, f2w, f2b] = p;
       // Bias after pooling: a per-channel constant commutes with the max, and the pooled tensor is 4× smaller.
       let h = ops.poolBiasRelu(tf.conv2d(x, c1w as tfType.Tensor4D, 1, 'valid'), c1b);
+      tap?.(0, h);
       h = ops.poolBiasRelu(tf.conv2d(h, c2w as tfType.Tensor4D, 1, 'valid'), c2b);
+      tap?.(2, h);
       const flat = tf.reshape(h, [x.shape[0], 256]) as tfType.Tensor2D;
       return { z: ops.dense(ops.dense(flat, f1w, f1b, true), f2w, f2b, true) };
     },

@@ -26,8 +26,17 @@ export interface ModelDef {
     params: tfType.Tensor[],
     x: tfType.Tensor4D,
     training: boolean,
+    tap?: ActivationTap,
   ): { z: tfType.Tensor2D; updatedBuffers?: Map<number, tfType.Tensor> };
+  /** Whether `features` reports its convolutions' activations to a tap (class-discriminative pruning needs it). */
+  tapsConvolutions?: boolean;
 }
+
+/**
+ * Told each convolution's activation after its ReLU (and pooling, where the network pools), [N, H, W, C], with the
+ * index of the convolution's weight in `specs`: whose last axis (and bias, when the next spec is one) are its channels.
+ */
+export type ActivationTap = (weightIndex: number, activation: tfType.Tensor4D) => void;
 
 /** Specs of the auxiliary head W2, b2: the classifier's shapes, PyTorch's default init. */
 export function headSpecs(model: ModelDef): ParamSpec[] {
