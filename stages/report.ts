@@ -11,9 +11,21 @@ import type { ReportJson } from '../src/report/report-data.ts';
 
 const num = (x: unknown) => (x === undefined ? null : Number(x));
 
+/** `learnSeconds.<id>` and `unlearnSeconds.<id>` of the evaluation's meta, by method id. */
+function methodSeconds(meta: Readonly<Record<string, unknown>>) {
+  const out: Record<string, { learnSeconds: number; unlearnSeconds: number }> = {};
+  for (const [key, value] of Object.entries(meta)) {
+    const [what, id] = key.split('.');
+    if (!id || (what !== 'learnSeconds' && what !== 'unlearnSeconds')) continue;
+    out[id] ??= { learnSeconds: 0, unlearnSeconds: 0 };
+    out[id][what] = Number(value);
+  }
+  return out;
+}
+
 export default defineStage<ReportParams>()({
   kind: 'report',
-  version: 2,
+  version: 3,
   summary:
     'Write reports/<pipeline name>/: report.md and a self-contained report.html with charts (Vega-Lite specs beside ' +
     'their data), report.json, metrics.csv and history.csv; a matrix run aggregates over seeds.',
@@ -41,6 +53,7 @@ export default defineStage<ReportParams>()({
             unlearn: Number(metricsMeta.unlearnSeconds ?? 0),
             evaluate: Number(metricsMeta.seconds ?? 0),
           },
+          methodSeconds: methodSeconds(metricsMeta),
         }),
       );
     }

@@ -43,7 +43,7 @@ export class RoundRecorder {
     const sections: Record<string, Float32Array> = { G: flattenWeights(before.weights) };
     for (const r of results) {
       if (this.keepsLocals(t)) sections[`L/${r.client}`] = flattenWeights(r.weights);
-      if (r.forgetSteps && r.forgetSteps.some((w) => w.some((v) => v !== 0))) {
+      if (r.forgetSteps?.some((w) => w.some((v) => v !== 0))) {
         sections[`A/${r.client}`] = flattenWeights(r.forgetSteps);
       }
     }

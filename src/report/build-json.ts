@@ -10,6 +10,8 @@ export interface VariantInput {
   history: History;
   retrainHistory?: History;
   seconds: Seconds;
+  /** Each method's seconds during training and to unlearn (from the evaluation's meta). */
+  methodSeconds: Record<string, { learnSeconds: number; unlearnSeconds: number }>;
 }
 
 export function variantReport(input: VariantInput): VariantReport {
@@ -18,6 +20,12 @@ export function variantReport(input: VariantInput): VariantReport {
     id: input.id,
     values: input.values,
     ...input.metrics,
+    methods: Object.fromEntries(
+      Object.entries(input.metrics.methods ?? {}).map(([id, m]) => [
+        id,
+        { ...m, cost: { ...m.cost, ...(input.methodSeconds[id] ?? { learnSeconds: 0, unlearnSeconds: 0 }) } },
+      ]),
+    ),
     seconds,
     costRatio: seconds.retrain ? seconds.unlearn / seconds.retrain : null,
     history: input.history.rounds,

@@ -1,5 +1,6 @@
 import { type Chart, curvesChart, perClassChart, renderSvg, sweepChart, toCsv } from './charts.ts';
 import { historyCsv, metricsCsv } from './csv.ts';
+import { methodsChart } from './methods-chart.ts';
 import { reportHtml, reportMarkdown } from './render.ts';
 import type { ReportJson } from './report-data.ts';
 
@@ -9,6 +10,8 @@ export async function reportFiles(report: ReportJson): Promise<Record<string, st
   const charts = [curvesChart(variants, report.aggregate), perClassChart(variants, report.aggregate)];
   const sweep = sweepChart(variants, report.aggregate);
   if (sweep) charts.push(sweep);
+  const methods = methodsChart(variants, report.aggregate);
+  if (methods) charts.push(methods);
   const svgs: Record<string, string> = {};
   const files: Record<string, string> = {};
   for (const chart of charts) {

@@ -27,6 +27,21 @@ const ROWS: [string, string][] = [
   ['seconds.unlearn', 'seconds to unlearn'],
   ['seconds.retrain', 'seconds to retrain'],
   ['costRatio', 'unlearn ÷ retrain time'],
+  ['original.mia', "classifier MIA AUC, FedAU model (the attack's power)"],
+];
+
+/** Each method's figures, as `fedau compare` shows them after the FedAU rows. */
+const METHOD_ROWS: [string, string][] = [
+  ['testAccuracy', 'test accuracy'],
+  ['forget', 'forget metric'],
+  ['forgetTrain', 'forget metric on forgotten samples'],
+  ['mia', 'classifier MIA AUC'],
+  ['relearnRounds', 'relearn rounds'],
+  ['comparison.agreement', 'agreement with retrain'],
+  ['comparison.l2', 'L2 to retrain'],
+  ['cost.unlearnSeconds', 'seconds to unlearn'],
+  ['cost.learnSeconds', 'seconds added to training'],
+  ['cost.storageBytes', 'bytes kept'],
 ];
 
 /** The columns of one report: one per combination of a matrix run, else the run itself. */
@@ -46,12 +61,24 @@ export function comparisonTable(columns: Column[], forgetMetrics: string[]): { h
   const metric = [...new Set(forgetMetrics)].map((m) => FORGET_LABEL[m] ?? m).join(' / ');
   const cell = (s: Stat | undefined, key: string) => {
     if (!s) return '';
-    const digits = key.startsWith('seconds') ? 3 : 4;
+    const digits = key.startsWith('seconds') || key.includes('Seconds') ? 3 : key.includes('storageBytes') ? 0 : 4;
     return s.n > 1 ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : s.mean.toFixed(digits);
   };
-  const rows = ROWS.filter(([key]) => columns.some((c) => c.figures[key])).map(([key, label]) => [
-    label.replace('forget metric', metric),
-    ...columns.map((c) => cell(c.figures[key], key)),
-  ]);
+  const methods = [
+    ...new Set(
+      columns.flatMap((c) =>
+        Object.keys(c.figures).flatMap((k) => (k.startsWith('methods.') ? [k.split('.')[1]] : [])),
+      ),
+    ),
+  ];
+  const all: [string, string][] = [
+    ...ROWS,
+    ...methods.flatMap((id) =>
+      METHOD_ROWS.map(([k, label]): [string, string] => [`methods.${id}.${k}`, `${id}: ${label}`]),
+    ),
+  ];
+  const rows = all
+    .filter(([key]) => columns.some((c) => c.figures[key]))
+    .map(([key, label]) => [label.replace('forget metric', metric), ...columns.map((c) => cell(c.figures[key], key))]);
   return { header: ['figure', ...columns.map((c) => c.label)], rows };
 }

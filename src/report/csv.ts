@@ -24,6 +24,28 @@ export function metricsCsv(variants: VariantReport[]): string {
         seconds: key === 'original' ? v.seconds.train : key === 'unlearned' ? v.seconds.unlearn : v.seconds.retrain,
       });
     }
+    for (const [id, m] of Object.entries(v.methods ?? {})) {
+      rows.push({
+        variant: v.id,
+        ...stringValues(v.values),
+        model: `method:${id}`,
+        testAccuracy: m.testAccuracy,
+        forget: m.forget,
+        forgetTrain: m.forgetTrain,
+        targetAccuracy: m.targetAccuracy,
+        miaAuc: m.miaAuc,
+        mia: m.mia,
+        relearnRounds: m.relearnRounds,
+        ...Object.fromEntries(m.perClassAccuracy.map((x, c) => [`class${c}`, x])),
+        agreement: m.comparison?.agreement ?? null,
+        kl: m.comparison?.kl ?? null,
+        l2: m.comparison?.l2 ?? null,
+        seconds: m.cost.unlearnSeconds,
+        learnSeconds: m.cost.learnSeconds,
+        storageBytes: m.cost.storageBytes,
+        rounds: m.cost.rounds,
+      });
+    }
   }
   return toCsv(rows);
 }

@@ -1,5 +1,5 @@
 import type { RoundRecord } from '../artifacts/history.ts';
-import type { Metrics } from '../artifacts/metrics.ts';
+import type { MethodMetrics, Metrics } from '../artifacts/metrics.ts';
 
 /** Wall-clock seconds of each step of a variant (from the artifacts' meta: never part of their bytes). */
 export interface Seconds {
@@ -9,8 +9,14 @@ export interface Seconds {
   evaluate: number;
 }
 
+/** A method as report.json shows it: its figures, and its cost with the seconds from the artifacts' meta. */
+export interface MethodReport extends MethodMetrics {
+  cost: MethodMetrics['cost'] & { learnSeconds: number; unlearnSeconds: number };
+}
+
 /** One variant of a run (the only one without a matrix): its figures, timings and per-round histories. */
-export interface VariantReport extends Metrics {
+export interface VariantReport extends Omit<Metrics, 'methods'> {
+  methods: Record<string, MethodReport>;
   /** `seed=1,forget.alpha=0.5`; '' without a matrix. */
   id: string;
   /** The varied values this variant ran with. */
@@ -48,6 +54,17 @@ export interface ReportJson extends VariantReport {
   failedVariants?: string[];
 }
 
+/** The figures of a model that are averaged over seeds. */
+export const MODEL_FIGURES = [
+  'testAccuracy',
+  'forget',
+  'forgetTrain',
+  'targetAccuracy',
+  'miaAuc',
+  'mia',
+  'relearnRounds',
+] as const;
+
 /** The numeric figures of a variant, flattened: `unlearned.forget`, `comparison.kl`, `seconds.retrain`... */
 export function figuresOf(v: VariantReport): Record<string, number> {
   const out: Record<string, number> = {};
@@ -57,10 +74,13 @@ export function figuresOf(v: VariantReport): Record<string, number> {
   for (const model of ['original', 'unlearned', 'retrained'] as const) {
     const m = v[model];
     if (!m) continue;
-    for (const key of ['testAccuracy', 'forget', 'forgetTrain', 'targetAccuracy', 'miaAuc'] as const) {
-      put(`${model}.${key}`, m[key]);
-    }
+    for (const key of MODEL_FIGURES) put(`${model}.${key}`, m[key]);
     for (const [c, x] of m.perClassAccuracy.entries()) put(`${model}.perClassAccuracy.${c}`, x);
+  }
+  for (const [id, m] of Object.entries(v.methods ?? {})) {
+    for (const key of MODEL_FIGURES) put(`methods.${id}.${key}`, m[key]);
+    for (const [k, x] of Object.entries(m.comparison ?? {})) put(`methods.${id}.comparison.${k}`, x);
+    for (const [k, x] of Object.entries(m.cost)) put(`methods.${id}.cost.${k}`, x);
   }
   for (const [k, x] of Object.entries(v.comparison ?? {})) put(`comparison.${k}`, x);
   for (const [k, x] of Object.entries(v.seconds)) put(`seconds.${k}`, x);

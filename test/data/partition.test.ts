@@ -107,7 +107,7 @@ describe('partition', () => {
     expect(part.header.forgetCount).toBe(labels.filter((l) => l === 9).length);
   });
 
-  it('a forget set that does not divide over the unlearning clients keeps every sample (the remainder is shared)', () => {
+  it('a forget set that does not divide over the unlearning clients keeps every sample (the remainder shared)', () => {
     // 61 samples over 3 clients: 21, 20, 20; none dropped from training.
     const part = make({ proportion: 0.0102, unlearningClientIds: [1, 5, 8] });
     const owner = owners(part);
@@ -123,7 +123,7 @@ describe('partition', () => {
     expect(cls.header.forgetCount).toBe(labels.filter((l) => l === 9).length);
   });
 
-  it('class mode under Dirichlet: the class lives only at the unlearning clients, so the whole class is forgotten', () => {
+  it('class mode under Dirichlet: the class lives only at the unlearning clients: the whole class is forgotten', () => {
     const part = make({ mode: 'class', scheme: 'dirichlet', beta: 0.5, unlearningClients: 2 });
     const owner = owners(part);
     const ul = new Set(part.header.unlearningClients);

@@ -74,7 +74,9 @@ describe('seeds and sweeps (matrix) and the report', () => {
     const svg = await readFile(join(dir, 'reports/smoke/charts/sweep.svg'), 'utf8');
     expect(svg).toMatch(/^<svg[\s\S]*α[\s\S]*<\/svg>$/);
     const metricsCsv = (await readFile(join(dir, 'reports/smoke/metrics.csv'), 'utf8')).trim().split('\n');
-    expect(metricsCsv).toHaveLength(1 + 4 * 3);
+    // Per variant: the original, unlearned and retrained models, and the methods fedau and retrain.
+    expect(metricsCsv).toHaveLength(1 + 4 * 5);
+    expect(metricsCsv.filter((l) => l.includes(',method:fedau,'))).toHaveLength(4);
 
     // One more α: only its unlearning and evaluation run (and the report), the trainings come from the cache.
     const more = await runSmoke(dir, { matrix: ['seed=0,1', 'forget.alpha=0.5,0.7,0.9'] });
