@@ -65,7 +65,7 @@ describe('the unlearning methods, judged by one evaluation (pipelines/mnist-meth
     expect(svg).toContain('<svg');
   });
 
-  it('recording changes no byte of the federation; a method without its recording fails with the setting to add', async () => {
+  it('recording changes no byte of the federation; a method without it fails with the setting to add', async () => {
     const dir = await tempDir();
     const withRecord = await run(await smallCopy(dir, 'client'), dir, ['train.record.every=1']);
     const plainFile = await smallCopy(dir, 'client', (y) =>
@@ -89,7 +89,7 @@ describe('the unlearning methods, judged by one evaluation (pipelines/mnist-meth
     expect(JSON.stringify(error.info)).toMatch(/record: \{ every: 1, forgetSteps: true \}/);
   });
 
-  it('class mode: pruning removes channels and fine-tunes; forgetting fewer clients than the retrain is refused', async () => {
+  it('class mode: pruning and fine-tuning; forgetting fewer clients than the retrain is refused', async () => {
     const dir = await tempDir();
     const file = await smallCopy(dir, 'class');
     const result = await run(file, dir);
