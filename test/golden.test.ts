@@ -134,7 +134,7 @@ describe('golden determinism', () => {
   }, 120_000);
 });
 
-/** A digest of an artifact's content with wall-clock timings (and the cost ratio made of them) left out. */
+/** A digest of an artifact's content with wall-clock timings left out. */
 function timingFreeDigest(kind: ArtifactKind, bytes: Uint8Array): string {
   if (kind === 'history') return sha256(canonicalJson(withoutTimings(JSON.parse(new TextDecoder().decode(bytes)))));
   if (kind === 'report') {
@@ -144,12 +144,17 @@ function timingFreeDigest(kind: ArtifactKind, bytes: Uint8Array): string {
   return sha256(bytes);
 }
 
+/** Wall-clock figures: `seconds`, every `…Seconds` (a method's learn and unlearn time) and the ratio made of them. */
+function isTiming(key: string): boolean {
+  return key === 'seconds' || key.endsWith('Seconds') || key === 'costRatio';
+}
+
 function withoutTimings(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutTimings);
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value)
-        .filter(([k]) => k !== 'seconds' && k !== 'costRatio')
+        .filter(([k]) => !isTiming(k))
         .map(([k, v]) => [k, withoutTimings(v)]),
     );
   }
