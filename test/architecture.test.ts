@@ -110,4 +110,16 @@ describe('architecture', () => {
     expect(longFunctions(long, 'x.ts').map((f: { name: string }) => f.name)).toEqual(['f']);
     expect(sizeProblems()).toEqual([]);
   });
+
+  it('every "design §N" the code cites is a section of docs/design.md', () => {
+    const design = readFileSync(join(ROOT, 'docs/design.md'), 'utf8');
+    const sections = new Set([...design.matchAll(/^#{2,3} ([0-9.]+?)\.? /gm)].map((m) => m[1]));
+    expect(sections.has('7.2')).toBe(true);
+    const dangling = [...sourceFiles('src'), ...sourceFiles('stages'), ...sourceFiles('bench')].flatMap((file) =>
+      [...readFileSync(join(ROOT, file), 'utf8').matchAll(/design(?:\.md)? §([0-9]+(?:\.[0-9]+)?)/g)]
+        .filter((m) => !sections.has(m[1]))
+        .map((m) => `${file} cites design §${m[1]}`),
+    );
+    expect(dangling).toEqual([]);
+  });
 });

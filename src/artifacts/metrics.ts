@@ -29,7 +29,7 @@ export interface ModelMetrics {
    */
   miaAuc: number | null;
   /**
-   * A stronger attack (design §8): a classifier on loss, confidence and entropy, trained on this model's outputs for
+   * A stronger attack (design §12): a classifier on loss, confidence and entropy, trained on this model's outputs for
    * retained training samples against unseen ones, judged on the forget set against held-out unseen samples of its
    * kind (ROC AUC, 0.5 = chance). Its value on the original model is the attack's power.
    */

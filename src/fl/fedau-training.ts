@@ -73,7 +73,7 @@ export async function trainFedau(
 }
 
 /**
- * FedAU's cost during training (design §8): what the unlearning clients' jobs took beyond the normal clients' median
+ * FedAU's cost during training (design §12): what the unlearning clients' jobs took beyond the normal clients' median
  * time per sample for as many samples. An estimate (clients share cores), never below zero.
  */
 export function auxiliarySeconds(results: ClientResult[], unlearning: Set<number>): number {

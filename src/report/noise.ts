@@ -1,5 +1,5 @@
 /**
- * When a difference between two models is more than noise (design §8). One run: the 95% sampling interval of the
+ * When a difference between two models is more than noise (design §12). One run: the 95% sampling interval of the
  * difference, from the binomial standard error of each accuracy and Hanley & McNeil's standard error of each AUC.
  * Several seeds: the 95% Student-t interval of the per-seed differences.
  */

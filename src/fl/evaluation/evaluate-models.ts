@@ -23,7 +23,7 @@ export interface Contenders {
 }
 
 /**
- * The one evaluation (design §8): the FedAU model before unlearning (`original`, the attacks' power and relearning's
+ * The one evaluation (design §12): the FedAU model before unlearning (`original`, the attacks' power and relearning's
  * reference), then every method's model (`fedau`, `retrain`, the others) through the same figures, each compared
  * with the retrained model.
  */

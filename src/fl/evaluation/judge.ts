@@ -11,7 +11,7 @@ import type { ModelDef } from '../../ml/models/model.ts';
 import type { TrainData } from '../../ml/train/client-train.ts';
 import { type RelearnSettings, relearnRounds } from './relearn.ts';
 
-/** What every model is judged with: the same sets, the same attack, the same relearning (design §8). */
+/** What every model is judged with: the same sets, the same attack, the same relearning (design §12). */
 export interface Judge {
   tf: typeof tfType;
   model: ModelDef;

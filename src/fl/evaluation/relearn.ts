@@ -22,7 +22,7 @@ export interface RelearnSettings {
 const RELEARN_ROUND = 1_000_000;
 
 /**
- * Relearn time (design §8): FedAvg rounds, each forgotten client training one epoch on its forget data with the
+ * Relearn time (design §12): FedAvg rounds, each forgotten client training one epoch on its forget data with the
  * labels it had (the backdoor target, the class), until the forget metric is back to `threshold`; 0 when it already
  * is; `maxRounds` with `capped` when it never comes back within the cap. A model that truly forgot relearns as slowly
  * as the retrained one.
