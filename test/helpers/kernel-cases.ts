@@ -19,6 +19,33 @@ export const CONV_CASES: {
   { name: 'resnet 3×3 stride 2 pad 1', x: [2, 16, 16, 16], f: [3, 3, 16, 32], stride: 2, pad: 1 },
   { name: 'resnet 1×1 stride 2 shortcut', x: [2, 16, 16, 16], f: [1, 1, 16, 32], stride: 2, pad: 0 },
   { name: '3×3 stride 2 same, odd size', x: [2, 7, 9, 4], f: [3, 3, 4, 5], stride: 2, pad: 'same' },
+  // 12 output channels: fedau's filter-gradient kernel takes its 8-wide and its 4-wide blocks.
+  { name: '3×3 stride 2 valid, 12 channels', x: [2, 11, 11, 3], f: [3, 3, 3, 12], stride: 2, pad: 'valid' },
+];
+
+/**
+ * Every convolution shape the three models train, at their real channel counts and image sizes (batch 1, so the
+ * `cpu` backend computes the reference in seconds): LeNet on MNIST, AlexNet and ResNet18 on CIFAR.
+ */
+export const MODEL_CONV_SHAPES: (typeof CONV_CASES)[number][] = [
+  { name: 'lenet conv1', x: [1, 28, 28, 1], f: [5, 5, 1, 6], stride: 1, pad: 'valid' },
+  { name: 'lenet conv2', x: [1, 12, 12, 6], f: [5, 5, 6, 16], stride: 1, pad: 'valid' },
+  { name: 'alexnet conv1', x: [1, 32, 32, 3], f: [5, 5, 3, 64], stride: 1, pad: 2 },
+  { name: 'alexnet conv2', x: [1, 16, 16, 64], f: [5, 5, 64, 192], stride: 1, pad: 2 },
+  { name: 'alexnet conv3', x: [1, 8, 8, 192], f: [3, 3, 192, 384], stride: 1, pad: 1 },
+  { name: 'alexnet conv4', x: [1, 8, 8, 384], f: [3, 3, 384, 256], stride: 1, pad: 1 },
+  { name: 'alexnet conv5', x: [1, 8, 8, 256], f: [3, 3, 256, 256], stride: 1, pad: 1 },
+  { name: 'resnet18 stem', x: [1, 32, 32, 3], f: [3, 3, 3, 64], stride: 1, pad: 1 },
+  { name: 'resnet18 layer1', x: [1, 32, 32, 64], f: [3, 3, 64, 64], stride: 1, pad: 1 },
+  { name: 'resnet18 layer2 down', x: [1, 32, 32, 64], f: [3, 3, 64, 128], stride: 2, pad: 1 },
+  { name: 'resnet18 layer2', x: [1, 16, 16, 128], f: [3, 3, 128, 128], stride: 1, pad: 1 },
+  { name: 'resnet18 layer2 shortcut', x: [1, 32, 32, 64], f: [1, 1, 64, 128], stride: 2, pad: 0 },
+  { name: 'resnet18 layer3 down', x: [1, 16, 16, 128], f: [3, 3, 128, 256], stride: 2, pad: 1 },
+  { name: 'resnet18 layer3', x: [1, 8, 8, 256], f: [3, 3, 256, 256], stride: 1, pad: 1 },
+  { name: 'resnet18 layer3 shortcut', x: [1, 16, 16, 128], f: [1, 1, 128, 256], stride: 2, pad: 0 },
+  { name: 'resnet18 layer4 down', x: [1, 8, 8, 256], f: [3, 3, 256, 512], stride: 2, pad: 1 },
+  { name: 'resnet18 layer4', x: [1, 4, 4, 512], f: [3, 3, 512, 512], stride: 1, pad: 1 },
+  { name: 'resnet18 layer4 shortcut', x: [1, 8, 8, 256], f: [1, 1, 256, 512], stride: 2, pad: 0 },
 ];
 
 /** The gradients of both operands of a convolution, from seeded random inputs. */

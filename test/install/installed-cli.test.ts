@@ -41,6 +41,8 @@ describe('fedau installed from its packed tarball', () => {
       'dist/src/ml/runners/trainer-thread.js',
       'dist/src/cluster/worker/stage-thread.js',
       'dist/src/index.d.ts',
+      // fedau's own CPU kernels, compiled from kernels/ by the build.
+      'dist/kernels/fedau-kernels.wasm',
     ]) {
       expect(files).toContain(f);
     }

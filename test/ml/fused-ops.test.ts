@@ -30,13 +30,16 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
   for (const shape of [
     [3, 24, 24, 6],
     [2, 8, 8, 16],
+    // Odd height and width (a last row and column in no window) and a channel count that is not a multiple of 4.
+    [2, 9, 7, 5],
   ] as [number, number, number, number][]) {
     it(`relu(maxPool2×2(x) + b), value and gradients, ${shape.join('×')}`, async () => {
       const compute = () =>
         tf.tidy(() => {
           const x = tf.randomNormal(shape, 0, 1, 'float32', 11) as tfType.Tensor4D;
           const b = tf.randomNormal([shape[3]], 0, 1, 'float32', 12);
-          const r = tf.randomNormal([shape[0], shape[1] / 2, shape[2] / 2, shape[3]], 0, 1, 'float32', 13);
+          const pooled = [shape[0], Math.floor(shape[1] / 2), Math.floor(shape[2] / 2), shape[3]];
+          const r = tf.randomNormal(pooled, 0, 1, 'float32', 13);
           const ops = opsFor(tf);
           const value = ops.poolBiasRelu(x, b);
           const grads = tf.grads((xx: tfType.Tensor, bb: tfType.Tensor) =>

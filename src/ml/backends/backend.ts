@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
 import { FedauError } from '../../core/errors.ts';
 import type { PipelineParams } from '../../generated/stage-params.ts';
+import { kernelsFingerprint } from '../kernels/wasm/fedau-module.ts';
 import { backendWithAdapter } from './backend-name.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, gpuProbe, noAdapterError } from './webgpu.ts';
 
@@ -113,6 +114,7 @@ export function backendDescription(choice: BackendChoice): string {
 export function choiceFacts(choice: BackendChoice): Record<string, string> {
   const facts: Record<string, string> = { tfjs: tfjsVersion(), backend: backendLabel(choice) };
   if (choice.adapter) facts.adapter = adapterLabel(choice.adapter);
+  if (choice.name === 'wasm') facts.kernels = kernelsFingerprint();
   return facts;
 }
 

@@ -1,12 +1,12 @@
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
-import { callKernel, dispose, type WasmBackend } from './util.ts';
+import { addressOf, fedauKernels } from './fedau-module.ts';
+import type { WasmBackend } from './util.ts';
 
 /**
- * Conv2DBackpropFilter, which tfjs-backend-wasm 4.22 lacks. The filter gradient is itself a convolution in
- * which the batch axis plays the channel role:
- *   dW[kh,kw,ci,co] = Σ_n Σ_oh,ow x[n, oh·s+kh, ow·s+kw, ci] · dy[n, oh, ow, co]
- * so x transposed to [Cin, H, W, N], convolved (XNNPACK) with dy transposed to [OH, OW, N, Cout] as the filter,
- * at dilation = the forward stride, gives [Cin, KH', KW', Cout]; slice to the kernel size and transpose back.
+ * Conv2DBackpropFilter (which tfjs-backend-wasm 4.22 lacks), by fedau's own SIMD kernel (kernels/conv-filter-grad.ts)
+ * on the wasm heap:
+ *   dW[kh,kw,ci,co] = Σ_n Σ_oh,ow x[n, oh·s+kh−pt, ow·s+kw−pl, ci] · dy[n, oh, ow, co]
+ * When Cout is not a multiple of 4 (LeNet's 6), dy is first copied to rows padded with zeros to whole vectors.
  */
 function conv2DBackpropFilter({
   inputs,
@@ -30,38 +30,37 @@ function conv2DBackpropFilter({
     false,
     'channelsLast',
   );
-  const { top, bottom, left, right } = info.padInfo;
-  const xT = callKernel('Transpose', backend, { x }, { perm: [3, 1, 2, 0] });
-  const dyT = callKernel('Transpose', backend, { x: dy }, { perm: [1, 2, 0, 3] });
-  const conv = callKernel(
-    'Conv2D',
-    backend,
-    { x: xT, filter: dyT },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [info.strideHeight, info.strideWidth],
-    },
-  );
-  dispose(backend, xT, dyT);
-  let cropped = conv;
-  if (conv.shape[1] !== info.filterHeight || conv.shape[2] !== info.filterWidth) {
-    cropped = callKernel(
-      'Slice',
-      backend,
-      { x: conv },
-      { begin: [0, 0, 0, 0], size: [conv.shape[0], info.filterHeight, info.filterWidth, conv.shape[3]] },
-    );
-    dispose(backend, conv);
+  const kernels = fedauKernels(backend);
+  const out = backend.makeOutput(filterShape, 'float32');
+  const co = info.outChannels;
+  const cop = Math.ceil(co / 4) * 4;
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  let dyAddress = addressOf(backend, dy.dataId);
+  const scratch = cop === co ? 0 : backend.wasm._malloc(positions * cop * 4);
+  if (scratch) {
+    kernels.padChannels(dyAddress, scratch, positions, co, cop);
+    dyAddress = scratch;
   }
-  const out = callKernel('Transpose', backend, { x: cropped }, { perm: [1, 2, 0, 3] });
-  dispose(backend, cropped);
+  kernels.convFilterGrad(
+    addressOf(backend, x.dataId),
+    dyAddress,
+    addressOf(backend, out.dataId),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    co,
+    cop,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  if (scratch) backend.wasm._free(scratch);
   return out;
 }
 

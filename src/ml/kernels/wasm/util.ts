@@ -3,7 +3,14 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** The parts of the wasm backend that kernels use (the class is not exported with these members typed). */
 export interface WasmBackend {
-  wasm: { HEAPF32: Float32Array; HEAP32: Int32Array };
+  wasm: {
+    HEAPF32: Float32Array;
+    HEAP32: Int32Array;
+    /** The emscripten module's exports: its memory is the heap fedau's own kernels import. */
+    asm: { memory: object };
+    _malloc(bytes: number): number;
+    _free(address: number): void;
+  };
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; shape: number[] } };
   makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;

@@ -1,0 +1,229 @@
+// AssemblyScript: the filter gradient of a 2-D convolution (NHWC input, [KH, KW, Cin, Cout] filter), computed
+// directly on tfjs-wasm's heap with 128-bit SIMD across output channels.
+//   dW[kh, kw, ci, co] = Σ_n Σ_oh Σ_ow x[n, oh·sh + kh − pt, ow·sw + kw − pl, ci] · dy[n, oh, ow, co]
+// Each output vector sums its terms in one fixed order (n, oh, then the even and the odd ow in two chains added at
+// the end, which also hides the latency of the additions), so the result is the same bytes on every run.
+// Nothing here allocates: the module has no heap of its own, only tfjs-wasm's memory, which it imports.
+import { addLanes } from './lanes';
+
+// The call's geometry, in globals (not memory) so the blocks read them without arguments.
+let X: usize = 0;
+let DY: usize = 0;
+/** The samples of the current tile: its dy rows stay in the L1 cache while every filter tap reads them. */
+let N0: i32 = 0;
+let N1: i32 = 0;
+let H: i32 = 0;
+let W: i32 = 0;
+let CI: i32 = 0;
+let OH: i32 = 0;
+let OW: i32 = 0;
+/** Output channels per position in `dy`: Cout rounded up to 4, the padding zero, so every load is a whole vector. */
+let COP: i32 = 0;
+let SW: i32 = 0;
+/** The rows and columns of dy whose input position is inside the image, and the input row and column at o = 0. */
+let OH_LO: i32 = 0;
+let OH_HI: i32 = 0;
+let OW_LO: i32 = 0;
+let OW_HI: i32 = 0;
+let IH0: i32 = 0;
+let IW0: i32 = 0;
+let SH: i32 = 0;
+
+export function convFilterGrad(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  n: i32,
+  h: i32,
+  w: i32,
+  ci: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  cop: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  pt: i32,
+  pl: i32,
+): void {
+  X = x;
+  DY = dy;
+  H = h;
+  W = w;
+  CI = ci;
+  OH = oh;
+  OW = ow;
+  COP = cop;
+  SH = sh;
+  SW = sw;
+  memory.fill(dw, 0, (<usize>(kh * kw * ci * co)) << 2);
+  // Samples per tile: dy's rows for the tile fit in 16 kB.
+  const tile = max(1, 4096 / (oh * ow * cop));
+  for (N0 = 0; N0 < n; N0 += tile) {
+    N1 = min(n, N0 + tile);
+    taps(dw, kh, kw, ci, co, cop, h, w, oh, ow, sh, sw, pt, pl);
+  }
+}
+
+/** Adds the current tile's terms to every filter tap. */
+function taps(
+  dw: usize,
+  kh: i32,
+  kw: i32,
+  ci: i32,
+  co: i32,
+  cop: i32,
+  h: i32,
+  w: i32,
+  oh: i32,
+  ow: i32,
+  sh: i32,
+  sw: i32,
+  pt: i32,
+  pl: i32,
+): void {
+  for (let r = 0; r < kh; r++) {
+    OH_LO = max(0, ceilDiv(pt - r, sh));
+    OH_HI = min(oh, floorDiv(h - 1 + pt - r, sh) + 1);
+    IH0 = r - pt;
+    for (let s = 0; s < kw; s++) {
+      OW_LO = max(0, ceilDiv(pl - s, sw));
+      OW_HI = min(ow, floorDiv(w - 1 + pl - s, sw) + 1);
+      IW0 = s - pl;
+      for (let c = 0; c < ci; c++) {
+        const out = dw + ((<usize>(((r * kw + s) * ci + c) * co)) << 2);
+        let v = 0;
+        for (; v + 16 <= cop; v += 16) block4(c, v, out, co);
+        for (; v + 8 <= cop; v += 8) block2(c, v, out, co);
+        for (; v < cop; v += 4) block1(c, v, out, co);
+      }
+    }
+  }
+}
+
+function ceilDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? (a + b - 1) / b : -(-a / b);
+}
+
+function floorDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/** The address of x[i, o·sh + IH0, OW_LO·sw + IW0, c]. */
+function xRow(i: i32, o: i32, c: i32): usize {
+  return X + ((<usize>(((i * H + o * SH + IH0) * W + OW_LO * SW + IW0) * CI + c)) << 2);
+}
+
+/** The address of dy[i, o, OW_LO, v]. */
+function dyRow(i: i32, o: i32, v: i32): usize {
+  return DY + ((<usize>(((i * OH + o) * OW + OW_LO) * COP + v)) << 2);
+}
+
+function block4(c: i32, v: i32, out: usize, co: i32): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  const xStep = (<usize>(SW * CI)) << 2;
+  const dyStep = (<usize>COP) << 2;
+  const pairs = (OW_HI - OW_LO) >> 1;
+  const odd = (OW_HI - OW_LO) & 1;
+  for (let i = N0; i < N1; i++) {
+    for (let o = OH_LO; o < OH_HI; o++) {
+      let xp = xRow(i, o, c);
+      let dp = dyRow(i, o, v);
+      for (let q = 0; q < pairs; q++) {
+        const xa = f32x4.splat(load<f32>(xp));
+        const xb = f32x4.splat(load<f32>(xp + xStep));
+        const dq = dp + dyStep;
+        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
+        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(xa, v128.load(dp, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(xa, v128.load(dp, 48)));
+        b0 = f32x4.add(b0, f32x4.mul(xb, v128.load(dq)));
+        b1 = f32x4.add(b1, f32x4.mul(xb, v128.load(dq, 16)));
+        b2 = f32x4.add(b2, f32x4.mul(xb, v128.load(dq, 32)));
+        b3 = f32x4.add(b3, f32x4.mul(xb, v128.load(dq, 48)));
+        xp += xStep << 1;
+        dp += dyStep << 1;
+      }
+      if (odd) {
+        const xa = f32x4.splat(load<f32>(xp));
+        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
+        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(xa, v128.load(dp, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(xa, v128.load(dp, 48)));
+      }
+    }
+  }
+  addLanes(out + ((<usize>v) << 2), f32x4.add(a0, b0), co - v);
+  addLanes(out + ((<usize>(v + 4)) << 2), f32x4.add(a1, b1), co - v - 4);
+  addLanes(out + ((<usize>(v + 8)) << 2), f32x4.add(a2, b2), co - v - 8);
+  addLanes(out + ((<usize>(v + 12)) << 2), f32x4.add(a3, b3), co - v - 12);
+}
+
+function block2(c: i32, v: i32, out: usize, co: i32): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  const xStep = (<usize>(SW * CI)) << 2;
+  const dyStep = (<usize>COP) << 2;
+  const pairs = (OW_HI - OW_LO) >> 1;
+  const odd = (OW_HI - OW_LO) & 1;
+  for (let i = N0; i < N1; i++) {
+    for (let o = OH_LO; o < OH_HI; o++) {
+      let xp = xRow(i, o, c);
+      let dp = dyRow(i, o, v);
+      for (let q = 0; q < pairs; q++) {
+        const xa = f32x4.splat(load<f32>(xp));
+        const xb = f32x4.splat(load<f32>(xp + xStep));
+        const dq = dp + dyStep;
+        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
+        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
+        b0 = f32x4.add(b0, f32x4.mul(xb, v128.load(dq)));
+        b1 = f32x4.add(b1, f32x4.mul(xb, v128.load(dq, 16)));
+        xp += xStep << 1;
+        dp += dyStep << 1;
+      }
+      if (odd) {
+        const xa = f32x4.splat(load<f32>(xp));
+        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
+        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
+      }
+    }
+  }
+  addLanes(out + ((<usize>v) << 2), f32x4.add(a0, b0), co - v);
+  addLanes(out + ((<usize>(v + 4)) << 2), f32x4.add(a1, b1), co - v - 4);
+}
+
+function block1(c: i32, v: i32, out: usize, co: i32): void {
+  let a0 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  const xStep = (<usize>(SW * CI)) << 2;
+  const dyStep = (<usize>COP) << 2;
+  const pairs = (OW_HI - OW_LO) >> 1;
+  const odd = (OW_HI - OW_LO) & 1;
+  for (let i = N0; i < N1; i++) {
+    for (let o = OH_LO; o < OH_HI; o++) {
+      let xp = xRow(i, o, c);
+      let dp = dyRow(i, o, v);
+      for (let q = 0; q < pairs; q++) {
+        const xa = f32x4.splat(load<f32>(xp));
+        const xb = f32x4.splat(load<f32>(xp + xStep));
+        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
+        b0 = f32x4.add(b0, f32x4.mul(xb, v128.load(dp + dyStep)));
+        xp += xStep << 1;
+        dp += dyStep << 1;
+      }
+      if (odd) a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(xp)), v128.load(dp)));
+    }
+  }
+  addLanes(out + ((<usize>v) << 2), f32x4.add(a0, b0), co - v);
+}

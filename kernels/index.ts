@@ -1,0 +1,4 @@
+// AssemblyScript entry of fedau's CPU kernels (see kernels/README.md): every export works on tfjs-wasm's heap.
+export { convFilterGrad } from './conv-filter-grad';
+export { padChannels } from './layout';
+export { poolBiasReluGrad } from './pool-bias-relu-grad';

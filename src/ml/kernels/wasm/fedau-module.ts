@@ -1,0 +1,104 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FedauError } from '../../../core/errors.ts';
+import { sha256 } from '../../../core/hash.ts';
+import type { WasmBackend } from './util.ts';
+
+/**
+ * fedau's own CPU kernels: WebAssembly with 128-bit SIMD, compiled from `kernels/` (AssemblyScript) by
+ * `npm run build` into `dist/kernels/fedau-kernels.wasm`. The module imports tfjs-wasm's memory, so a kernel
+ * reads its inputs and writes its output where tfjs keeps the tensors: nothing is copied in or out.
+ */
+export interface FedauKernels {
+  convFilterGrad(
+    x: number,
+    dy: number,
+    dw: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    cop: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  padChannels(src: number, dst: number, positions: number, c: number, cp: number): void;
+  poolBiasReluGrad(
+    dy: number,
+    x: number,
+    y: number,
+    dx: number,
+    db: number,
+    sums: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+  ): void;
+}
+
+/** The part of the WebAssembly API used here (the DOM lib that types it is not in this project's tsconfig). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: WasmApi };
+
+const WASM = 'dist/kernels/fedau-kernels.wasm';
+let compiled: object | undefined;
+const instances = new WeakMap<object, FedauKernels>();
+
+/** The package root: the nearest folder above this file with a package.json (the checkout, or the package). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('fedau: no package.json above the kernels module');
+    dir = up;
+  }
+  return dir;
+}
+
+function kernelBytes(): Uint8Array {
+  const path = join(packageRoot(), WASM);
+  if (!existsSync(path)) {
+    throw new FedauError('FEDAU_BACKEND', `fedau's CPU kernels are not built: ${path} is missing`, {
+      hint: 'run `npm run build` in the checkout (it compiles kernels/ with AssemblyScript)',
+    });
+  }
+  return readFileSync(path);
+}
+
+/**
+ * What identifies the kernels' numeric path in a cache key: the digest of the compiled module. A changed kernel
+ * changes the key of every stage that trains or evaluates on wasm, so a cached result is never reused across it.
+ */
+export function kernelsFingerprint(): string {
+  fingerprint ??= sha256(kernelBytes()).slice(0, 16);
+  return fingerprint;
+}
+let fingerprint: string | undefined;
+
+/** The kernels bound to this backend's heap (one instance per tfjs-wasm module, that is per thread). */
+export function fedauKernels(backend: WasmBackend): FedauKernels {
+  const found = instances.get(backend.wasm);
+  if (found) return found;
+  compiled ??= new wasmApi.Module(kernelBytes());
+  const instance = new wasmApi.Instance(compiled, { env: { memory: backend.wasm.asm.memory } });
+  const kernels = instance.exports as unknown as FedauKernels;
+  instances.set(backend.wasm, kernels);
+  return kernels;
+}
+
+/** The heap address of a tensor's data. */
+export function addressOf(backend: WasmBackend, dataId: object): number {
+  return backend.dataIdMap.get(dataId).memoryOffset;
+}
