@@ -78,11 +78,19 @@ function kernelBytes(): Uint8Array {
 }
 
 /**
- * What identifies the kernels' numeric path in a cache key: the digest of the compiled module. A changed kernel
- * changes the key of every stage that trains or evaluates on wasm, so a cached result is never reused across it.
+ * Which layers take fedau's own kernels rather than a composition of tfjs-wasm's: each choice changes rounding,
+ * so it is part of the fingerprint below. `filterGradDirect`: the largest Cin·Cout whose filter gradient runs
+ * directly (conv2d-backprop-filter.ts).
+ */
+export const KERNEL_DISPATCH = { filterGradDirect: 256 } as const;
+
+/**
+ * What identifies the kernels' numeric path in a cache key: the digest of the compiled module and of the dispatch
+ * rules. A changed kernel or rule changes the key of every stage that trains or evaluates on wasm, so a cached
+ * result is never reused across it.
  */
 export function kernelsFingerprint(): string {
-  fingerprint ??= sha256(kernelBytes()).slice(0, 16);
+  fingerprint ??= sha256(`${sha256(kernelBytes())}:${JSON.stringify(KERNEL_DISPATCH)}`).slice(0, 16);
   return fingerprint;
 }
 let fingerprint: string | undefined;
