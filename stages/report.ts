@@ -25,7 +25,7 @@ function methodSeconds(meta: Readonly<Record<string, unknown>>) {
 
 export default defineStage<ReportParams>()({
   kind: 'report',
-  version: 3,
+  version: 4,
   summary:
     'Write reports/<pipeline name>/: report.md and a self-contained report.html with charts (Vega-Lite specs beside ' +
     'their data), report.json, metrics.csv and history.csv; a matrix run aggregates over seeds.',

@@ -208,15 +208,12 @@ export function sections(r: ReportJson, charts: Chart[]): Section[] {
     : 'the 95% sampling interval (binomial standard errors for accuracies, Hanley–McNeil for AUCs)';
   out.push({
     heading: 'Where each method falls short of the retrained model',
-    blocks: [
-      {
-        text: r.retrained
-          ? falls.length
-            ? `Differences beyond ${noise}:\n\n${falls.map((t) => `- ${t}`).join('\n')}`
-            : `Nowhere beyond ${noise}.`
-          : 'No retrained baseline to compare with.',
-      },
-    ],
+    // The list is a block of its own, so the HTML page renders it as a list.
+    blocks: !r.retrained
+      ? [{ text: 'No retrained baseline to compare with.' }]
+      : falls.length
+        ? [{ text: `Differences beyond ${noise}:` }, { text: falls.map((t) => `- ${t}`).join('\n') }]
+        : [{ text: `Nowhere beyond ${noise}.` }],
   });
   out.push({ heading: 'Charts', blocks: charts.map((c) => ({ chart: c.name, title: c.title })) });
   if (r.variants) {

@@ -48,39 +48,31 @@ export function methodsChart(variants: VariantReport[], aggregate?: AggregateEnt
     }
   }
   const forgetName = FORGET_LABEL[first.forgetMetric];
+  // Methods are told apart by colour and shape in the legend, not by text beside the points: methods that forget
+  // alike sit on top of each other, and their labels would too.
   const single = {
     width: 420,
     height: 300,
-    layer: [
-      {
-        mark: { type: 'circle', opacity: 0.75, stroke: '#333', strokeWidth: 0.5 },
-        encoding: {
-          x: {
-            field: 'forget',
-            type: 'quantitative',
-            title: `${forgetName} (lower forgets more)`,
-            scale: { domain: [0, 1] },
-          },
-          y: { field: 'testAccuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
-          size: {
-            field: 'seconds',
-            type: 'quantitative',
-            title: 'seconds (training + unlearning)',
-            scale: { range: [60, 1400] },
-          },
-          color: { field: 'method', type: 'nominal', title: null, legend: { labelLimit: 300 } },
-          tooltip: [{ field: 'method' }, { field: 'forget' }, { field: 'testAccuracy' }, { field: 'seconds' }],
-        },
+    mark: { type: 'point', filled: true, opacity: 0.7, stroke: '#333', strokeWidth: 0.5 },
+    encoding: {
+      x: {
+        field: 'forget',
+        type: 'quantitative',
+        title: `${forgetName} (lower forgets more)`,
+        scale: { domain: [0, 1] },
       },
-      {
-        mark: { type: 'text', align: 'left', dx: 9, dy: -7, fontSize: 10 },
-        encoding: {
-          x: { field: 'forget', type: 'quantitative' },
-          y: { field: 'testAccuracy', type: 'quantitative' },
-          text: { field: 'method' },
-        },
+      y: { field: 'testAccuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
+      size: {
+        field: 'seconds',
+        type: 'quantitative',
+        title: 'cost, s (training + unlearning)',
+        scale: { range: [60, 1400] },
+        legend: { titleLimit: 300 },
       },
-    ],
+      color: { field: 'method', type: 'nominal', title: 'method', legend: { labelLimit: 300 } },
+      shape: { field: 'method', type: 'nominal', title: 'method' },
+      tooltip: [{ field: 'method' }, { field: 'forget' }, { field: 'testAccuracy' }, { field: 'seconds' }],
+    },
   };
   return {
     name: 'methods',
