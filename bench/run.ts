@@ -248,7 +248,19 @@ async function modelThroughput() {
   } else {
     log('pytorch: not installed (apt-get install python3-torch), so only fedau is measured');
   }
-  if (json) process.stdout.write(`${JSON.stringify({ models: rows })}\n`);
+  const ratios = perModelRatios(rows);
+  for (const [name, ratio] of Object.entries(ratios)) log(`${name.padEnd(9)} fedau wasm / pytorch 1 thread: ${ratio}`);
+  if (json) process.stdout.write(`${JSON.stringify({ models: rows, ratios })}\n`);
+}
+
+/** fedau on wasm against PyTorch on one thread, per model (both one worker, one core): what the kernels are for. */
+function perModelRatios(rows: { model: string; backend: string; samplesPerSec: number }[]): Record<string, number> {
+  const ratios: Record<string, number> = {};
+  for (const fedau of rows.filter((r) => r.backend.startsWith('wasm'))) {
+    const torch = rows.find((r) => r.model === fedau.model && r.backend.startsWith('pytorch'));
+    if (torch) ratios[fedau.model] = Math.round((fedau.samplesPerSec / torch.samplesPerSec) * 100) / 100;
+  }
+  return ratios;
 }
 
 if (process.argv.includes('--models')) {

@@ -27,22 +27,27 @@ describe('CIFAR-shaped pipelines end to end on generated data', () => {
   it.each([
     ['cifar10-alexnet', 'cifar10', 'alexnet', 'samples'],
     ['cifar100-resnet18', 'cifar100', 'resnet18', 'class'],
-  ])('%s: dataset → partition → train → unlearn → evaluate → report', async (name, dataset, model, mode) => {
-    const dir = await tempDir();
-    await writeFile(join(dir, 'p.yaml'), pipeline(name, dataset, model, mode));
-    const result = await runPipeline(join(dir, 'p.yaml'), { store: join(dir, 'store'), workDir: dir });
-    expect(result.status, JSON.stringify(result.stages.train.error)).toBe('success');
-    const report = JSON.parse(await readFile(join(dir, 'reports', name, 'report.json'), 'utf8'));
-    expect(report).toMatchObject({
-      dataset,
-      model,
-      mode,
-      clients: 3,
-      rounds: 2,
-      forgetMetric: mode === 'class' ? 'class-accuracy' : 'backdoor-asr',
-    });
-    expect(report.history).toHaveLength(2);
-    expect(report.original.testAccuracy).toBeGreaterThanOrEqual(0);
-    expect(result.stages.train.outputs!.federation.meta).toMatchObject({ model });
-  });
+  ])(
+    '%s: dataset → partition → train → unlearn → evaluate → report',
+    async (name, dataset, model, mode) => {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'p.yaml'), pipeline(name, dataset, model, mode));
+      const result = await runPipeline(join(dir, 'p.yaml'), { store: join(dir, 'store'), workDir: dir });
+      expect(result.status, JSON.stringify(result.stages.train.error)).toBe('success');
+      const report = JSON.parse(await readFile(join(dir, 'reports', name, 'report.json'), 'utf8'));
+      expect(report).toMatchObject({
+        dataset,
+        model,
+        mode,
+        clients: 3,
+        rounds: 2,
+        forgetMetric: mode === 'class' ? 'class-accuracy' : 'backdoor-asr',
+      });
+      expect(report.history).toHaveLength(2);
+      expect(report.original.testAccuracy).toBeGreaterThanOrEqual(0);
+      expect(result.stages.train.outputs!.federation.meta).toMatchObject({ model });
+      // ResNet18 trains, retrains and is judged on wasm: 41 s in CI, more on a busy machine.
+    },
+    180_000,
+  );
 });
