@@ -63,41 +63,30 @@ export function convFilterGrad(
   const tile = max(1, 4096 / (oh * ow * cop));
   for (N0 = 0; N0 < n; N0 += tile) {
     N1 = min(n, N0 + tile);
-    taps(dw, kh, kw, ci, co, cop, h, w, oh, ow, sh, sw, pt, pl);
+    taps(dw, kh, kw, co, pt, pl);
   }
 }
 
-/** Adds the current tile's terms to every filter tap. */
-function taps(
-  dw: usize,
-  kh: i32,
-  kw: i32,
-  ci: i32,
-  co: i32,
-  cop: i32,
-  h: i32,
-  w: i32,
-  oh: i32,
-  ow: i32,
-  sh: i32,
-  sw: i32,
-  pt: i32,
-  pl: i32,
-): void {
+/**
+ * Adds the current tile's terms to every filter tap. The output channels go by 4, 2 or 1 vectors at a time: three
+ * copies of one loop (block4, block2, block1) because their accumulators must be locals, which is what keeps them
+ * in registers; an array of accumulators would live in memory.
+ */
+function taps(dw: usize, kh: i32, kw: i32, co: i32, pt: i32, pl: i32): void {
   for (let r = 0; r < kh; r++) {
-    OH_LO = max(0, ceilDiv(pt - r, sh));
-    OH_HI = min(oh, floorDiv(h - 1 + pt - r, sh) + 1);
+    OH_LO = max(0, ceilDiv(pt - r, SH));
+    OH_HI = min(OH, floorDiv(H - 1 + pt - r, SH) + 1);
     IH0 = r - pt;
     for (let s = 0; s < kw; s++) {
-      OW_LO = max(0, ceilDiv(pl - s, sw));
-      OW_HI = min(ow, floorDiv(w - 1 + pl - s, sw) + 1);
+      OW_LO = max(0, ceilDiv(pl - s, SW));
+      OW_HI = min(OW, floorDiv(W - 1 + pl - s, SW) + 1);
       IW0 = s - pl;
-      for (let c = 0; c < ci; c++) {
-        const out = dw + ((<usize>(((r * kw + s) * ci + c) * co)) << 2);
+      for (let c = 0; c < CI; c++) {
+        const out = dw + ((<usize>(((r * kw + s) * CI + c) * co)) << 2);
         let v = 0;
-        for (; v + 16 <= cop; v += 16) block4(c, v, out, co);
-        for (; v + 8 <= cop; v += 8) block2(c, v, out, co);
-        for (; v < cop; v += 4) block1(c, v, out, co);
+        for (; v + 16 <= COP; v += 16) block4(c, v, out, co);
+        for (; v + 8 <= COP; v += 8) block2(c, v, out, co);
+        for (; v < COP; v += 4) block1(c, v, out, co);
       }
     }
   }

@@ -4,18 +4,12 @@
 // says exactly what the reports say.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { FORGET_LABEL } from '../src/report/charts.ts';
-import { methodLabel, methodsOf } from '../src/report/methods-table.ts';
-import type { AggregateEntry, ReportJson } from '../src/report/report-data.ts';
+import { meanStd, methodLabel, methodsOf } from '../src/report/methods-table.ts';
+import type { ReportJson } from '../src/report/report-data.ts';
 import { shortfallLines } from '../src/report/shortfalls.ts';
 
 export const BEGIN = '<!-- methods-results:begin -->';
 export const END = '<!-- methods-results:end -->';
-
-function cell(a: AggregateEntry, key: string, digits: number, scale = 1): string {
-  const s = a.figures[key];
-  if (!s) return 'n/a';
-  return `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`;
-}
 
 function table(r: ReportJson): string[] {
   const a = r.aggregate?.[0];
@@ -34,10 +28,10 @@ function table(r: ReportJson): string[] {
     'storage, MB',
   ];
   const model = (p: string) => [
-    cell(a, `${p}.testAccuracy`, 4),
-    cell(a, `${p}.${forgetKey}`, 4),
-    cell(a, `${p}.relearnRounds`, 1),
-    cell(a, `${p}.mia`, 3),
+    meanStd(a, `${p}.testAccuracy`, 4),
+    meanStd(a, `${p}.${forgetKey}`, 4),
+    meanStd(a, `${p}.relearnRounds`, 1),
+    meanStd(a, `${p}.mia`, 3),
   ];
   const rows = [[`FedAU model before unlearning (MIA: the attack's power)`, ...model('original'), '—', '—', '—']];
   for (const id of methodsOf(v)) {
@@ -45,9 +39,9 @@ function table(r: ReportJson): string[] {
     rows.push([
       `${methodLabel(id)} (\`${id}\`)`,
       ...model(p),
-      cell(a, `${p}.comparison.agreement`, 4),
-      cell(a, `${p}.cost.unlearnSeconds`, 2),
-      cell(a, `${p}.cost.storageBytes`, 1, 1e-6),
+      meanStd(a, `${p}.comparison.agreement`, 4),
+      meanStd(a, `${p}.cost.unlearnSeconds`, 2),
+      meanStd(a, `${p}.cost.storageBytes`, 1, 1e-6),
     ]);
   }
   return [head, head.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`);

@@ -94,12 +94,15 @@ export function methodsRows(v: VariantReport): string[][] {
   return rows;
 }
 
+/** A figure of an aggregate as `mean ± std` (times `scale`, to `digits` places), or `n/a` when no seed has it. */
+export function meanStd(a: AggregateEntry, key: string, digits = 4, scale = 1): string {
+  const stat: Stat | undefined = a.figures[key];
+  return stat ? `${(stat.mean * scale).toFixed(digits)} ± ${(stat.std * scale).toFixed(digits)}` : 'n/a';
+}
+
 /** Over seeds: the same rows, each cell mean ± std. */
 export function methodsAggregateRows(v: VariantReport, a: AggregateEntry): string[][] {
-  const s = (key: string, digits = 4, scale = 1) => {
-    const stat: Stat | undefined = a.figures[key];
-    return stat ? `${(stat.mean * scale).toFixed(digits)} ± ${(stat.std * scale).toFixed(digits)}` : 'n/a';
-  };
+  const s = (key: string, digits?: number, scale?: number) => meanStd(a, key, digits, scale);
   const forgetKeys = v.forgetMetric === 'forget-accuracy' ? ['forget'] : ['forget', 'forgetTrain'];
   const model = (prefix: string) => [
     s(`${prefix}.testAccuracy`),

@@ -1,6 +1,6 @@
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, fedauKernels, KERNEL_DISPATCH } from './fedau-module.ts';
-import { callKernel, dispose, type WasmBackend } from './util.ts';
+import { fedauKernels, KERNEL_DISPATCH } from './fedau-module.ts';
+import { addressOf, callKernel, dispose, type WasmBackend } from './util.ts';
 
 /**
  * Conv2DBackpropFilter (which tfjs-backend-wasm 4.22 lacks), by fedau's own SIMD kernel (kernels/conv-filter-grad.ts)
@@ -50,16 +50,16 @@ function direct(
   const co = info.outChannels;
   const cop = Math.ceil(co / 4) * 4;
   const positions = info.batchSize * info.outHeight * info.outWidth;
-  let dyAddress = addressOf(backend, dy.dataId);
+  let dyAddress = addressOf(backend, dy);
   const scratch = cop === co ? 0 : backend.wasm._malloc(positions * cop * 4);
   if (scratch) {
     kernels.padChannels(dyAddress, scratch, positions, co, cop);
     dyAddress = scratch;
   }
   kernels.convFilterGrad(
-    addressOf(backend, x.dataId),
+    addressOf(backend, x),
     dyAddress,
-    addressOf(backend, out.dataId),
+    addressOf(backend, out),
     info.batchSize,
     info.inHeight,
     info.inWidth,

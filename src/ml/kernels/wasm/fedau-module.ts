@@ -67,7 +67,14 @@ function packageRoot(): string {
   return dir;
 }
 
+/** The compiled module, read once per thread: the cache key's fingerprint and the compile both use it. */
 function kernelBytes(): Uint8Array {
+  bytes ??= readKernels();
+  return bytes;
+}
+let bytes: Uint8Array | undefined;
+
+function readKernels(): Uint8Array {
   const path = join(packageRoot(), WASM);
   if (!existsSync(path)) {
     throw new FedauError('FEDAU_BACKEND', `fedau's CPU kernels are not built: ${path} is missing`, {
@@ -104,9 +111,4 @@ export function fedauKernels(backend: WasmBackend): FedauKernels {
   const kernels = instance.exports as unknown as FedauKernels;
   instances.set(backend.wasm, kernels);
   return kernels;
-}
-
-/** The heap address of a tensor's data. */
-export function addressOf(backend: WasmBackend, dataId: object): number {
-  return backend.dataIdMap.get(dataId).memoryOffset;
 }

@@ -1,6 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, fedauKernels } from './fedau-module.ts';
-import type { WasmBackend } from './util.ts';
+import { fedauKernels } from './fedau-module.ts';
+import { addressOf, type WasmBackend } from './util.ts';
 
 /**
  * The gradient of y = relu(maxPool2×2(x) + bias) in one pass, by fedau's own SIMD kernel
@@ -20,11 +20,11 @@ function poolBiasReluGrad({
   const db = backend.makeOutput([C], 'float32');
   const sums = backend.wasm._malloc(C * 8);
   fedauKernels(backend).poolBiasReluGrad(
-    addressOf(backend, inputs.dy.dataId),
-    addressOf(backend, inputs.x.dataId),
-    addressOf(backend, inputs.y.dataId),
-    addressOf(backend, dx.dataId),
-    addressOf(backend, db.dataId),
+    addressOf(backend, inputs.dy),
+    addressOf(backend, inputs.x),
+    addressOf(backend, inputs.y),
+    addressOf(backend, dx),
+    addressOf(backend, db),
     sums,
     N,
     H,

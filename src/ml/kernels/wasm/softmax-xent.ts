@@ -1,9 +1,9 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { heapF32, type WasmBackend } from './util.ts';
+import { addressOf, heapF32, type WasmBackend } from './util.ts';
 
 const labelsOf = (backend: WasmBackend, t: TensorInfo) => {
-  const { memoryOffset } = backend.dataIdMap.get(t.dataId);
-  return backend.wasm.HEAP32.subarray(memoryOffset / 4, memoryOffset / 4 + t.shape[0]);
+  const at = addressOf(backend, t) / 4;
+  return backend.wasm.HEAP32.subarray(at, at + t.shape[0]);
 };
 
 /**

@@ -28,11 +28,15 @@ export function callKernel(
   return kernel.kernelFunc({ inputs, attrs, backend: backend as unknown as tf.KernelBackend }) as TensorInfo;
 }
 
+/** The heap address of a tensor's data (what fedau's own kernels take). */
+export function addressOf(backend: WasmBackend, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}
+
 /** A Float32Array view of a tensor's data on the wasm heap (valid until the heap grows). */
 export function heapF32(backend: WasmBackend, t: TensorInfo): Float32Array {
-  const { memoryOffset } = backend.dataIdMap.get(t.dataId);
-  const size = t.shape.reduce((a, b) => a * b, 1);
-  return backend.wasm.HEAPF32.subarray(memoryOffset / 4, memoryOffset / 4 + size);
+  const at = addressOf(backend, t) / 4;
+  return backend.wasm.HEAPF32.subarray(at, at + t.shape.reduce((a, b) => a * b, 1));
 }
 
 export function dispose(backend: WasmBackend, ...tensors: TensorInfo[]): void {
