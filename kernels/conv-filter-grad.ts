@@ -4,6 +4,7 @@
 // Each output vector sums its terms in one fixed order (n, oh, then the even and the odd ow in two chains added at
 // the end, which also hides the latency of the additions), so the result is the same bytes on every run.
 // Nothing here allocates: the module has no heap of its own, only tfjs-wasm's memory, which it imports.
+import { taps2x4, taps5x2 } from './conv-filter-grad-taps';
 import { addLanes } from './lanes';
 
 // The call's geometry, in globals (not memory) so the blocks read them without arguments.
@@ -68,27 +69,48 @@ export function convFilterGrad(
 }
 
 /**
- * Adds the current tile's terms to every filter tap. The output channels go by 4, 2 or 1 vectors at a time: three
- * copies of one loop (block4, block2, block1) because their accumulators must be locals, which is what keeps them
- * in registers; an array of accumulators would live in memory.
+ * Adds the current tile's terms to every filter tap. Without padding, and with 8 or 16 output channels, several
+ * taps of a filter row go at once (conv-filter-grad-taps.ts); otherwise one tap at a time.
  */
 function taps(dw: usize, kh: i32, kw: i32, co: i32, pt: i32, pl: i32): void {
+  const whole = pt === 0 && pl === 0 && (OH - 1) * SH + kh <= H && (OW - 1) * SW + kw <= W;
+  const width = whole && COP === 8 ? 5 : whole && COP === 16 ? 2 : 0;
+  if (width === 0) {
+    for (let r = 0; r < kh; r++) for (let s = 0; s < kw; s++) oneTap(dw, r, s, kw, co, pt, pl);
+    return;
+  }
+  const tapBytes = (<usize>(CI * co)) << 2;
   for (let r = 0; r < kh; r++) {
-    OH_LO = max(0, ceilDiv(pt - r, SH));
-    OH_HI = min(OH, floorDiv(H - 1 + pt - r, SH) + 1);
-    IH0 = r - pt;
-    for (let s = 0; s < kw; s++) {
-      OW_LO = max(0, ceilDiv(pl - s, SW));
-      OW_HI = min(OW, floorDiv(W - 1 + pl - s, SW) + 1);
-      IW0 = s - pl;
+    let s = 0;
+    for (; s + width <= kw; s += width) {
       for (let c = 0; c < CI; c++) {
         const out = dw + ((<usize>(((r * kw + s) * CI + c) * co)) << 2);
-        let v = 0;
-        for (; v + 16 <= COP; v += 16) block4(c, v, out, co);
-        for (; v + 8 <= COP; v += 8) block2(c, v, out, co);
-        for (; v < COP; v += 4) block1(c, v, out, co);
+        if (width === 5) taps5x2(X, DY, out, tapBytes, N0, N1, H, W, CI, OH, OW, SH, SW, r, s, c, co);
+        else taps2x4(X, DY, out, tapBytes, N0, N1, H, W, CI, OH, OW, SH, SW, r, s, c);
       }
     }
+    for (; s < kw; s++) oneTap(dw, r, s, kw, co, pt, pl);
+  }
+}
+
+/**
+ * One filter tap, every input channel, the output channels 4, 2 or 1 vectors at a time: three copies of one loop
+ * (block4, block2, block1) because their accumulators must be locals, which is what keeps them in registers; an
+ * array of accumulators would live in memory.
+ */
+function oneTap(dw: usize, r: i32, s: i32, kw: i32, co: i32, pt: i32, pl: i32): void {
+  OH_LO = max(0, ceilDiv(pt - r, SH));
+  OH_HI = min(OH, floorDiv(H - 1 + pt - r, SH) + 1);
+  IH0 = r - pt;
+  OW_LO = max(0, ceilDiv(pl - s, SW));
+  OW_HI = min(OW, floorDiv(W - 1 + pl - s, SW) + 1);
+  IW0 = s - pl;
+  for (let c = 0; c < CI; c++) {
+    const out = dw + ((<usize>(((r * kw + s) * CI + c) * co)) << 2);
+    let v = 0;
+    for (; v + 16 <= COP; v += 16) block4(c, v, out, co);
+    for (; v + 8 <= COP; v += 8) block2(c, v, out, co);
+    for (; v < COP; v += 4) block1(c, v, out, co);
   }
 }
 

@@ -1,4 +1,6 @@
 // AssemblyScript entry of fedau's CPU kernels (see kernels/README.md): every export works on tfjs-wasm's heap.
 export { convFilterGrad } from './conv-filter-grad';
+export { convForwardOneChannel } from './conv-forward-one-channel';
+export { convInputGrad, convInputGradFilter } from './conv-input-grad';
 export { padChannels } from './layout';
 export { poolBiasReluGrad } from './pool-bias-relu-grad';

@@ -21,6 +21,9 @@ export const CONV_CASES: {
   { name: '3×3 stride 2 same, odd size', x: [2, 7, 9, 4], f: [3, 3, 4, 5], stride: 2, pad: 'same' },
   // 12 output channels: fedau's filter-gradient kernel takes its 8-wide and its 4-wide blocks.
   { name: '3×3 stride 2 valid, 12 channels', x: [2, 11, 11, 3], f: [3, 3, 3, 12], stride: 2, pad: 'valid' },
+  // One channel, 7 filters, 11 output columns: the one-channel forward kernel's blocks of 4 and 1 filters, and of
+  // 8 pixels and a scalar tail.
+  { name: 'one channel 3×3, 7 filters, odd width', x: [2, 9, 13, 1], f: [3, 3, 1, 7], stride: 1, pad: 'valid' },
 ];
 
 /**
@@ -50,7 +53,7 @@ export const MODEL_CONV_SHAPES: (typeof CONV_CASES)[number][] = [
   { name: 'resnet18 layer4 shortcut', x: [1, 4, 4, 256], f: [1, 1, 256, 512], stride: 2, pad: 0 },
 ];
 
-/** The gradients of both operands of a convolution, from seeded random inputs. */
+/** A convolution's output and the gradients of both its operands, from seeded random inputs. */
 export function convGrads(tf: typeof tfType, c: (typeof CONV_CASES)[number]): () => tfType.Tensor[] {
   return () => {
     const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tfType.Tensor4D;
@@ -66,9 +69,10 @@ export function convGrads(tf: typeof tfType, c: (typeof CONV_CASES)[number]): ()
         : c.pad;
     const y = tf.conv2d(x, f, c.stride, pad);
     const r = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
-    return tf.grads((a: tfType.Tensor, b: tfType.Tensor) =>
+    const grads = tf.grads((a: tfType.Tensor, b: tfType.Tensor) =>
       tf.sum(tf.mul(tf.conv2d(a as tfType.Tensor4D, b as tfType.Tensor4D, c.stride, pad), r)),
     )([x, f]);
+    return [y, ...grads];
   };
 }
 

@@ -22,7 +22,7 @@ const expectNoLeaks = (f: () => void) => expectNoLeaksOn(tf, 'wasm', f);
 
 describe('fedau wasm kernels agree with the cpu backend', () => {
   for (const c of CONV_CASES) {
-    it(`Conv2DBackpropFilter and Conv2DBackpropInput: ${c.name}`, async () => {
+    it(`Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput: ${c.name}`, async () => {
       const grads = convGrads(tf, c);
       expectClose(await on('wasm', grads), await on('cpu', grads));
       await expectNoLeaks(() => tf.tidy(() => void grads()));
@@ -31,7 +31,7 @@ describe('fedau wasm kernels agree with the cpu backend', () => {
 
   // Tolerance: 1e-3 of 1 + |reference| per element; sums of up to 4 608 terms in another order differ by ~1e-5.
   for (const c of MODEL_CONV_SHAPES) {
-    it(`both gradients at the models' real shape: ${c.name} ${c.x.join('×')} * ${c.f.join('×')}`, async () => {
+    it(`output and gradients at the models' real shape: ${c.name} ${c.x.join('×')} * ${c.f.join('×')}`, async () => {
       const grads = convGrads(tf, c);
       expectClose(await on('wasm', grads), await on('cpu', grads));
     });

@@ -1,9 +1,12 @@
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
-import { callKernel, dispose, heapF32, type WasmBackend } from './util.ts';
+import { fedauKernels, KERNEL_DISPATCH } from './fedau-module.ts';
+import { addressOf, callKernel, dispose, heapF32, type WasmBackend } from './util.ts';
 
 /**
- * Conv2DBackpropInput on XNNPACK. tfjs-backend-wasm 4.22 runs it as a scalar loop; but the input gradient is
- * a "full" convolution of dy with the filter flipped in both spatial axes and its channel axes swapped:
+ * Conv2DBackpropInput (tfjs-backend-wasm 4.22 runs it as a scalar loop). For small channel counts (LeNet's conv2,
+ * Cin·Cout = 96) fedau's own kernel scatters each dy position's terms into dx (kernels/conv-input-grad.ts), which
+ * does no work on padding; larger layers keep XNNPACK, whose packed GEMM wins there, on the identity that the input
+ * gradient is a "full" convolution of dy with the filter flipped in both spatial axes and its channel axes swapped:
  *   dx[i] = Σ_k dy[i + top − k] · W[k]   =   conv(pad(dy), flip(W)ᵀ)
  * For stride s > 1, dy is first dilated (s−1 zeros between its rows and columns).
  */
@@ -29,8 +32,52 @@ function conv2DBackpropInput({
     false,
     'channelsLast',
   );
+  if (info.inChannels * info.outChannels <= KERNEL_DISPATCH.inputGradDirect) return direct(backend, dy, filter, info);
+  return byConvolution(backend, dy, filter, info);
+}
+
+/** fedau's scatter kernel: the filter reordered into scratch rows, then one pass over dy. */
+function direct(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const kernels = fedauKernels(backend);
   const [KH, KW, Cin, Cout] = filter.shape;
-  const [N, H, W] = inputShape as number[];
+  const kp = Math.ceil((KW * Cin) / 16) * 16;
+  const wt = backend.wasm._malloc((KH * Cout * kp + kp) * 4);
+  const spill = wt + KH * Cout * kp * 4;
+  kernels.convInputGradFilter(addressOf(backend, filter), wt, KH, KW, Cin, Cout, kp);
+  const out = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, Cin], 'float32');
+  kernels.convInputGrad(
+    addressOf(backend, dy),
+    wt,
+    addressOf(backend, out),
+    spill,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    Cin,
+    info.outHeight,
+    info.outWidth,
+    Cout,
+    KH,
+    KW,
+    kp,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  backend.wasm._free(wt);
+  return out;
+}
+
+/** The input gradient as XNNPACK's convolution of dy (dilated for a stride > 1, padded) with flip(W)ᵀ. */
+function byConvolution(
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const [KH, KW, Cin, Cout] = filter.shape;
+  const { batchSize: N, inHeight: H, inWidth: W } = info;
   const { strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
 

@@ -30,6 +30,40 @@ export interface FedauKernels {
     pt: number,
     pl: number,
   ): void;
+  convInputGradFilter(w: number, wt: number, kh: number, kw: number, ci: number, co: number, kp: number): void;
+  convInputGrad(
+    dy: number,
+    wt: number,
+    dx: number,
+    spill: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    kp: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  convForwardOneChannel(
+    x: number,
+    w: number,
+    y: number,
+    n: number,
+    h: number,
+    iw: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+  ): void;
   padChannels(src: number, dst: number, positions: number, c: number, cp: number): void;
   poolBiasReluGrad(
     dy: number,
@@ -86,10 +120,11 @@ function readKernels(): Uint8Array {
 
 /**
  * Which layers take fedau's own kernels rather than a composition of tfjs-wasm's: each choice changes rounding,
- * so it is part of the fingerprint below. `filterGradDirect`: the largest Cin·Cout whose filter gradient runs
- * directly (conv2d-backprop-filter.ts).
+ * so it is part of the fingerprint below. `filterGradDirect` / `inputGradDirect`: the largest Cin·Cout whose filter /
+ * input gradient runs on fedau's kernel (conv2d-backprop-filter.ts, conv2d-backprop-input.ts); `forwardOneChannel`:
+ * a one-channel image's forward convolution runs on fedau's kernel (conv2d.ts).
  */
-export const KERNEL_DISPATCH = { filterGradDirect: 256 } as const;
+export const KERNEL_DISPATCH = { filterGradDirect: 256, inputGradDirect: 256, forwardOneChannel: true } as const;
 
 /**
  * What identifies the kernels' numeric path in a cache key: the digest of the compiled module and of the dispatch

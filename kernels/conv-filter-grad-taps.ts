@@ -1,0 +1,141 @@
+// AssemblyScript: the filter gradient of an unpadded convolution with 8 or 16 output channels (LeNet's two layers),
+// several neighbouring filter taps at a time:
+//   dW[r, s + t, c, :] = Σ_n Σ_oh Σ_ow x[n, oh·sh + r, ow·sw + s + t, c] · dy[n, oh, ow, :]     t = 0 … T−1
+// dy's vectors at one position are loaded once for T taps (5 taps × 2 vectors, or 2 taps × 4 vectors: ten or eight
+// accumulators), where one tap at a time loads them again for every tap. Each output sums its terms in the order
+// n, oh, ow: the same bytes on every run.
+import { addLanes } from './lanes';
+
+/**
+ * Adds taps s … s+4 of filter row r, input channel c, over samples n0 … n1−1, to dW's rows of `co` ≤ 8 floats at
+ * `out` (`outStep` bytes from one tap's row to the next); dy's rows are zero-padded to 8 floats.
+ */
+export function taps5x2(
+  x: usize,
+  dy: usize,
+  out: usize,
+  outStep: usize,
+  n0: i32,
+  n1: i32,
+  h: i32,
+  w: i32,
+  ci: i32,
+  oh: i32,
+  ow: i32,
+  sh: i32,
+  sw: i32,
+  r: i32,
+  s: i32,
+  c: i32,
+  co: i32,
+): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let d0 = f32x4.splat(0);
+  let d1 = f32x4.splat(0);
+  let e0 = f32x4.splat(0);
+  let e1 = f32x4.splat(0);
+  const tap = (<usize>ci) << 2;
+  const xStep = (<usize>(sw * ci)) << 2;
+  for (let i = n0; i < n1; i++) {
+    for (let o = 0; o < oh; o++) {
+      let xp = x + ((<usize>(((i * h + o * sh + r) * w + s) * ci + c)) << 2);
+      let dp = dy + ((<usize>((i * oh + o) * ow)) << 5);
+      for (let q = 0; q < ow; q++) {
+        const g0 = v128.load(dp);
+        const g1 = v128.load(dp, 16);
+        const x0 = v128.load32_splat(xp);
+        a0 = f32x4.add(a0, f32x4.mul(x0, g0));
+        a1 = f32x4.add(a1, f32x4.mul(x0, g1));
+        const x1 = v128.load32_splat(xp + tap);
+        b0 = f32x4.add(b0, f32x4.mul(x1, g0));
+        b1 = f32x4.add(b1, f32x4.mul(x1, g1));
+        const x2 = v128.load32_splat(xp + 2 * tap);
+        c0 = f32x4.add(c0, f32x4.mul(x2, g0));
+        c1 = f32x4.add(c1, f32x4.mul(x2, g1));
+        const x3 = v128.load32_splat(xp + 3 * tap);
+        d0 = f32x4.add(d0, f32x4.mul(x3, g0));
+        d1 = f32x4.add(d1, f32x4.mul(x3, g1));
+        const x4 = v128.load32_splat(xp + 4 * tap);
+        e0 = f32x4.add(e0, f32x4.mul(x4, g0));
+        e1 = f32x4.add(e1, f32x4.mul(x4, g1));
+        xp += xStep;
+        dp += 32;
+      }
+    }
+  }
+  addTwo(out, a0, a1, co);
+  addTwo(out + outStep, b0, b1, co);
+  addTwo(out + 2 * outStep, c0, c1, co);
+  addTwo(out + 3 * outStep, d0, d1, co);
+  addTwo(out + 4 * outStep, e0, e1, co);
+}
+
+/** As taps5x2, for 16 output channels: taps s and s+1 of filter row r, four vectors each. */
+export function taps2x4(
+  x: usize,
+  dy: usize,
+  out: usize,
+  outStep: usize,
+  n0: i32,
+  n1: i32,
+  h: i32,
+  w: i32,
+  ci: i32,
+  oh: i32,
+  ow: i32,
+  sh: i32,
+  sw: i32,
+  r: i32,
+  s: i32,
+  c: i32,
+): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  const tap = (<usize>ci) << 2;
+  const xStep = (<usize>(sw * ci)) << 2;
+  for (let i = n0; i < n1; i++) {
+    for (let o = 0; o < oh; o++) {
+      let xp = x + ((<usize>(((i * h + o * sh + r) * w + s) * ci + c)) << 2);
+      let dp = dy + ((<usize>((i * oh + o) * ow)) << 6);
+      for (let q = 0; q < ow; q++) {
+        const x0 = v128.load32_splat(xp);
+        const x1 = v128.load32_splat(xp + tap);
+        let g = v128.load(dp);
+        a0 = f32x4.add(a0, f32x4.mul(x0, g));
+        b0 = f32x4.add(b0, f32x4.mul(x1, g));
+        g = v128.load(dp, 16);
+        a1 = f32x4.add(a1, f32x4.mul(x0, g));
+        b1 = f32x4.add(b1, f32x4.mul(x1, g));
+        g = v128.load(dp, 32);
+        a2 = f32x4.add(a2, f32x4.mul(x0, g));
+        b2 = f32x4.add(b2, f32x4.mul(x1, g));
+        g = v128.load(dp, 48);
+        a3 = f32x4.add(a3, f32x4.mul(x0, g));
+        b3 = f32x4.add(b3, f32x4.mul(x1, g));
+        xp += xStep;
+        dp += 64;
+      }
+    }
+  }
+  addTwo(out, a0, a1, 8);
+  addTwo(out + 32, a2, a3, 8);
+  addTwo(out + outStep, b0, b1, 8);
+  addTwo(out + outStep + 32, b2, b3, 8);
+}
+
+/** Adds the first `lanes` ≤ 8 lanes of two vectors to the floats at `p`. */
+function addTwo(p: usize, v0: v128, v1: v128, lanes: i32): void {
+  addLanes(p, v0, lanes);
+  addLanes(p + 16, v1, lanes - 4);
+}
