@@ -113,12 +113,39 @@ async function findTorchPython(): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * The BLAS library PyTorch's matrix products run on (Debian's torch calls whichever libblas.so.3 is installed). The
+ * reference BLAS is a plain loop, several times slower on the dense layers: PyTorch deserves an optimised one.
+ */
+async function torchBlas(python: string): Promise<string> {
+  const probe = await execa(
+    python,
+    [
+      '-c',
+      'import os, torch; torch.ones(64, 64) @ torch.ones(64, 64); ' +
+        "print(next((os.path.realpath(l.split()[-1]) for l in open('/proc/self/maps') if 'blas' in l), 'none'))",
+    ],
+    { reject: false },
+  );
+  const lib = probe.stdout.trim() || 'unknown';
+  if (/\/blas\/libblas/.test(lib)) {
+    log(
+      `pytorch: WARNING its BLAS is the reference one (${lib}), which handicaps PyTorch's dense layers; ` +
+        'install an optimised one (apt-get install libopenblas0-openmp) for a fair comparison',
+    );
+  }
+  return lib;
+}
+
 async function pytorchFigures() {
   const python = await findTorchPython();
   if (!python) {
-    log("pytorch: not installed (apt-get install python3-torch), so only fedau's own figures are shown");
+    log(
+      "pytorch: not installed (apt-get install python3-torch libopenblas0-openmp), so only fedau's figures are shown",
+    );
     return undefined;
   }
+  const blas = await torchBlas(python);
   const script = fileURLToPath(new URL('./pytorch_round.py', import.meta.url));
   const layouts = [
     { label: '1 thread', args: ['--threads', '1'] },
@@ -144,6 +171,7 @@ async function pytorchFigures() {
   }
   const best = runs.reduce((a, b) => (b.roundSeconds < a.roundSeconds ? b : a));
   return {
+    blas,
     trainSamplesPerSec: runs[0].trainSamplesPerSec,
     roundSeconds: best.roundSeconds,
     roundLayout: best.layout,
@@ -232,6 +260,7 @@ async function modelThroughput() {
   }
   const python = await findTorchPython();
   if (python) {
+    await torchBlas(python);
     const script = fileURLToPath(new URL('./pytorch_models.py', import.meta.url));
     const { stdout } = await execa(python, [script, '--batch', '128']);
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { torch: string; models: Record<string, number> };
@@ -246,7 +275,7 @@ async function modelThroughput() {
       log(`${name.padEnd(9)} ${String(row.samplesPerSec).padStart(8)} samples/s  ${row.backend}, 1 thread, batch 128`);
     }
   } else {
-    log('pytorch: not installed (apt-get install python3-torch), so only fedau is measured');
+    log('pytorch: not installed (apt-get install python3-torch libopenblas0-openmp), so only fedau is measured');
   }
   const ratios = perModelRatios(rows);
   for (const [name, ratio] of Object.entries(ratios)) log(`${name.padEnd(9)} fedau wasm / pytorch 1 thread: ${ratio}`);
@@ -284,6 +313,7 @@ const result = {
   backend: fedau.backend,
   pytorchRoundLayout: pytorch?.roundLayout ?? null,
   pytorchLayouts: pytorch?.layouts ?? null,
+  pytorchBlas: pytorch?.blas ?? null,
 };
 if (json) {
   process.stdout.write(`${JSON.stringify(result)}\n`);

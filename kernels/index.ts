@@ -2,5 +2,7 @@
 export { convFilterGrad } from './conv-filter-grad';
 export { convForwardOneChannel } from './conv-forward-one-channel';
 export { convInputGrad, convInputGradFilter } from './conv-input-grad';
+export { gemm, packB } from './gemm';
 export { padChannels } from './layout';
+export { poolBiasRelu } from './pool-bias-relu';
 export { poolBiasReluGrad } from './pool-bias-relu-grad';

@@ -75,4 +75,31 @@ describe('fedau wasm kernels agree with the cpu backend', () => {
     expectClose(await on('wasm', products), await on('cpu', products), 1e-5);
     await expectNoLeaks(() => tf.tidy(() => void products()));
   });
+
+  // Every dense layer of the three models (in → out), at a batch of 6: the GEMM's tiles of 4 rows and its single
+  // rows, whole and padded column tiles, bias and ReLU in the forward pass, and both transposed products backward;
+  // 20 → 7 has the bias's every partial vector (7 = 4 + 3 columns).
+  for (const [inputs, outputs] of [
+    [20, 7],
+    [256, 120],
+    [120, 84],
+    [84, 10],
+    [4096, 10],
+    [512, 100],
+  ]) {
+    it(`a dense layer ${inputs} → ${outputs}: output (bias, ReLU) and both gradients`, async () => {
+      const layer = () => {
+        const x = tf.randomNormal([6, inputs], 0, 1, 'float32', 8) as tfType.Tensor2D;
+        // Weights that give every output column both signs before the ReLU, so no column is masked to zero.
+        const w = tf.randomNormal([inputs, outputs], 0, 1, 'float32', 9) as tfType.Tensor2D;
+        const b = tf.randomNormal([outputs], 0, 0.1, 'float32', 10);
+        const r = tf.randomNormal([6, outputs], 0, 1, 'float32', 11);
+        const f = (xx: tfType.Tensor, ww: tfType.Tensor, bb: tfType.Tensor) =>
+          tf.fused.matMul({ a: xx as tfType.Tensor2D, b: ww as tfType.Tensor2D, bias: bb, activation: 'relu' });
+        return [f(x, w, b), ...tf.grads((xx, ww, bb) => tf.sum(tf.mul(f(xx, ww, bb), r)))([x, w, b])];
+      };
+      expectClose(await on('wasm', layer), await on('cpu', layer), 1e-4);
+      await expectNoLeaks(() => tf.tidy(() => void layer()));
+    });
+  }
 });

@@ -63,9 +63,8 @@ function fusedOps(tf: typeof tfType): Ops {
     tf.engine().runKernel(name, inputs as never, attrs as never) as Tensor | Tensor[];
   // customGrad passes (…inputs, save); its typings cannot say so, hence the casts.
   const poolBiasRelu = tf.customGrad(((x: Tensor, bias: Tensor, save: tfType.GradSaveFunc) => {
-    // Ops inside a custom gradient's forward pass are not taped: only the one backward kernel below runs. tidy,
-    // or the pooled intermediates would live until the whole backward pass ends.
-    const y = tf.tidy(() => tf.relu(tf.add(tf.maxPool(x as tfType.Tensor4D, 2, 2, 'valid'), bias)));
+    // One forward kernel and one backward kernel; a custom gradient's forward pass is not taped.
+    const y = run('FedauPoolBiasRelu', { x, bias }) as Tensor;
     save([x, y]);
     return {
       value: y,

@@ -1,44 +1,84 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { callKernel, dispose, type WasmBackend } from './util.ts';
+import { fedauKernels } from './fedau-module.ts';
+import { addressOf, type WasmBackend } from './util.ts';
 
 /**
- * BatchMatMul with transposed operands (every dense-layer gradient): the wasm kernel is fast only for plain
- * operands, so a transposed operand is materialised first (a cheap copy) and the built-in kernel does the rest.
+ * BatchMatMul and _FusedMatMul (the dense layers: forward with bias and ReLU, and both gradients, which transpose an
+ * operand) on fedau's own GEMM (kernels/gemm.ts). A transposed A is read through strides; B is packed to padded
+ * rows (transposed on the way when asked), or read in place when it already is. Other shapes (batch dimensions that
+ * broadcast, other activations) keep tfjs-wasm's own kernels.
  */
 export function batchMatMulConfig(): KernelConfig {
-  const original = tf.getKernel('BatchMatMul', 'wasm')!;
-  const builtin = original.kernelFunc;
-  const kernelFunc = ({
-    inputs,
-    backend,
-    attrs,
-  }: {
-    inputs: { a: TensorInfo; b: TensorInfo };
-    backend: WasmBackend;
-    // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
-    attrs: any;
-  }) => {
-    const { transposeA, transposeB } = attrs;
-    if (!transposeA && !transposeB) return builtin({ inputs, backend, attrs } as never);
-    const flip = (t: TensorInfo) =>
-      callKernel('Transpose', backend, { x: t }, { perm: t.shape.length === 3 ? [0, 2, 1] : [1, 0] });
-    const a = transposeA ? flip(inputs.a) : inputs.a;
-    const b = transposeB ? flip(inputs.b) : inputs.b;
-    const out = builtin({
-      inputs: { a, b },
-      backend,
-      attrs: { ...attrs, transposeA: false, transposeB: false },
-    } as never) as TensorInfo;
-    if (a !== inputs.a) dispose(backend, a);
-    if (b !== inputs.b) dispose(backend, b);
-    return out;
-  };
+  return wrap('BatchMatMul');
+}
+
+export function fusedMatMulConfig(): KernelConfig {
+  return wrap('_FusedMatMul');
+}
+
+interface MatMulArgs {
+  inputs: { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+  backend: WasmBackend;
+  // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
+  attrs: any;
+}
+
+function wrap(kernelName: 'BatchMatMul' | '_FusedMatMul'): KernelConfig {
+  const original = tf.getKernel(kernelName, 'wasm')!;
+  const kernelFunc = (args: MatMulArgs) => onHeap(args) ?? original.kernelFunc(args as never);
   // The built-in's setupFunc binds its wasm function when the backend starts: keep it.
   return {
-    kernelName: 'BatchMatMul',
+    kernelName,
     backendName: 'wasm',
     setupFunc: original.setupFunc,
     kernelFunc: kernelFunc as unknown as KernelFunc,
   };
+}
+
+/** The product on fedau's GEMM, or undefined for what it does not cover. */
+function onHeap({ inputs, backend, attrs }: MatMulArgs): TensorInfo | undefined {
+  const { a, b, bias, preluActivationWeights } = inputs;
+  const activation = attrs.activation ?? 'linear';
+  if (preluActivationWeights || (activation !== 'linear' && activation !== 'relu')) return undefined;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
+  const { transposeA, transposeB } = attrs;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const batches = batchA.reduce((x, y) => x * y, 1);
+  if (batches !== batchB.reduce((x, y) => x * y, 1) || batchA.length !== batchB.length) return undefined;
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const [m, k] = transposeA ? [ac, ar] : [ar, ac];
+  const [kb, n] = transposeB ? [bc, br] : [br, bc];
+  if (k !== kb || (bias && bias.shape.reduce((x, y) => x * y, 1) !== n)) return undefined;
+
+  const kernels = fedauKernels(backend);
+  const out = backend.makeOutput([...batchA, m, n], 'float32');
+  const np = Math.ceil(n / 8) * 8;
+  const packed = transposeB || np !== n ? backend.wasm._malloc(k * np * 4) : 0;
+  const [aAt, bAt, cAt] = [addressOf(backend, a), addressOf(backend, b), addressOf(backend, out)];
+  const biasAt = bias ? addressOf(backend, bias) : 0;
+  for (let i = 0; i < batches; i++) {
+    let bRows = bAt + i * k * n * 4;
+    if (packed) {
+      kernels.packB(bRows, packed, k, n, np, transposeB ? 1 : 0);
+      bRows = packed;
+    }
+    kernels.gemm(
+      aAt + i * m * k * 4,
+      bRows,
+      cAt + i * m * n * 4,
+      biasAt,
+      m,
+      n,
+      k,
+      np,
+      transposeA ? 1 : k,
+      transposeA ? m : 1,
+      activation === 'relu' ? 1 : 0,
+    );
+  }
+  if (packed) backend.wasm._free(packed);
+  return out;
 }

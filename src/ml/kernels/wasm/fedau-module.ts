@@ -64,7 +64,22 @@ export interface FedauKernels {
     kh: number,
     kw: number,
   ): void;
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    m: number,
+    n: number,
+    k: number,
+    np: number,
+    rowStride: number,
+    colStride: number,
+    relu: number,
+  ): void;
+  packB(src: number, dst: number, k: number, n: number, np: number, transposed: number): void;
   padChannels(src: number, dst: number, positions: number, c: number, cp: number): void;
+  poolBiasRelu(x: number, bias: number, y: number, n: number, h: number, w: number, c: number): void;
   poolBiasReluGrad(
     dy: number,
     x: number,

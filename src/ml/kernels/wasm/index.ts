@@ -1,6 +1,6 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchMatMulConfig } from './batch-mat-mul.ts';
+import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
 import { conv2DConfig } from './conv2d.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
@@ -17,6 +17,7 @@ export function wasmKernels(): KernelConfig[] {
     conv2DBackpropInputConfig,
     maxPoolGradConfig,
     batchMatMulConfig(),
+    fusedMatMulConfig(),
     identityConfig(),
     ...poolBiasReluConfigs,
     ...softmaxXentConfigs,

@@ -1,0 +1,158 @@
+// AssemblyScript: C = A·B (+ bias, optionally through a ReLU) for the dense layers, on tfjs-wasm's heap with 128-bit
+// SIMD. A is read through strides, so a transposed A costs nothing; B is row-major [K × N], its rows zero-padded to
+// `np` floats (a multiple of 8: whole tiles). Register tiles of 4 rows × 8 columns (eight accumulators); the tiles go
+// column panel by column panel, so one panel of B (K × 8 floats) stays in the L1 cache while every row of A passes
+// over it. Each output sums its K terms in order, then adds the bias: the same bytes on every run.
+
+// The call's operands, in globals so the tiles read them without arguments.
+let A: usize = 0;
+let B: usize = 0;
+let C: usize = 0;
+let BIAS: usize = 0;
+let RELU: bool = false;
+/** A's strides in floats: A[i, k] is at A + (i·RS + k·CS)·4. */
+let RS: i32 = 0;
+let CS: i32 = 0;
+let K: i32 = 0;
+let N: i32 = 0;
+let NP: i32 = 0;
+
+/** `bias` = 0: none. `relu` ≠ 0: max(0, ·) after the bias. */
+export function gemm(
+  a: usize,
+  b: usize,
+  c: usize,
+  bias: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  np: i32,
+  rowStride: i32,
+  colStride: i32,
+  relu: i32,
+): void {
+  A = a;
+  B = b;
+  C = c;
+  BIAS = bias;
+  RELU = relu !== 0;
+  RS = rowStride;
+  CS = colStride;
+  K = k;
+  N = n;
+  NP = np;
+  for (let j = 0; j < n; j += 8) {
+    let i = 0;
+    for (; i + 4 <= m; i += 4) tile4(i, j);
+    for (; i < m; i++) tile1(i, j);
+  }
+}
+
+/** Rows i … i+3, columns j … j+7 (those < N). */
+function tile4(i: i32, j: i32): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let d0 = f32x4.splat(0);
+  let d1 = f32x4.splat(0);
+  let ap = A + ((<usize>(i * RS)) << 2);
+  const rs = (<usize>RS) << 2;
+  const cs = (<usize>CS) << 2;
+  let bp = B + ((<usize>j) << 2);
+  const bs = (<usize>NP) << 2;
+  for (let k = 0; k < K; k++) {
+    const lo = v128.load(bp);
+    const hi = v128.load(bp, 16);
+    let x = v128.load32_splat(ap);
+    a0 = f32x4.add(a0, f32x4.mul(x, lo));
+    a1 = f32x4.add(a1, f32x4.mul(x, hi));
+    x = v128.load32_splat(ap + rs);
+    b0 = f32x4.add(b0, f32x4.mul(x, lo));
+    b1 = f32x4.add(b1, f32x4.mul(x, hi));
+    x = v128.load32_splat(ap + 2 * rs);
+    c0 = f32x4.add(c0, f32x4.mul(x, lo));
+    c1 = f32x4.add(c1, f32x4.mul(x, hi));
+    x = v128.load32_splat(ap + 3 * rs);
+    d0 = f32x4.add(d0, f32x4.mul(x, lo));
+    d1 = f32x4.add(d1, f32x4.mul(x, hi));
+    ap += cs;
+    bp += bs;
+  }
+  finish(i, j, a0, a1);
+  finish(i + 1, j, b0, b1);
+  finish(i + 2, j, c0, c1);
+  finish(i + 3, j, d0, d1);
+}
+
+/** Row i, columns j … j+7 (those < N): the rows past the last whole tile of 4. */
+function tile1(i: i32, j: i32): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let ap = A + ((<usize>(i * RS)) << 2);
+  const cs = (<usize>CS) << 2;
+  let bp = B + ((<usize>j) << 2);
+  const bs = (<usize>NP) << 2;
+  for (let k = 0; k < K; k++) {
+    const x = v128.load32_splat(ap);
+    a0 = f32x4.add(a0, f32x4.mul(x, v128.load(bp)));
+    a1 = f32x4.add(a1, f32x4.mul(x, v128.load(bp, 16)));
+    ap += cs;
+    bp += bs;
+  }
+  finish(i, j, a0, a1);
+}
+
+/** Adds the bias, applies the ReLU and stores the columns of row i from j that are < N. */
+function finish(i: i32, j: i32, lo: v128, hi: v128): void {
+  const out = C + ((<usize>(i * N + j)) << 2);
+  storeLanes(out, activate(lo, j), N - j);
+  storeLanes(out + 16, activate(hi, j + 4), N - j - 4);
+}
+
+function activate(v: v128, j: i32): v128 {
+  let r = v;
+  if (BIAS && j < N) r = f32x4.add(r, biasAt(j));
+  if (RELU) r = f32x4.max(r, f32x4.splat(0));
+  return r;
+}
+
+/** bias[j … j+3], zero past N (the bias is not padded). */
+function biasAt(j: i32): v128 {
+  if (j + 4 <= N) return v128.load(BIAS + ((<usize>j) << 2));
+  let v = f32x4.splat(0);
+  const p = BIAS + ((<usize>j) << 2);
+  if (j < N) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (j + 1 < N) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (j + 2 < N) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores the first `lanes` lanes of `v` at `p`: all four when lanes ≥ 4, none when lanes ≤ 0. */
+function storeLanes(p: usize, v: v128, lanes: i32): void {
+  if (lanes >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  if (lanes >= 1) v128.store32_lane(p, v, 0);
+  if (lanes >= 2) v128.store32_lane(p, v, 1, 4);
+  if (lanes >= 3) v128.store32_lane(p, v, 2, 8);
+}
+
+/**
+ * B as gemm reads it: [K × np] row-major, the padding zero, from a [K × N] matrix or (transposed ≠ 0) from an
+ * [N × K] one, which is how the gradient with respect to a dense layer's input uses its weights.
+ */
+export function packB(src: usize, dst: usize, k: i32, n: i32, np: i32, transposed: i32): void {
+  for (let r = 0; r < k; r++) {
+    const out = dst + ((<usize>(r * np)) << 2);
+    if (transposed) {
+      for (let j = 0; j < n; j++) store<f32>(out + ((<usize>j) << 2), load<f32>(src + ((<usize>(j * k + r)) << 2)));
+    } else {
+      memory.copy(out, src + ((<usize>(r * n)) << 2), (<usize>n) << 2);
+    }
+    for (let j = n; j < np; j++) store<f32>(out + ((<usize>j) << 2), 0);
+  }
+}
