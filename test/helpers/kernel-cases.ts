@@ -24,6 +24,9 @@ export const CONV_CASES: {
   // One channel, 7 filters, 11 output columns: the one-channel forward kernel's blocks of 4 and 1 filters, and of
   // 8 pixels and a scalar tail.
   { name: 'one channel 3×3, 7 filters, odd width', x: [2, 9, 13, 1], f: [3, 3, 1, 7], stride: 1, pad: 'valid' },
+  // Two channels, 20 filters, 7 output columns: the direct forward kernel's pairs of positions and its last single
+  // one, its blocks of 16 output channels and of 4.
+  { name: '2 channels 3×3, 20 filters, odd width', x: [2, 7, 9, 2], f: [3, 3, 2, 20], stride: 1, pad: 'valid' },
 ];
 
 /**

@@ -5,10 +5,10 @@ import { fedauKernels, KERNEL_DISPATCH } from './fedau-module.ts';
 import { addressOf, type WasmBackend } from './util.ts';
 
 /**
- * Conv2D: a one-channel image at stride 1 without padding (LeNet's first layer) runs on fedau's own kernel
- * (kernels/conv-forward-one-channel.ts), vectorised across neighbouring output pixels; every other convolution
- * stays XNNPACK's (a packed GEMM, which wins when there are channels to pack). tfjs-wasm's own kernel is kept and
- * called for those, with its setup.
+ * Conv2D: unpadded stride-1 convolutions with few channels run on fedau's own kernels: a one-channel image (LeNet's
+ * first layer) vectorised across neighbouring output pixels (kernels/conv-forward-one-channel.ts), a few channels
+ * (LeNet's second) across output channels (kernels/conv-forward-direct.ts). Every other convolution stays XNNPACK's
+ * (a packed GEMM, which wins when there are channels to pack): tfjs-wasm's own kernel is kept and called for those.
  */
 export function conv2DConfig(): KernelConfig {
   const original = tf.getKernel('Conv2D', 'wasm')!;
@@ -30,21 +30,15 @@ export function conv2DConfig(): KernelConfig {
       false,
       backend_util.convertConv2DDataFormat(dataFormat),
     );
-    if (!oneChannelDirect(info)) return original.kernelFunc(args as never);
+    const route = direct(info);
+    if (!route) return original.kernelFunc(args as never);
     const out = args.backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-    fedauKernels(args.backend).convForwardOneChannel(
-      addressOf(args.backend, x),
-      addressOf(args.backend, filter),
-      addressOf(args.backend, out),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.outHeight,
-      info.outWidth,
-      info.outChannels,
-      info.filterHeight,
-      info.filterWidth,
-    );
+    const kernels = fedauKernels(args.backend);
+    const [xAt, wAt, yAt] = [x, filter, out].map((t) => addressOf(args.backend, t));
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+    const { outChannels: co, filterHeight: kh, filterWidth: kw } = info;
+    if (route === 'one channel') kernels.convForwardOneChannel(xAt, wAt, yAt, n, h, w, oh, ow, co, kh, kw);
+    else kernels.convForwardDirect(xAt, wAt, yAt, n, h, w, ci, oh, ow, co, kh, kw);
     return out;
   };
   return {
@@ -55,17 +49,24 @@ export function conv2DConfig(): KernelConfig {
   };
 }
 
-/** The shapes fedau's one-channel kernel computes: NHWC, one input channel, stride and dilation 1, no padding. */
-function oneChannelDirect(info: backend_util.Conv2DInfo): boolean {
+/**
+ * Which of fedau's kernels computes this convolution, if one does: both need NHWC, stride and dilation 1 and no
+ * padding; the one-channel kernel a single input channel, the direct one few channels (Cin·Cout ≤ the dispatch
+ * rule) in multiples of 4 outputs.
+ */
+function direct(info: backend_util.Conv2DInfo): 'one channel' | 'few channels' | undefined {
   const { top, bottom, left, right } = info.padInfo;
-  return (
-    KERNEL_DISPATCH.forwardOneChannel &&
+  const plain =
     info.dataFormat === 'channelsLast' &&
-    info.inChannels === 1 &&
     info.strideHeight === 1 &&
     info.strideWidth === 1 &&
     info.dilationHeight === 1 &&
     info.dilationWidth === 1 &&
-    top + bottom + left + right === 0
-  );
+    top + bottom + left + right === 0;
+  if (!plain) return undefined;
+  if (info.inChannels === 1 && KERNEL_DISPATCH.forwardOneChannel) return 'one channel';
+  if (info.outChannels % 4 === 0 && info.inChannels * info.outChannels <= KERNEL_DISPATCH.forwardDirect) {
+    return 'few channels';
+  }
+  return undefined;
 }

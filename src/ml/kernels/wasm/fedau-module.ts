@@ -51,6 +51,20 @@ export interface FedauKernels {
     pt: number,
     pl: number,
   ): void;
+  convForwardDirect(
+    x: number,
+    w: number,
+    y: number,
+    n: number,
+    h: number,
+    iw: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+  ): void;
   convForwardOneChannel(
     x: number,
     w: number,
@@ -137,9 +151,15 @@ function readKernels(): Uint8Array {
  * Which layers take fedau's own kernels rather than a composition of tfjs-wasm's: each choice changes rounding,
  * so it is part of the fingerprint below. `filterGradDirect` / `inputGradDirect`: the largest Cin·Cout whose filter /
  * input gradient runs on fedau's kernel (conv2d-backprop-filter.ts, conv2d-backprop-input.ts); `forwardOneChannel`:
- * a one-channel image's forward convolution runs on fedau's kernel (conv2d.ts).
+ * a one-channel image's forward convolution runs on fedau's kernel; `forwardDirect`: the largest Cin·Cout of an
+ * unpadded stride-1 forward convolution that does (conv2d.ts).
  */
-export const KERNEL_DISPATCH = { filterGradDirect: 256, inputGradDirect: 256, forwardOneChannel: true } as const;
+export const KERNEL_DISPATCH = {
+  filterGradDirect: 256,
+  inputGradDirect: 256,
+  forwardOneChannel: true,
+  forwardDirect: 256,
+} as const;
 
 /**
  * What identifies the kernels' numeric path in a cache key: the digest of the compiled module and of the dispatch
