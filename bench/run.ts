@@ -27,7 +27,6 @@ import { findAdapter } from '../src/ml/backends/webgpu.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 import { makeEvalSets } from '../src/ml/eval/eval-sets.ts';
 import type { ModelName } from '../src/ml/models/index.ts';
-import { initWeights } from '../src/ml/models/params.ts';
 import { trainClient } from '../src/ml/train/client-train.ts';
 import { mnistSamplesRound } from './mnist-samples-round.ts';
 
@@ -208,39 +207,15 @@ function benchBatch(choice: BackendChoice, model: ModelName): { batch: number; w
 
 /** `--models`: training samples/s of one worker for each model on each backend, on generated data of its shape. */
 async function modelThroughput() {
-  const { syntheticDataset } = await import('../src/data/synthetic.ts');
-  const { buildModel } = await import('../src/ml/models/index.ts');
-  const { BatchMaker, preprocessFor } = await import('../src/ml/train/preprocess.ts');
-  const models = [
-    ['lenet', 'mnist', 10, [28, 28, 1]],
-    ['alexnet', 'cifar10', 10, [32, 32, 3]],
-    ['resnet18', 'cifar100', 100, [32, 32, 3]],
-  ] as const;
+  const { syntheticModelJob } = await import('./model-job.ts');
+  const models = ['lenet', 'alexnet', 'resnet18'] as const;
   const rows: { model: string; backend: string; batch: number; samplesPerSec: number; note?: string }[] = [];
   for (const choice of await loadableBackends()) {
     const tf = await initBackend(choice);
-    for (const [name, dataset, classes, shape] of models) {
-      const ds = syntheticDataset(
-        { classes, train: 1024, test: 1, height: shape[0], width: shape[1], channels: shape[2], noise: 30 },
-        1,
-      );
-      const model = buildModel(name, classes, [...shape]);
-      const data = {
-        batches: new BatchMaker(ds.trainImages, ds.header, preprocessFor(dataset, shape[2])),
-        headA: ds.trainLabels,
-        headB: ds.trainLabels,
-      };
+    for (const name of models) {
       const steps = name === 'lenet' ? 8 : 2;
       const { batch, why } = benchBatch(choice, name);
-      const job = (n: number) => ({
-        round: 0,
-        client: 0,
-        weights: initWeights(model.specs, 1),
-        indices: Int32Array.from({ length: n }, (_, i) => i),
-        lr: 0.01,
-        samples: 'all' as const,
-        recipe: { localEpochs: 1, batchSize: batch, momentum: 0.9, weightDecay: 5e-4, seed: 0, augment: true },
-      });
+      const { model, data, job } = syntheticModelJob(name, batch);
       // One step first: operator creation, shader compilation.
       await trainClient(tf, model, data, job(batch));
       const r = await trainClient(tf, model, data, job(batch * steps));
