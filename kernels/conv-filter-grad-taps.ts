@@ -4,31 +4,14 @@
 // dy's vectors at one position are loaded once for T taps (5 taps × 2 vectors, or 2 taps × 4 vectors: ten or eight
 // accumulators), where one tap at a time loads them again for every tap. Each output sums its terms in the order
 // n, oh, ow: the same bytes on every run.
+import { CI, DY, H, N0, N1, OH, OW, SH, SW, W, X } from './conv-geometry';
 import { addLanes } from './lanes';
 
 /**
- * Adds taps s … s+4 of filter row r, input channel c, over samples n0 … n1−1, to dW's rows of `co` ≤ 8 floats at
- * `out` (`outStep` bytes from one tap's row to the next); dy's rows are zero-padded to 8 floats.
+ * Adds taps s … s+4 of filter row r, input channel c, over the current tile's samples (conv-geometry.ts), to dW's
+ * rows of `co` ≤ 8 floats at `out` (`outStep` bytes from one tap's row to the next); dy's rows are zero-padded to 8.
  */
-export function taps5x2(
-  x: usize,
-  dy: usize,
-  out: usize,
-  outStep: usize,
-  n0: i32,
-  n1: i32,
-  h: i32,
-  w: i32,
-  ci: i32,
-  oh: i32,
-  ow: i32,
-  sh: i32,
-  sw: i32,
-  r: i32,
-  s: i32,
-  c: i32,
-  co: i32,
-): void {
+export function taps5x2(out: usize, outStep: usize, r: i32, s: i32, c: i32, co: i32): void {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let b0 = f32x4.splat(0);
@@ -39,13 +22,13 @@ export function taps5x2(
   let d1 = f32x4.splat(0);
   let e0 = f32x4.splat(0);
   let e1 = f32x4.splat(0);
-  const tap = (<usize>ci) << 2;
-  const xStep = (<usize>(sw * ci)) << 2;
-  for (let i = n0; i < n1; i++) {
-    for (let o = 0; o < oh; o++) {
-      let xp = x + ((<usize>(((i * h + o * sh + r) * w + s) * ci + c)) << 2);
-      let dp = dy + ((<usize>((i * oh + o) * ow)) << 5);
-      for (let q = 0; q < ow; q++) {
+  const tap = (<usize>CI) << 2;
+  const xStep = (<usize>(SW * CI)) << 2;
+  for (let i = N0; i < N1; i++) {
+    for (let o = 0; o < OH; o++) {
+      let xp = X + ((<usize>(((i * H + o * SH + r) * W + s) * CI + c)) << 2);
+      let dp = DY + ((<usize>((i * OH + o) * OW)) << 5);
+      for (let q = 0; q < OW; q++) {
         const g0 = v128.load(dp);
         const g1 = v128.load(dp, 16);
         const x0 = v128.load32_splat(xp);
@@ -76,24 +59,7 @@ export function taps5x2(
 }
 
 /** As taps5x2, for 16 output channels: taps s and s+1 of filter row r, four vectors each. */
-export function taps2x4(
-  x: usize,
-  dy: usize,
-  out: usize,
-  outStep: usize,
-  n0: i32,
-  n1: i32,
-  h: i32,
-  w: i32,
-  ci: i32,
-  oh: i32,
-  ow: i32,
-  sh: i32,
-  sw: i32,
-  r: i32,
-  s: i32,
-  c: i32,
-): void {
+export function taps2x4(out: usize, outStep: usize, r: i32, s: i32, c: i32): void {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
@@ -102,13 +68,13 @@ export function taps2x4(
   let b1 = f32x4.splat(0);
   let b2 = f32x4.splat(0);
   let b3 = f32x4.splat(0);
-  const tap = (<usize>ci) << 2;
-  const xStep = (<usize>(sw * ci)) << 2;
-  for (let i = n0; i < n1; i++) {
-    for (let o = 0; o < oh; o++) {
-      let xp = x + ((<usize>(((i * h + o * sh + r) * w + s) * ci + c)) << 2);
-      let dp = dy + ((<usize>((i * oh + o) * ow)) << 6);
-      for (let q = 0; q < ow; q++) {
+  const tap = (<usize>CI) << 2;
+  const xStep = (<usize>(SW * CI)) << 2;
+  for (let i = N0; i < N1; i++) {
+    for (let o = 0; o < OH; o++) {
+      let xp = X + ((<usize>(((i * H + o * SH + r) * W + s) * CI + c)) << 2);
+      let dp = DY + ((<usize>((i * OH + o) * OW)) << 6);
+      for (let q = 0; q < OW; q++) {
         const x0 = v128.load32_splat(xp);
         const x1 = v128.load32_splat(xp + tap);
         let g = v128.load(dp);

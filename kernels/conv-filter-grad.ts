@@ -5,22 +5,9 @@
 // the end, which also hides the latency of the additions), so the result is the same bytes on every run.
 // Nothing here allocates: the module has no heap of its own, only tfjs-wasm's memory, which it imports.
 import { taps2x4, taps5x2 } from './conv-filter-grad-taps';
+import { CI, COP, DY, H, N0, N1, OH, OW, SH, SW, setGeometry, setTile, W, X } from './conv-geometry';
 import { addLanes } from './lanes';
 
-// The call's geometry, in globals (not memory) so the blocks read them without arguments.
-let X: usize = 0;
-let DY: usize = 0;
-/** The samples of the current tile: its dy rows stay in the L1 cache while every filter tap reads them. */
-let N0: i32 = 0;
-let N1: i32 = 0;
-let H: i32 = 0;
-let W: i32 = 0;
-let CI: i32 = 0;
-let OH: i32 = 0;
-let OW: i32 = 0;
-/** Output channels per position in `dy`: Cout rounded up to 4, the padding zero, so every load is a whole vector. */
-let COP: i32 = 0;
-let SW: i32 = 0;
 /** The rows and columns of dy whose input position is inside the image, and the input row and column at o = 0. */
 let OH_LO: i32 = 0;
 let OH_HI: i32 = 0;
@@ -28,7 +15,6 @@ let OW_LO: i32 = 0;
 let OW_HI: i32 = 0;
 let IH0: i32 = 0;
 let IW0: i32 = 0;
-let SH: i32 = 0;
 
 export function convFilterGrad(
   x: usize,
@@ -49,21 +35,12 @@ export function convFilterGrad(
   pt: i32,
   pl: i32,
 ): void {
-  X = x;
-  DY = dy;
-  H = h;
-  W = w;
-  CI = ci;
-  OH = oh;
-  OW = ow;
-  COP = cop;
-  SH = sh;
-  SW = sw;
+  setGeometry(x, dy, h, w, ci, oh, ow, cop, sh, sw);
   memory.fill(dw, 0, (<usize>(kh * kw * ci * co)) << 2);
   // Samples per tile: dy's rows for the tile fit in 16 kB.
   const tile = max(1, 4096 / (oh * ow * cop));
-  for (N0 = 0; N0 < n; N0 += tile) {
-    N1 = min(n, N0 + tile);
+  for (let n0 = 0; n0 < n; n0 += tile) {
+    setTile(n0, min(n, n0 + tile));
     taps(dw, kh, kw, co, pt, pl);
   }
 }
@@ -85,8 +62,8 @@ function taps(dw: usize, kh: i32, kw: i32, co: i32, pt: i32, pl: i32): void {
     for (; s + width <= kw; s += width) {
       for (let c = 0; c < CI; c++) {
         const out = dw + ((<usize>(((r * kw + s) * CI + c) * co)) << 2);
-        if (width === 5) taps5x2(X, DY, out, tapBytes, N0, N1, H, W, CI, OH, OW, SH, SW, r, s, c, co);
-        else taps2x4(X, DY, out, tapBytes, N0, N1, H, W, CI, OH, OW, SH, SW, r, s, c);
+        if (width === 5) taps5x2(out, tapBytes, r, s, c, co);
+        else taps2x4(out, tapBytes, r, s, c);
       }
     }
     for (; s < kw; s++) oneTap(dw, r, s, kw, co, pt, pl);
