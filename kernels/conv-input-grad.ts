@@ -142,11 +142,12 @@ function addFour(out: usize, v0: v128, v1: v128, v2: v128, v3: v128, left: i32):
   addLanes(out + 48, v3, left - 12);
 }
 
-/** One dy position's terms for filter row r, added to the K floats at `out`: 8 vectors, then 1, at a time. */
+/**
+ * One dy position's terms for filter row r, added to the K floats at `out`, a vector at a time: the positions that
+ * have no neighbour to pair with (an odd last column), so rare that pairRow's register blocking is not worth a copy.
+ */
 function fullRow(d: usize, r: i32, out: usize): void {
-  let v = 0;
-  for (; v + 32 <= KP; v += 32) block8(d, r, v, out, K - v);
-  for (; v < KP; v += 4) addLanes(out + ((<usize>v) << 2), block1(d, r, v), K - v);
+  for (let v = 0; v < KP; v += 4) addLanes(out + ((<usize>v) << 2), block1(d, r, v), K - v);
 }
 
 /** A row whose first or last filter columns fall outside the image: computed whole, only [lo, hi) added. */
@@ -161,43 +162,6 @@ function clippedRow(d: usize, r: i32, out: usize, lo: i32, hi: i32): void {
 /** The address of wt[r][0][v]; consecutive output channels are KP floats apart. */
 function wtRow(r: i32, v: i32): usize {
   return WT + ((<usize>(r * CO * KP + v)) << 2);
-}
-
-/**
- * 8 vectors of one row's terms, summed over the output channels in order. Eight accumulators in locals (registers):
- * eight independent chains of additions, enough to keep both multipliers and both adders busy.
- */
-function block8(d: usize, r: i32, v: i32, out: usize, left: i32): void {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  let a4 = f32x4.splat(0);
-  let a5 = f32x4.splat(0);
-  let a6 = f32x4.splat(0);
-  let a7 = f32x4.splat(0);
-  let wp = wtRow(r, v);
-  const step = (<usize>KP) << 2;
-  for (let o = 0; o < CO; o++) {
-    const g = v128.load32_splat(d + ((<usize>o) << 2));
-    a0 = f32x4.add(a0, f32x4.mul(g, v128.load(wp)));
-    a1 = f32x4.add(a1, f32x4.mul(g, v128.load(wp, 16)));
-    a2 = f32x4.add(a2, f32x4.mul(g, v128.load(wp, 32)));
-    a3 = f32x4.add(a3, f32x4.mul(g, v128.load(wp, 48)));
-    a4 = f32x4.add(a4, f32x4.mul(g, v128.load(wp, 64)));
-    a5 = f32x4.add(a5, f32x4.mul(g, v128.load(wp, 80)));
-    a6 = f32x4.add(a6, f32x4.mul(g, v128.load(wp, 96)));
-    a7 = f32x4.add(a7, f32x4.mul(g, v128.load(wp, 112)));
-    wp += step;
-  }
-  addLanes(out + ((<usize>v) << 2), a0, left);
-  addLanes(out + ((<usize>(v + 4)) << 2), a1, left - 4);
-  addLanes(out + ((<usize>(v + 8)) << 2), a2, left - 8);
-  addLanes(out + ((<usize>(v + 12)) << 2), a3, left - 12);
-  addLanes(out + ((<usize>(v + 16)) << 2), a4, left - 16);
-  addLanes(out + ((<usize>(v + 20)) << 2), a5, left - 20);
-  addLanes(out + ((<usize>(v + 24)) << 2), a6, left - 24);
-  addLanes(out + ((<usize>(v + 28)) << 2), a7, left - 28);
 }
 
 /** One vector of one row's terms, summed over the output channels in order. */

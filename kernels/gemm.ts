@@ -4,6 +4,8 @@
 // column panel by column panel, so one panel of B (K × 8 floats) stays in the L1 cache while every row of A passes
 // over it. Each output sums its K terms in order, then adds the bias: the same bytes on every run.
 
+import { storeLanes } from './lanes';
+
 // The call's operands, in globals so the tiles read them without arguments.
 let A: usize = 0;
 let B: usize = 0;
@@ -128,17 +130,6 @@ function biasAt(j: i32): v128 {
   if (j + 1 < N) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
   if (j + 2 < N) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
   return v;
-}
-
-/** Stores the first `lanes` lanes of `v` at `p`: all four when lanes ≥ 4, none when lanes ≤ 0. */
-function storeLanes(p: usize, v: v128, lanes: i32): void {
-  if (lanes >= 4) {
-    v128.store(p, v);
-    return;
-  }
-  if (lanes >= 1) v128.store32_lane(p, v, 0);
-  if (lanes >= 2) v128.store32_lane(p, v, 1, 4);
-  if (lanes >= 3) v128.store32_lane(p, v, 2, 8);
 }
 
 /**
