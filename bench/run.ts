@@ -207,8 +207,8 @@ function benchBatch(choice: BackendChoice, model: ModelName): { batch: number; w
 
 /** `--models`: training samples/s of one worker for each model on each backend, on generated data of its shape. */
 async function modelThroughput() {
-  const { syntheticModelJob } = await import('./model-job.ts');
-  const models = ['lenet', 'alexnet', 'resnet18'] as const;
+  const { MODEL_DATA, syntheticModelJob } = await import('./model-job.ts');
+  const models = Object.keys(MODEL_DATA) as ModelName[];
   const rows: { model: string; backend: string; batch: number; samplesPerSec: number; note?: string }[] = [];
   for (const choice of await loadableBackends()) {
     const tf = await initBackend(choice);
