@@ -2,7 +2,8 @@
 round, in its best honest configuration: data already in memory as tensors, augmentation done per batch on
 tensors (no per-image Python), and the parallelism given by the caller: in-process with 1 or 2 threads, or
 fedau's own layout, `--processes N`: the round's clients trained by N single-threaded worker processes, started
-and holding the data before the clock starts (fork), the main process averaging and evaluating.
+and holding the data before the clock starts (fork), the main process averaging and evaluating (with N threads:
+the workers wait for it then).
 
 Prints one JSON object: {"trainSamplesPerSec": n, "roundSeconds": n, "threads": t, "processes": p, "torch": v}.
 """
@@ -171,6 +172,9 @@ def main():
     # (b) One federated round: every client 2 local epochs (the unlearning client with both heads), FedAvg,
     # then the evaluation fedau does every round (test accuracy and triggered-test ASR, before and after unlearning).
     glob = LeNet()
+    if pool is not None:
+        # The workers wait while the main process evaluates: it may use their cores, as fedau's evaluation does.
+        torch.set_num_threads(args.processes)
     w2 = (glob.classifier_ul.weight.detach().clone(), glob.classifier_ul.bias.detach().clone())
     round_best = float("inf")
     for rep in range(args.repeats):

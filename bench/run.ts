@@ -26,6 +26,7 @@ import {
 import { findAdapter } from '../src/ml/backends/webgpu.ts';
 import { WASM_MAX_BATCH } from '../src/ml/cost.ts';
 import { makeEvalSets } from '../src/ml/eval/eval-sets.ts';
+import { localPredictor } from '../src/ml/eval/predict.ts';
 import type { ModelName } from '../src/ml/models/index.ts';
 import { trainClient } from '../src/ml/train/client-train.ts';
 import { mnistSamplesRound } from './mnist-samples-round.ts';
@@ -73,7 +74,7 @@ async function fedauFigures() {
   };
   // The train stage's own per-round evaluation (with its logits trace), so the round timed here is the pipeline's.
   const evaluate = roundEvaluator({
-    tf,
+    predict: runner.predict ?? localPredictor(tf, model),
     model,
     sets,
     mode: 'samples',

@@ -3,10 +3,9 @@ import { packContainer } from '../artifacts/container.ts';
 import type { UnlearnMode } from '../artifacts/partition.ts';
 import { writeFileAtomic } from '../core/fs-atomic.ts';
 import { sha256 } from '../core/hash.ts';
-import type { initBackend } from '../ml/backends/backend.ts';
 import type { EvalSets } from '../ml/eval/eval-sets.ts';
 import { metricNames } from '../ml/eval/metric-names.ts';
-import { predictLogits } from '../ml/eval/predict.ts';
+import type { Predictor } from '../ml/eval/predict.ts';
 import { accuracy, argmax } from '../ml/eval/scores.ts';
 import { unlearnedLogits } from '../ml/fedau/unlearn-op.ts';
 import type { ModelDef } from '../ml/models/model.ts';
@@ -21,7 +20,8 @@ const PREVIEW = { alpha: 0.9, rule: 'mix', classScale: 1 } as const;
  * preview of the unlearned model. `npm run bench` times rounds with this same evaluation.
  */
 export function roundEvaluator(opts: {
-  tf: Awaited<ReturnType<typeof initBackend>>;
+  /** Where the logits are computed: this thread, or the trainer threads, which wait while a round is evaluated. */
+  predict: Predictor;
   model: ModelDef;
   sets: EvalSets;
   mode: UnlearnMode;
@@ -37,11 +37,11 @@ export function roundEvaluator(opts: {
     const all = [classifierOf(model, weights), ...headIds.map((k) => heads.get(k)!)];
     const logitsOf = async (set: 'all' | 'forget') => {
       const s = sets[set]!;
-      const perHead = await predictLogits(opts.tf, model, weights, all, s);
+      const perHead = await opts.predict(weights, all, s);
       return { s, perHead, interleaved: interleave(perHead, s.count, model.classes) };
     };
-    const test = await logitsOf('all');
-    const forget = sets.forget ? await logitsOf('forget') : undefined;
+    // Both sets at once: a predictor that spreads batches over threads keeps them all busy to the end.
+    const [test, forget] = await Promise.all([logitsOf('all'), sets.forget ? logitsOf('forget') : undefined]);
     const record = {
       testAccuracy: accuracy(argmax(test.perHead[0], model.classes), test.s.expected, sets.testMask),
       ...(forget ? { forget: accuracy(argmax(forget.perHead[0], model.classes), forget.s.expected) } : {}),

@@ -55,7 +55,7 @@ export async function trainOnSession(
   const heads = req.traceHeads;
   let metrics: Record<string, number> = {};
   const evaluate = roundEvaluator({
-    tf: session.tf,
+    predict: session.predict,
     model: session.model,
     sets: session.sets,
     mode: req.mode,

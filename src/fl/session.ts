@@ -6,6 +6,7 @@ import type { StageContext } from '../engine/stage.ts';
 import { type BackendChoice, backendDescription, chooseBackend, initBackend } from '../ml/backends/backend.ts';
 import { WASM_MAX_BATCH } from '../ml/cost.ts';
 import { type EvalSets, makeEvalSets } from '../ml/eval/eval-sets.ts';
+import { localPredictor, type Predictor } from '../ml/eval/predict.ts';
 import { buildModel, type ModelName } from '../ml/models/index.ts';
 import type { ModelDef } from '../ml/models/model.ts';
 import { createThreadRunner, trainingSet } from '../ml/runners/thread-runner.ts';
@@ -30,6 +31,8 @@ export class FederatedSession {
   readonly tf: Awaited<ReturnType<typeof initBackend>>;
   readonly sets: EvalSets;
   readonly runner: ClientRunner;
+  /** Computes the per-round evaluation's logits: on the trainer threads when there are several, else here. */
+  readonly predict: Predictor;
   /** Where clients train, in words for the log. */
   readonly where: string;
   /** Which machine takes which client now (a cluster), for the live view. */
@@ -43,6 +46,7 @@ export class FederatedSession {
     tf: Awaited<ReturnType<typeof initBackend>>;
     sets: EvalSets;
     runner: ClientRunner;
+    predict: Predictor;
     where: string;
     assigned: Map<number, string>;
     remote?: RemoteRunner;
@@ -53,6 +57,7 @@ export class FederatedSession {
     this.tf = x.tf;
     this.sets = x.sets;
     this.runner = x.runner;
+    this.predict = x.predict;
     this.where = x.where;
     this.assigned = x.assigned;
     this.remote = x.remote;
@@ -110,6 +115,7 @@ export class FederatedSession {
       tf,
       sets: makeEvalSets(ds, partition),
       runner: remote ?? threaded!.runner,
+      predict: threaded?.runner.predict ?? localPredictor(tf, model),
       where: remote?.describe ?? `${threaded!.threads} trainer thread${threaded!.threads === 1 ? '' : 's'}`,
       remote,
       closeLocal: async () => {

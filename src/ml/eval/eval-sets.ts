@@ -52,7 +52,8 @@ export function evalSetOf(
   pre = preprocessFor(ds.header.name, ds.header.channels),
 ): EvalSet {
   const h = ds.header;
-  const x = new Float32Array(indices.length * h.height * h.width * h.channels);
+  // Shared memory: trainer threads read batches of it in place when they evaluate a round (thread-predictor.ts).
+  const x = new Float32Array(new SharedArrayBuffer(indices.length * h.height * h.width * h.channels * 4));
   new BatchMaker(images, h, pre).fill(x, indices);
   return { name, x, expected: Int32Array.from(indices, expected), count: indices.length };
 }

@@ -4,6 +4,20 @@ import { checkDevice } from '../backends/backend.ts';
 import type { ModelDef } from '../models/model.ts';
 import type { EvalSet } from './eval-sets.ts';
 
+/** The logits of an evaluation set under several heads that share the global model's features, one array per head. */
+export type Predictor = (weights: Weights, heads: Head[], set: EvalSet) => Promise<Float32Array[]>;
+
+/**
+ * The batch `predictLogits` computes at once. A predictor that spreads the work must cut the set at these same
+ * boundaries so that every logit comes out of the same computation, and so the same bytes.
+ */
+export const PREDICT_BATCH = 1000;
+
+/** Predicts on this thread's backend. */
+export function localPredictor(tf: typeof tfType, model: ModelDef): Predictor {
+  return (weights, heads, set) => predictLogits(tf, model, weights, heads, set);
+}
+
 /**
  * The logits of `set` under several classifier heads that share one feature extractor (the global model, its
  * unlearned variants and the clients' W2 differ only in the last layer): the features are computed once, in large
@@ -15,7 +29,7 @@ export async function predictLogits(
   weights: Weights,
   heads: Head[],
   set: EvalSet,
-  batchSize = 1000,
+  batchSize = PREDICT_BATCH,
 ): Promise<Float32Array[]> {
   const [H, W, C] = model.inputShape;
   const size = H * W * C;

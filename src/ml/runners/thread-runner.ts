@@ -1,6 +1,7 @@
 import type { Dataset } from '../../artifacts/dataset.ts';
 import type { Partition } from '../../artifacts/partition.ts';
 import type { BackendChoice } from '../backends/backend.ts';
+import type { Predictor } from '../eval/predict.ts';
 import type { ModelName } from '../models/index.ts';
 import type { ModelDef } from '../models/model.ts';
 import type { ClientRunner } from '../train/job.ts';
@@ -40,7 +41,9 @@ export function trainingSet(
  * Client training always runs in trainer threads (one is enough for `threads: 1`), so results are the same
  * bytes whatever the count. The training data is written once into shared memory.
  */
-export async function createThreadRunner(opts: RunnerOptions): Promise<{ runner: ClientRunner; threads: number }> {
+export async function createThreadRunner(
+  opts: RunnerOptions,
+): Promise<{ runner: ClientRunner & { predict?: Predictor }; threads: number }> {
   // One device does a GPU's work in parallel already; several would only compete for it. Asked-for counts hold.
   const count = opts.backend.name === 'webgpu' && opts.threads === 0 ? 1 : resolveThreadCount(opts.threads);
   const images = opts.images(

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker as Thread } from 'node:worker_threads';
-import { FedauError, InterruptedError } from '../../core/errors.ts';
+import { FedauError } from '../../core/errors.ts';
+import type { Predictor } from '../eval/predict.ts';
 import type { ModelDef } from '../models/model.ts';
 import { headSpecs } from '../models/model.ts';
+import type { ParamSpec } from '../models/params.ts';
 import {
   type ClientJob,
   type ClientResult,
@@ -12,7 +14,9 @@ import {
   encodeJob,
   transferables,
 } from '../train/job.ts';
-import type { TrainerInit, TrainerReply, TrainerTrain } from './trainer-protocol.ts';
+import { Dispatcher, type Slot, type ThreadTask } from './dispatcher.ts';
+import { threadPredictor } from './thread-predictor.ts';
+import type { TrainerInit, TrainerReply } from './trainer-protocol.ts';
 
 /**
  * The compiled thread entry beside this module; when fedau runs from its TypeScript sources, a shim that registers
@@ -32,11 +36,6 @@ export function shared<T extends Uint8Array | Int32Array | Float32Array>(
   length: number,
 ): T {
   return new ctor(new SharedArrayBuffer(length * ctor.BYTES_PER_ELEMENT));
-}
-
-interface Slot {
-  thread: Thread;
-  busy?: { job: ClientJob; resolve: (r: ClientResult) => void; reject: (e: unknown) => void };
 }
 
 /** A trainer thread, started with the training set and ready to take clients. */
@@ -74,6 +73,26 @@ function trainingFailure(client: number, error: { message: string; stack?: strin
   );
 }
 
+/** A client's training on a thread: its progress reported as it comes, its result decoded. */
+function trainTask(
+  job: ClientJob,
+  encoded: EncodedJob,
+  specs: { model: ParamSpec[]; head: ParamSpec[] },
+  onStep?: (client: number, step: number, total: number) => void,
+): ThreadTask<ClientResult> {
+  return {
+    start: (id) => ({
+      message: { type: 'train', id, job: encoded, indices: job.indices },
+      transfer: transferables(encoded),
+    }),
+    answer: (m) => {
+      if (m.type === 'progress') onStep?.(job.client, m.step, m.total);
+      if (m.type === 'error') throw trainingFailure(job.client, m.error);
+      return m.type === 'done' ? decodeResult(m.result, specs) : undefined;
+    },
+  };
+}
+
 /**
  * Trains the clients of a round on trainer threads, each with its own backend. A thread takes the next client as
  * soon as it is free; results are independent of which thread trained which client, because every client's
@@ -84,7 +103,7 @@ export async function trainerPoolRunner(opts: {
   init: Omit<TrainerInit, 'type'>;
   model: ModelDef;
   onStep?: (client: number, step: number, total: number) => void;
-}): Promise<ClientRunner> {
+}): Promise<ClientRunner & { predict?: Predictor }> {
   const started = Array.from({ length: opts.count }, () => startThread(opts.init));
   const slots = started.map((s) => s.slot);
   try {
@@ -95,97 +114,27 @@ export async function trainerPoolRunner(opts: {
   }
   const specs = { model: opts.model.specs, head: headSpecs(opts.model) };
   for (const slot of slots) {
-    slot.thread.on('message', (m: TrainerReply) => {
-      const busy = slot.busy;
-      if (!busy) return;
-      if (m.type === 'progress') return opts.onStep?.(busy.job.client, m.step, m.total);
-      if (m.type !== 'done' && m.type !== 'error') return;
-      slot.busy = undefined;
-      if (m.type === 'done') busy.resolve(decodeResult(m.result, specs));
-      else busy.reject(trainingFailure(busy.job.client, m.error));
-    });
-    slot.thread.on('error', (error) => slot.busy?.reject(error));
+    slot.thread.on('message', (m: TrainerReply) => slot.busy?.reply(m));
+    slot.thread.on('error', (error) => slot.busy?.fail(error));
   }
   const dispatcher = new Dispatcher(slots);
   return {
-    run: (jobs, onDone, signal) => dispatcher.run(jobs, onDone, signal),
+    run: (jobs, onDone, signal) => {
+      const tasks = encodeRound(jobs).map((encoded, i) => trainTask(jobs[i], encoded, specs, opts.onStep));
+      return dispatcher.run(tasks, onDone, signal);
+    },
+    predict: opts.count > 1 ? threadPredictor(dispatcher, opts.model) : undefined,
     async close() {
       await Promise.all(slots.map((s) => s.thread.terminate()));
     },
   };
 }
 
-/**
- * Hands jobs to free threads. Several runs may share the pool (a cluster worker trains jobs of different rounds at
- * once): a slot freed by one run's job wakes the others that wait for a slot.
- */
-class Dispatcher {
-  private readonly slots: Slot[];
-  private readonly pumps = new Set<() => void>();
-  private nextId = 0;
-
-  constructor(slots: Slot[]) {
-    this.slots = slots;
-  }
-
-  private wakeAll(): void {
-    for (const pump of [...this.pumps]) pump();
-  }
-
-  async run(jobs: ClientJob[], onDone: (r: ClientResult) => void, signal?: AbortSignal): Promise<ClientResult[]> {
-    const encoded = this.encodeRound(jobs);
-    const queue = jobs.map((job, i) => ({ job, encoded: encoded[i] }));
-    const results: ClientResult[] = [];
-    await new Promise<void>((resolve, reject) => {
-      let active = 0;
-      let failed = false;
-      const fail = (error: unknown) => {
-        failed = true;
-        this.pumps.delete(pump);
-        signal?.removeEventListener('abort', onAbort);
-        reject(error);
-        this.wakeAll();
-      };
-      const onAbort = () => fail(new InterruptedError());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const pump = () => {
-        if (failed) return;
-        if (!queue.length && active === 0) {
-          signal?.removeEventListener('abort', onAbort);
-          this.pumps.delete(pump);
-          return resolve();
-        }
-        for (const slot of this.slots) {
-          if (slot.busy || !queue.length) continue;
-          const { job, encoded } = queue.shift()!;
-          active++;
-          new Promise<ClientResult>((res, rej) => {
-            slot.busy = { job, resolve: res, reject: rej };
-          })
-            .then((r) => {
-              active--;
-              results.push(r);
-              onDone(r);
-              pump();
-              this.wakeAll();
-            })
-            .catch(fail);
-          const message: TrainerTrain = { type: 'train', id: this.nextId++, job: encoded, indices: job.indices };
-          slot.thread.postMessage(message, transferables(encoded));
-        }
-      };
-      this.pumps.add(pump);
-      pump();
-    });
-    return results;
-  }
-
-  /** Each job encoded; one shared copy of the round's global weights for all jobs that start from them. */
-  private encodeRound(jobs: ClientJob[]): EncodedJob[] {
-    const encoded = jobs.map(encodeJob);
-    if (!jobs.length) return encoded;
-    const globalShared = shared(Float32Array, encoded[0].weights.length);
-    globalShared.set(encoded[0].weights);
-    return encoded.map((e, i) => (jobs[i].weights === jobs[0].weights ? { ...e, weights: globalShared } : e));
-  }
+/** Each job encoded; one shared copy of the round's global weights for all jobs that start from them. */
+function encodeRound(jobs: ClientJob[]): EncodedJob[] {
+  const encoded = jobs.map(encodeJob);
+  if (!jobs.length) return encoded;
+  const globalShared = shared(Float32Array, encoded[0].weights.length);
+  globalShared.set(encoded[0].weights);
+  return encoded.map((e, i) => (jobs[i].weights === jobs[0].weights ? { ...e, weights: globalShared } : e));
 }

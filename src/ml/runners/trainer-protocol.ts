@@ -1,3 +1,4 @@
+import type { Head } from '../../artifacts/model.ts';
 import type { SerializedError } from '../../core/errors.ts';
 import type { BackendChoice } from '../backends/backend.ts';
 import type { ModelName } from '../models/index.ts';
@@ -30,10 +31,26 @@ export interface TrainerTrain {
   indices: Int32Array;
 }
 
-export type TrainerRequest = TrainerInit | TrainerTrain;
+/**
+ * The logits of one batch of an evaluation set under several heads (the per-round evaluation, spread over the
+ * threads): the batch is the one the coordinator would have computed itself, so the bytes are the same.
+ */
+export interface TrainerPredict {
+  type: 'predict';
+  id: number;
+  /** The global model, flattened, in a SharedArrayBuffer that all batches of the evaluation share. */
+  weights: Float32Array;
+  heads: Head[];
+  /** The batch's normalised images: a view of the evaluation set's SharedArrayBuffer. */
+  x: Float32Array;
+  count: number;
+}
+
+export type TrainerRequest = TrainerInit | TrainerTrain | TrainerPredict;
 
 export type TrainerReply =
   | { type: 'ready'; backend: string }
   | { type: 'progress'; id: number; step: number; total: number }
   | { type: 'done'; id: number; result: EncodedResult }
+  | { type: 'logits'; id: number; logits: Float32Array[] }
   | { type: 'error'; id?: number; error: SerializedError };

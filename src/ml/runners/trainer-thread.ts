@@ -2,9 +2,11 @@
 import { parentPort } from 'node:worker_threads';
 import { serializeError } from '../../core/errors.ts';
 import { initBackend } from '../backends/backend.ts';
+import { predictLogits } from '../eval/predict.ts';
 import { buildModel } from '../models/index.ts';
 import type { ModelDef } from '../models/model.ts';
 import { headSpecs } from '../models/model.ts';
+import { unflattenWeights } from '../models/params.ts';
 import type { TrainData } from '../train/client-train.ts';
 import { trainClient } from '../train/client-train.ts';
 import { decodeJob, encodeResult, transferables } from '../train/job.ts';
@@ -36,6 +38,16 @@ port.on('message', async (msg: TrainerRequest) => {
     }
     if (!state) throw new Error('trainer thread used before init');
     const { tf, model, data } = state;
+    if (msg.type === 'predict') {
+      const set = { name: 'batch', x: msg.x, expected: new Int32Array(0), count: msg.count };
+      const weights = unflattenWeights(msg.weights, model.specs);
+      const logits = await predictLogits(tf, model, weights, msg.heads, set, msg.count);
+      send(
+        { type: 'logits', id: msg.id, logits },
+        logits.map((l) => l.buffer as ArrayBuffer),
+      );
+      return;
+    }
     let lastProgress = 0;
     const job = decodeJob(msg.job, { model: model.specs, head: headSpecs(model) }, msg.indices);
     const result = encodeResult(
@@ -49,6 +61,6 @@ port.on('message', async (msg: TrainerRequest) => {
     );
     send({ type: 'done', id: msg.id, result }, transferables(result));
   } catch (error) {
-    send({ type: 'error', id: msg.type === 'train' ? msg.id : undefined, error: serializeError(error) });
+    send({ type: 'error', id: msg.type === 'init' ? undefined : msg.id, error: serializeError(error) });
   }
 });
