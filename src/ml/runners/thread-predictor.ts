@@ -50,7 +50,9 @@ export function threadPredictor(dispatcher: Dispatcher, model: ModelDef): Predic
     }
     const out = heads.map(() => new Float32Array(set.count * model.classes));
     for (const { at, logits } of await dispatcher.run(tasks, () => {})) {
-      logits.forEach((l, h) => out[h].set(l, at * model.classes));
+      logits.forEach((l, h) => {
+        out[h].set(l, at * model.classes);
+      });
     }
     return out;
   };
