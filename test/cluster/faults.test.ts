@@ -26,6 +26,11 @@ const logs = (stdout: string) =>
     .map((e) => e.text as string);
 /** Three rounds: enough to inject a fault in the middle of a training. */
 const R3 = sets(['train.rounds=3']);
+/**
+ * Three rounds of 8 local epochs: a round long enough (about half a second on a fast host) for a fault to land
+ * while its clients are in flight, and for their progress to pass the live view's 100 ms cap.
+ */
+const SLOW3 = sets(['train.rounds=3', 'train.localEpochs=8']);
 const hostilePeer = (url: string, mode: string) =>
   execa('node', ['--import', tsxLoaderUrl(), join(ROOT, 'test/fixtures/hostile-worker.ts'), url, mode], {
     reject: false,
@@ -118,13 +123,13 @@ describe.skipIf(!HAVE_REDIS)('faults on a cluster', () => {
     ['flushed (FLUSHALL)', async () => void cli(redis.port, 'FLUSHALL')],
   ] as const) {
     it(`Redis ${fault} in the middle of training: lost jobs are submitted again, the local bytes`, async () => {
-      const run = coordinator(await newStore(), R3);
+      const run = coordinator(await newStore(), SLOW3);
       // While clients of round 2 are in flight: what Redis loses is then their jobs and blobs.
       await waitForLine(run, (l) => l.includes('"label":"round 2/3 · client 1/4'));
       await inject();
       const done = await run;
       expect(done.exitCode, done.stdout.slice(-2000)).toBe(0);
-      expect(digests(done.stdout)).toEqual(await localDigests(R3));
+      expect(digests(done.stdout)).toEqual(await localDigests(SLOW3));
       expect(logs(done.stdout).some((t) => /submitting it again/.test(t))).toBe(true);
     }, 240_000);
   }
@@ -141,18 +146,18 @@ describe.skipIf(!HAVE_REDIS)('faults on a cluster', () => {
   }, 300_000);
 
   it('the coordinator paused past its run lease: its jobs, dropped, are submitted again: the local bytes', async () => {
-    const run = coordinator(await newStore(), R3, { FEDAU_RUN_TTL_MS: '2000' });
+    const run = coordinator(await newStore(), SLOW3, { FEDAU_RUN_TTL_MS: '2000' });
     await waitForLine(run, (l) => l.includes('"label":"round 2/3 · client 1/4'));
     run.kill('SIGSTOP');
     await new Promise((r) => setTimeout(r, 5000));
     run.kill('SIGCONT');
     const done = await run;
     expect(done.exitCode, done.stdout.slice(-2000)).toBe(0);
-    expect(digests(done.stdout)).toEqual(await localDigests(R3));
+    expect(digests(done.stdout)).toEqual(await localDigests(SLOW3));
   }, 240_000);
 
   it('fedau gc --redis removes what a killed coordinator left behind', async () => {
-    const run = coordinator(await newStore(), R3);
+    const run = coordinator(await newStore(), SLOW3);
     await waitForLine(run, (l) => l.includes('"label":"round 1/3 done"'));
     run.kill('SIGKILL');
     await run;

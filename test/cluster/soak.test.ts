@@ -39,7 +39,8 @@ describe.skipIf(!HAVE_REDIS)('soak: a matrix under random faults', () => {
     };
     await spawn();
     await spawn();
-    const matrix = ['--set', 'train.rounds=3', '--matrix', 'seed=0,1'];
+    // Long enough for three faults or more after round 1, on a fast host too.
+    const matrix = ['--set', 'train.rounds=8', '--matrix', 'seed=0,1'];
     const run = fedau(
       ['run', SMOKE, '--reporter', 'json', '--redis', redis.url, '--store', await newStore(), ...matrix],
       {
@@ -50,7 +51,7 @@ describe.skipIf(!HAVE_REDIS)('soak: a matrix under random faults', () => {
     void run.finally(() => {
       over = true;
     });
-    await waitForLine(run, (l) => l.includes('"label":"round 1/3 done"'));
+    await waitForLine(run, (l) => l.includes('"label":"round 1/8 done"'));
     const rng = new Rng(7, 'soak');
     const faults: string[] = [];
     for (let i = 0; i < 6 && !over; i++) {
@@ -73,8 +74,9 @@ describe.skipIf(!HAVE_REDIS)('soak: a matrix under random faults', () => {
       }
     }
     const done = await run;
-    expect(faults.length).toBeGreaterThanOrEqual(3);
-    expect(done.exitCode, `faults: ${faults.join(', ')}\n${done.stdout.slice(-3000)}`).toBe(0);
+    const story = `faults: ${faults.join(', ')}\n${done.stdout.slice(-3000)}\n${done.stderr.slice(-2000)}`;
+    expect(done.exitCode, story).toBe(0);
+    expect(faults.length, story).toBeGreaterThanOrEqual(3);
     expect(digests(done.stdout)).toEqual(await localDigests(matrix));
   }, 420_000);
 });

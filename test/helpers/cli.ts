@@ -35,12 +35,21 @@ export function parseEvents(stdout: string): any[] {
 export function waitForLine(child: ResultPromise<{ reject: false }>, test: (line: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = '';
+    let seen = '';
+    let errors = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
       for (const line of lines) if (test(line)) resolve(line);
+      seen = (seen + lines.join('\n')).slice(-1500);
     });
-    child.once('exit', () => reject(new Error('process ended before the expected line')));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      errors = (errors + chunk.toString()).slice(-1500);
+    });
+    // What the process said last, so a failure in CI says why it ended.
+    child.once('exit', (code) =>
+      reject(new Error(`process ended (exit ${code}) before the expected line; stdout: …${seen}\nstderr: …${errors}`)),
+    );
   });
 }
