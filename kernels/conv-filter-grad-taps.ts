@@ -4,8 +4,10 @@
 // dy's vectors at one position are loaded once for T taps (5 taps × 2 vectors, or 2 taps × 4 vectors: ten or eight
 // accumulators), where one tap at a time loads them again for every tap. Each output sums its terms in the order
 // n, oh, ow: the same bytes on every run.
+
 import { CI, DY, H, N0, N1, OH, OW, SH, SW, W, X } from './conv-geometry';
 import { addLanes } from './lanes';
+import { madd } from './madd';
 
 /**
  * Adds taps s … s+4 of filter row r, input channel c, over the current tile's samples (conv-geometry.ts), to dW's
@@ -32,20 +34,20 @@ export function taps5x2(out: usize, outStep: usize, r: i32, s: i32, c: i32, co: 
         const g0 = v128.load(dp);
         const g1 = v128.load(dp, 16);
         const x0 = v128.load32_splat(xp);
-        a0 = f32x4.add(a0, f32x4.mul(x0, g0));
-        a1 = f32x4.add(a1, f32x4.mul(x0, g1));
+        a0 = madd(x0, g0, a0);
+        a1 = madd(x0, g1, a1);
         const x1 = v128.load32_splat(xp + tap);
-        b0 = f32x4.add(b0, f32x4.mul(x1, g0));
-        b1 = f32x4.add(b1, f32x4.mul(x1, g1));
+        b0 = madd(x1, g0, b0);
+        b1 = madd(x1, g1, b1);
         const x2 = v128.load32_splat(xp + 2 * tap);
-        c0 = f32x4.add(c0, f32x4.mul(x2, g0));
-        c1 = f32x4.add(c1, f32x4.mul(x2, g1));
+        c0 = madd(x2, g0, c0);
+        c1 = madd(x2, g1, c1);
         const x3 = v128.load32_splat(xp + 3 * tap);
-        d0 = f32x4.add(d0, f32x4.mul(x3, g0));
-        d1 = f32x4.add(d1, f32x4.mul(x3, g1));
+        d0 = madd(x3, g0, d0);
+        d1 = madd(x3, g1, d1);
         const x4 = v128.load32_splat(xp + 4 * tap);
-        e0 = f32x4.add(e0, f32x4.mul(x4, g0));
-        e1 = f32x4.add(e1, f32x4.mul(x4, g1));
+        e0 = madd(x4, g0, e0);
+        e1 = madd(x4, g1, e1);
         xp += xStep;
         dp += 32;
       }
@@ -78,17 +80,17 @@ export function taps2x4(out: usize, outStep: usize, r: i32, s: i32, c: i32): voi
         const x0 = v128.load32_splat(xp);
         const x1 = v128.load32_splat(xp + tap);
         let g = v128.load(dp);
-        a0 = f32x4.add(a0, f32x4.mul(x0, g));
-        b0 = f32x4.add(b0, f32x4.mul(x1, g));
+        a0 = madd(x0, g, a0);
+        b0 = madd(x1, g, b0);
         g = v128.load(dp, 16);
-        a1 = f32x4.add(a1, f32x4.mul(x0, g));
-        b1 = f32x4.add(b1, f32x4.mul(x1, g));
+        a1 = madd(x0, g, a1);
+        b1 = madd(x1, g, b1);
         g = v128.load(dp, 32);
-        a2 = f32x4.add(a2, f32x4.mul(x0, g));
-        b2 = f32x4.add(b2, f32x4.mul(x1, g));
+        a2 = madd(x0, g, a2);
+        b2 = madd(x1, g, b2);
         g = v128.load(dp, 48);
-        a3 = f32x4.add(a3, f32x4.mul(x0, g));
-        b3 = f32x4.add(b3, f32x4.mul(x1, g));
+        a3 = madd(x0, g, a3);
+        b3 = madd(x1, g, b3);
         xp += xStep;
         dp += 64;
       }

@@ -4,9 +4,11 @@
 // Each output vector sums its terms in one fixed order (n, oh, then the even and the odd ow in two chains added at
 // the end, which also hides the latency of the additions), so the result is the same bytes on every run.
 // Nothing here allocates: the module has no heap of its own, only tfjs-wasm's memory, which it imports.
+
 import { taps2x4, taps5x2 } from './conv-filter-grad-taps';
 import { CI, COP, DY, H, N0, N1, OH, OW, SH, SW, setGeometry, setTile, W, X } from './conv-geometry';
 import { addLanes } from './lanes';
+import { madd } from './madd';
 
 /** The rows and columns of dy whose input position is inside the image, and the input row and column at o = 0. */
 let OH_LO: i32 = 0;
@@ -130,23 +132,23 @@ function block4(c: i32, v: i32, out: usize, co: i32): void {
         const xa = f32x4.splat(load<f32>(xp));
         const xb = f32x4.splat(load<f32>(xp + xStep));
         const dq = dp + dyStep;
-        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
-        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(xa, v128.load(dp, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(xa, v128.load(dp, 48)));
-        b0 = f32x4.add(b0, f32x4.mul(xb, v128.load(dq)));
-        b1 = f32x4.add(b1, f32x4.mul(xb, v128.load(dq, 16)));
-        b2 = f32x4.add(b2, f32x4.mul(xb, v128.load(dq, 32)));
-        b3 = f32x4.add(b3, f32x4.mul(xb, v128.load(dq, 48)));
+        a0 = madd(xa, v128.load(dp), a0);
+        a1 = madd(xa, v128.load(dp, 16), a1);
+        a2 = madd(xa, v128.load(dp, 32), a2);
+        a3 = madd(xa, v128.load(dp, 48), a3);
+        b0 = madd(xb, v128.load(dq), b0);
+        b1 = madd(xb, v128.load(dq, 16), b1);
+        b2 = madd(xb, v128.load(dq, 32), b2);
+        b3 = madd(xb, v128.load(dq, 48), b3);
         xp += xStep << 1;
         dp += dyStep << 1;
       }
       if (odd) {
         const xa = f32x4.splat(load<f32>(xp));
-        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
-        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(xa, v128.load(dp, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(xa, v128.load(dp, 48)));
+        a0 = madd(xa, v128.load(dp), a0);
+        a1 = madd(xa, v128.load(dp, 16), a1);
+        a2 = madd(xa, v128.load(dp, 32), a2);
+        a3 = madd(xa, v128.load(dp, 48), a3);
       }
     }
   }
@@ -173,17 +175,17 @@ function block2(c: i32, v: i32, out: usize, co: i32): void {
         const xa = f32x4.splat(load<f32>(xp));
         const xb = f32x4.splat(load<f32>(xp + xStep));
         const dq = dp + dyStep;
-        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
-        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
-        b0 = f32x4.add(b0, f32x4.mul(xb, v128.load(dq)));
-        b1 = f32x4.add(b1, f32x4.mul(xb, v128.load(dq, 16)));
+        a0 = madd(xa, v128.load(dp), a0);
+        a1 = madd(xa, v128.load(dp, 16), a1);
+        b0 = madd(xb, v128.load(dq), b0);
+        b1 = madd(xb, v128.load(dq, 16), b1);
         xp += xStep << 1;
         dp += dyStep << 1;
       }
       if (odd) {
         const xa = f32x4.splat(load<f32>(xp));
-        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
-        a1 = f32x4.add(a1, f32x4.mul(xa, v128.load(dp, 16)));
+        a0 = madd(xa, v128.load(dp), a0);
+        a1 = madd(xa, v128.load(dp, 16), a1);
       }
     }
   }
@@ -205,12 +207,12 @@ function block1(c: i32, v: i32, out: usize, co: i32): void {
       for (let q = 0; q < pairs; q++) {
         const xa = f32x4.splat(load<f32>(xp));
         const xb = f32x4.splat(load<f32>(xp + xStep));
-        a0 = f32x4.add(a0, f32x4.mul(xa, v128.load(dp)));
-        b0 = f32x4.add(b0, f32x4.mul(xb, v128.load(dp + dyStep)));
+        a0 = madd(xa, v128.load(dp), a0);
+        b0 = madd(xb, v128.load(dp + dyStep), b0);
         xp += xStep << 1;
         dp += dyStep << 1;
       }
-      if (odd) a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(xp)), v128.load(dp)));
+      if (odd) a0 = madd(f32x4.splat(load<f32>(xp)), v128.load(dp), a0);
     }
   }
   addLanes(out + ((<usize>v) << 2), f32x4.add(a0, b0), co - v);

@@ -6,6 +6,8 @@
 // output channels). XNNPACK instead builds an indirection buffer for every call and packs the filter for its GEMM.
 // Each output sums its terms in the order kh, kw, ci: the same bytes on every run.
 
+import { madd } from './madd';
+
 // The call's geometry, in globals so the blocks read it without arguments.
 let WF: usize = 0;
 let IW: i32 = 0;
@@ -77,17 +79,17 @@ function pair16(xp: usize, yp: usize, v: i32): void {
       const ga = v128.load32_splat(xa);
       const gb = v128.load32_splat(xa + next);
       let f = v128.load(wp);
-      a0 = f32x4.add(a0, f32x4.mul(ga, f));
-      b0 = f32x4.add(b0, f32x4.mul(gb, f));
+      a0 = madd(ga, f, a0);
+      b0 = madd(gb, f, b0);
       f = v128.load(wp, 16);
-      a1 = f32x4.add(a1, f32x4.mul(ga, f));
-      b1 = f32x4.add(b1, f32x4.mul(gb, f));
+      a1 = madd(ga, f, a1);
+      b1 = madd(gb, f, b1);
       f = v128.load(wp, 32);
-      a2 = f32x4.add(a2, f32x4.mul(ga, f));
-      b2 = f32x4.add(b2, f32x4.mul(gb, f));
+      a2 = madd(ga, f, a2);
+      b2 = madd(gb, f, b2);
       f = v128.load(wp, 48);
-      a3 = f32x4.add(a3, f32x4.mul(ga, f));
-      b3 = f32x4.add(b3, f32x4.mul(gb, f));
+      a3 = madd(ga, f, a3);
+      b3 = madd(gb, f, b3);
       xa += 4;
       wp += wStep;
     }
@@ -114,7 +116,7 @@ function single(xp: usize, yp: usize, v: i32, width: i32): void {
       let xa = xp + ((<usize>(r * IW * CI)) << 2);
       let wp = WF + ((<usize>(r * run * CO + u)) << 2);
       for (let t = 0; t < run; t++) {
-        a = f32x4.add(a, f32x4.mul(v128.load32_splat(xa), v128.load(wp)));
+        a = madd(v128.load32_splat(xa), v128.load(wp), a);
         xa += 4;
         wp += wStep;
       }

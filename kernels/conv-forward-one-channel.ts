@@ -6,6 +6,8 @@
 // what a GEMM-shaped convolution pays for Cin = 1. Each output sums its 25 terms in tap order: the same bytes on
 // every run.
 
+import { madd } from './madd';
+
 // The call's geometry, in globals so the blocks read it without arguments.
 let W: usize = 0;
 let IW: i32 = 0;
@@ -71,17 +73,17 @@ function block4(xp: usize, yp: usize, c: i32): void {
       const lo = v128.load(xr);
       const hi = v128.load(xr, 16);
       const g0 = v128.load32_splat(wp);
-      a0 = f32x4.add(a0, f32x4.mul(lo, g0));
-      b0 = f32x4.add(b0, f32x4.mul(hi, g0));
+      a0 = madd(lo, g0, a0);
+      b0 = madd(hi, g0, b0);
       const g1 = v128.load32_splat(wp, 4);
-      a1 = f32x4.add(a1, f32x4.mul(lo, g1));
-      b1 = f32x4.add(b1, f32x4.mul(hi, g1));
+      a1 = madd(lo, g1, a1);
+      b1 = madd(hi, g1, b1);
       const g2 = v128.load32_splat(wp, 8);
-      a2 = f32x4.add(a2, f32x4.mul(lo, g2));
-      b2 = f32x4.add(b2, f32x4.mul(hi, g2));
+      a2 = madd(lo, g2, a2);
+      b2 = madd(hi, g2, b2);
       const g3 = v128.load32_splat(wp, 12);
-      a3 = f32x4.add(a3, f32x4.mul(lo, g3));
-      b3 = f32x4.add(b3, f32x4.mul(hi, g3));
+      a3 = madd(lo, g3, a3);
+      b3 = madd(hi, g3, b3);
       xr += 4;
       wp += wStep;
     }
@@ -102,8 +104,8 @@ function block1(xp: usize, yp: usize, c: i32): void {
     const wStep = (<usize>CO) << 2;
     for (let s = 0; s < KW; s++) {
       const g = v128.load32_splat(wp);
-      a = f32x4.add(a, f32x4.mul(v128.load(xr), g));
-      b = f32x4.add(b, f32x4.mul(v128.load(xr, 16), g));
+      a = madd(v128.load(xr), g, a);
+      b = madd(v128.load(xr, 16), g, b);
       xr += 4;
       wp += wStep;
     }

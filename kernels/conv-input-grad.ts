@@ -6,7 +6,9 @@
 // reordered to [Cout][KW·Cin], added to dx as whole vectors. The "full" convolution instead multiplies the zeros it
 // pads dy with: 2.25× the work on LeNet's conv2. Every dx float receives its terms in one fixed order (n, oh, ow, kh,
 // then co inside each term), so the result is the same bytes on every run.
+
 import { addLanes } from './lanes';
+import { madd } from './madd';
 
 /**
  * The filter reordered for the scatter: wt[kh][co][kw·Cin + ci] = W[kh, kw, ci, co], each row of KW·Cin floats
@@ -116,17 +118,17 @@ function pairRow(da: usize, db: usize, r: i32, outA: usize, outB: usize): void {
       const ga = v128.load32_splat(da + ((<usize>o) << 2));
       const gb = v128.load32_splat(db + ((<usize>o) << 2));
       const w0 = v128.load(wp);
-      a0 = f32x4.add(a0, f32x4.mul(ga, w0));
-      b0 = f32x4.add(b0, f32x4.mul(gb, w0));
+      a0 = madd(ga, w0, a0);
+      b0 = madd(gb, w0, b0);
       const w1 = v128.load(wp, 16);
-      a1 = f32x4.add(a1, f32x4.mul(ga, w1));
-      b1 = f32x4.add(b1, f32x4.mul(gb, w1));
+      a1 = madd(ga, w1, a1);
+      b1 = madd(gb, w1, b1);
       const w2 = v128.load(wp, 32);
-      a2 = f32x4.add(a2, f32x4.mul(ga, w2));
-      b2 = f32x4.add(b2, f32x4.mul(gb, w2));
+      a2 = madd(ga, w2, a2);
+      b2 = madd(gb, w2, b2);
       const w3 = v128.load(wp, 48);
-      a3 = f32x4.add(a3, f32x4.mul(ga, w3));
-      b3 = f32x4.add(b3, f32x4.mul(gb, w3));
+      a3 = madd(ga, w3, a3);
+      b3 = madd(gb, w3, b3);
       wp += step;
     }
     addFour(outA + ((<usize>v) << 2), a0, a1, a2, a3, K - v);
@@ -170,7 +172,7 @@ function block1(d: usize, r: i32, v: i32): v128 {
   let wp = wtRow(r, v);
   const step = (<usize>KP) << 2;
   for (let o = 0; o < CO; o++) {
-    a = f32x4.add(a, f32x4.mul(v128.load32_splat(d + ((<usize>o) << 2)), v128.load(wp)));
+    a = madd(v128.load32_splat(d + ((<usize>o) << 2)), v128.load(wp), a);
     wp += step;
   }
   return a;

@@ -5,6 +5,7 @@
 // over it. Each output sums its K terms in order, then adds the bias: the same bytes on every run.
 
 import { storeLanes } from './lanes';
+import { madd } from './madd';
 
 // The call's operands, in globals so the tiles read them without arguments.
 let A: usize = 0;
@@ -69,17 +70,17 @@ function tile4(i: i32, j: i32): void {
     const lo = v128.load(bp);
     const hi = v128.load(bp, 16);
     let x = v128.load32_splat(ap);
-    a0 = f32x4.add(a0, f32x4.mul(x, lo));
-    a1 = f32x4.add(a1, f32x4.mul(x, hi));
+    a0 = madd(x, lo, a0);
+    a1 = madd(x, hi, a1);
     x = v128.load32_splat(ap + rs);
-    b0 = f32x4.add(b0, f32x4.mul(x, lo));
-    b1 = f32x4.add(b1, f32x4.mul(x, hi));
+    b0 = madd(x, lo, b0);
+    b1 = madd(x, hi, b1);
     x = v128.load32_splat(ap + 2 * rs);
-    c0 = f32x4.add(c0, f32x4.mul(x, lo));
-    c1 = f32x4.add(c1, f32x4.mul(x, hi));
+    c0 = madd(x, lo, c0);
+    c1 = madd(x, hi, c1);
     x = v128.load32_splat(ap + 3 * rs);
-    d0 = f32x4.add(d0, f32x4.mul(x, lo));
-    d1 = f32x4.add(d1, f32x4.mul(x, hi));
+    d0 = madd(x, lo, d0);
+    d1 = madd(x, hi, d1);
     ap += cs;
     bp += bs;
   }
@@ -99,8 +100,8 @@ function tile1(i: i32, j: i32): void {
   const bs = (<usize>NP) << 2;
   for (let k = 0; k < K; k++) {
     const x = v128.load32_splat(ap);
-    a0 = f32x4.add(a0, f32x4.mul(x, v128.load(bp)));
-    a1 = f32x4.add(a1, f32x4.mul(x, v128.load(bp, 16)));
+    a0 = madd(x, v128.load(bp), a0);
+    a1 = madd(x, v128.load(bp, 16), a1);
     ap += cs;
     bp += bs;
   }

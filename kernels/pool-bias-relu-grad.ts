@@ -35,22 +35,20 @@ export function poolBiasReluGrad(
           v128.store(s, f64x2.add(v128.load(s), f64x2.promote_low_f32x4(v)));
           const high = i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
           v128.store(s, f64x2.add(v128.load(s, 16), f64x2.promote_low_f32x4(high)), 16);
-          const p0 = x + base + at;
-          const x0 = v128.load(p0);
-          const x1 = v128.load(p0 + col);
-          const x2 = v128.load(p0 + row);
-          const x3 = v128.load(p0 + row + col);
-          const m = f32x4.max(f32x4.max(x0, x1), f32x4.max(x2, x3));
-          const a0 = f32x4.eq(x0, m);
-          const a1 = v128.andnot(f32x4.eq(x1, m), a0);
-          const taken = v128.or(a0, a1);
-          const a2 = v128.andnot(f32x4.eq(x2, m), taken);
-          const a3 = v128.not(v128.or(taken, a2));
-          const d0 = dx + base + at;
-          v128.store(d0, v128.and(v, a0));
-          v128.store(d0 + col, v128.and(v, a1));
-          v128.store(d0 + row, v128.and(v, a2));
-          v128.store(d0 + row + col, v128.and(v, a3));
+          windowGrad(x + base + at, dx + base + at, v, row, col);
+        }
+        // A partial last vector (LeNet's 6 channels): the last four channels again, the ones already done masked out
+        // of the sums (adding +0 leaves a sum as it is); their dx is stored again with the same values.
+        if (k < c && c >= 4) {
+          const at = (<usize>(c - 4)) << 2;
+          const v = v128.and(v128.load(dy + o + at), f32x4.gt(v128.load(y + o + at), f32x4.splat(0)));
+          const fresh = v128.and(v, tailMask(c - k));
+          const s = sums + ((<usize>(c - 4)) << 3);
+          v128.store(s, f64x2.add(v128.load(s), f64x2.promote_low_f32x4(fresh)));
+          const high = i8x16.shuffle(fresh, fresh, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+          v128.store(s, f64x2.add(v128.load(s, 16), f64x2.promote_low_f32x4(high)), 16);
+          windowGrad(x + base + at, dx + base + at, v, row, col);
+          k = c;
         }
         for (; k < c; k++) {
           const at = (<usize>k) << 2;
@@ -77,4 +75,28 @@ export function poolBiasReluGrad(
     }
   }
   for (let k = 0; k < c; k++) store<f32>(db + ((<usize>k) << 2), <f32>load<f64>(sums + ((<usize>k) << 3)));
+}
+
+/** Sends v to the first maximum of each lane's 2×2 window at p0 (x), zero to the other three (dx at d0). */
+function windowGrad(p0: usize, d0: usize, v: v128, row: usize, col: usize): void {
+  const x0 = v128.load(p0);
+  const x1 = v128.load(p0 + col);
+  const x2 = v128.load(p0 + row);
+  const x3 = v128.load(p0 + row + col);
+  const m = f32x4.max(f32x4.max(x0, x1), f32x4.max(x2, x3));
+  const a0 = f32x4.eq(x0, m);
+  const a1 = v128.andnot(f32x4.eq(x1, m), a0);
+  const taken = v128.or(a0, a1);
+  const a2 = v128.andnot(f32x4.eq(x2, m), taken);
+  const a3 = v128.not(v128.or(taken, a2));
+  v128.store(d0, v128.and(v, a0));
+  v128.store(d0 + col, v128.and(v, a1));
+  v128.store(d0 + row, v128.and(v, a2));
+  v128.store(d0 + row + col, v128.and(v, a3));
+}
+
+/** All ones in the last `fresh` lanes (1 … 3), zero in the others. */
+function tailMask(fresh: i32): v128 {
+  const lane = i32x4(0, 1, 2, 3);
+  return i32x4.ge_s(lane, i32x4.splat(4 - fresh));
 }

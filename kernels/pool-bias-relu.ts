@@ -24,6 +24,21 @@ export function poolBiasRelu(x: usize, bias: usize, y: usize, n: i32, h: i32, w:
           v128.store(o, f32x4.max(f32x4.add(m, v128.load(bias + ((<usize>k) << 2))), zero));
           o += 16;
         }
+        // A partial last vector (LeNet's 6 channels): the last four channels again; the stores overlap with the
+        // same values.
+        if (k < c && c >= 4) {
+          const at = base + ((<usize>(c - 4)) << 2);
+          const m = f32x4.max(
+            f32x4.max(v128.load(at), v128.load(at + col)),
+            f32x4.max(v128.load(at + row), v128.load(at + row + col)),
+          );
+          v128.store(
+            o - ((<usize>(4 - (c - k))) << 2),
+            f32x4.max(f32x4.add(m, v128.load(bias + ((<usize>(c - 4)) << 2))), zero),
+          );
+          o += (<usize>(c - k)) << 2;
+          k = c;
+        }
         for (; k < c; k++) {
           const at = base + ((<usize>k) << 2);
           const m = max(max(load<f32>(at), load<f32>(at + col)), max(load<f32>(at + row), load<f32>(at + row + col)));

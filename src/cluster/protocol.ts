@@ -16,13 +16,16 @@ export function jobIdOf(runId: string, key: string, what: string): string {
 }
 
 /**
- * What makes two processes compute the same bytes: fedau's version, tfjs's, and the backend. A worker takes only
- * jobs whose facts are its own; any other result would differ from the coordinator's local one.
+ * What makes two processes compute the same bytes: fedau's version, tfjs's, the backend, and on wasm which build of
+ * fedau's kernels runs (the fused multiply-add one needs an engine and a CPU that fuse). A worker takes only jobs
+ * whose facts are its own; any other result would differ from the coordinator's local one.
  */
 export interface Facts {
   fedau: string;
   tfjs: string;
   backend: string;
+  /** `kernelsFact`: the wasm kernels' build and fingerprint, `none` off wasm. */
+  kernels: string;
 }
 
 /** One client's local update of one round: everything by value or by blob digest, nothing by path. */
@@ -101,8 +104,13 @@ const id = { type: 'string', pattern: '^[A-Za-z0-9._\\[\\],=@ -]{1,300}$' };
 const facts = {
   type: 'object',
   additionalProperties: false,
-  required: ['fedau', 'tfjs', 'backend'],
-  properties: { fedau: { type: 'string' }, tfjs: { type: 'string' }, backend: { type: 'string' } },
+  required: ['fedau', 'tfjs', 'backend', 'kernels'],
+  properties: {
+    fedau: { type: 'string' },
+    tfjs: { type: 'string' },
+    backend: { type: 'string' },
+    kernels: { type: 'string' },
+  },
 };
 const artifactRef = {
   type: 'object',

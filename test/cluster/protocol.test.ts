@@ -7,7 +7,7 @@ const job = (over: Partial<ClientJobPayload> = {}): ClientJobPayload => ({
   runId: '20261202T000000Z-abcdef',
   stage: 'train',
   key: digest,
-  facts: { fedau: '0.1.0', tfjs: '4.22.0', backend: 'wasm' },
+  facts: { fedau: '0.1.0', tfjs: '4.22.0', backend: 'wasm', kernels: 'fma 0123456789abcdef' },
   model: { name: 'lenet', classes: 10, inputShape: [28, 28, 1] },
   dataset: digest,
   partition: digest,

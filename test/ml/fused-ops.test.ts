@@ -32,6 +32,9 @@ describe('fused wasm ops equal the standard ops on cpu', () => {
     [2, 8, 8, 16],
     // Odd height and width (a last row and column in no window) and a channel count that is not a multiple of 4.
     [2, 9, 7, 5],
+    // Every partial last vector (6: two channels, 5: one, 7: three channels again) and fewer channels than a vector.
+    [2, 6, 6, 7],
+    [2, 4, 6, 3],
   ] as [number, number, number, number][]) {
     it(`relu(maxPool2×2(x) + b), value and gradients, ${shape.join('×')}`, async () => {
       const compute = () =>

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { WorkerEvent } from '../../src/cluster/worker-events.ts';
 import { applyWorkerEvent, newWorkerViewState, WorkerView } from '../../src/ui/worker-view.tsx';
 
-const facts = { fedau: '0.1.0', tfjs: '4.22.0', backend: 'wasm' };
+const facts = { fedau: '0.1.0', tfjs: '4.22.0', backend: 'wasm', kernels: 'fma 0123456789abcdef' };
 
 /** The frame the worker's view shows after `events`. */
 function frameAfter(events: WorkerEvent[]): string {

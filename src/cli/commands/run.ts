@@ -139,10 +139,14 @@ async function openCluster(flags: ParsedFlags, pipelineVerify: number) {
       remote: cluster.remoteStages(coordinator, { verify }),
       runners: cluster.clusterRunners(coordinator, verify),
     },
-    async start(runId: string, facts: { backend: string }, log: (level: 'info' | 'warn', text: string) => void) {
+    async start(
+      runId: string,
+      facts: { backend: string; kernels: string },
+      log: (level: 'info' | 'warn', text: string) => void,
+    ) {
       coordinator.log = log;
       log('info', `coordinating the workers of ${coordinator.label}`);
-      await coordinator.startRun(runId, { fedau: packageVersion(), tfjs: tfjsVersionOf(), backend: facts.backend });
+      await coordinator.startRun(runId, { fedau: packageVersion(), tfjs: tfjsVersionOf(), ...facts });
     },
     close: () => coordinator.close(),
   };
@@ -157,14 +161,16 @@ async function sayBackend(
   requested: string,
   verbose: boolean,
   log: (level: 'info' | 'warn', text: string) => void,
-): Promise<{ facts: { backend: string } }> {
-  if (!pipeline.stages.some((s) => s.def.runtimeKey)) return { facts: { backend: requested } };
-  const { backendDescription, chooseBackend } = await import('../../ml/backends/backend.ts');
+): Promise<{ facts: { backend: string; kernels: string } }> {
+  if (!pipeline.stages.some((s) => s.def.runtimeKey)) return { facts: { backend: requested, kernels: 'none' } };
+  const { backendDescription, chooseBackend, kernelsFact } = await import('../../ml/backends/backend.ts');
   const { gpuProbe } = await import('../../ml/backends/webgpu.ts');
   const choice = await chooseBackend(requested);
-  log('info', `backend ${backendDescription(choice)}: ${choice.why ?? 'asked for'}`);
+  const kernels = kernelsFact(choice);
+  const kernelsNote = kernels === 'none' ? '' : ` (fedau's kernels: ${kernels.split(' ')[0]})`;
+  log('info', `backend ${backendDescription(choice)}${kernelsNote}: ${choice.why ?? 'asked for'}`);
   if (verbose) for (const line of gpuProbe.details) log('info', `webgpu probe: ${line}`);
-  return { facts: { backend: backendDescription(choice) } };
+  return { facts: { backend: backendDescription(choice), kernels } };
 }
 
 /** Ctrl-C (or SIGTERM) stops at the next safe point, keeping what completed; a second one quits at once. */

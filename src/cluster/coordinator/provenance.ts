@@ -21,8 +21,8 @@ export class Provenance {
 
   stamp(w: WorkerStamp): void {
     if (!this.workers.has(w.id)) {
-      const { id, host, fedau, tfjs, backend } = w;
-      this.workers.set(w.id, { id, host, fedau, tfjs, backend, jobs: 0, verified: 0 });
+      const { id, host, fedau, tfjs, backend, kernels } = w;
+      this.workers.set(w.id, { id, host, fedau, tfjs, backend, kernels, jobs: 0, verified: 0 });
     }
   }
   count(worker: string, verified: boolean): void {

@@ -3,7 +3,7 @@ import { type ConnectionOptions, type Job, Worker } from 'bullmq';
 import { packageVersion } from '../../core/package-root.ts';
 import { LockDir } from '../../engine/locks.ts';
 import { ArtifactStore } from '../../engine/store.ts';
-import { backendDescription, chooseBackend, tfjsVersion } from '../../ml/backends/backend.ts';
+import { backendDescription, chooseBackend, kernelsFact, tfjsVersion } from '../../ml/backends/backend.ts';
 import { RedisBlobs } from '../blobs.ts';
 import { CLIENT_QUEUE, type Facts, PREFIX, STAGE_QUEUE, type WorkerStamp } from '../protocol.ts';
 import { connectRedis, maskUrl, redisOptions } from '../redis.ts';
@@ -39,13 +39,23 @@ export interface RunningWorker {
 /**
  * `fedau worker`: takes client and stage jobs from the queues of a Redis, trains or runs them with its own backend
  * in threads, and answers through Redis. Inputs arrive by digest and stay in the worker's own store. A job is taken
- * only if its run is alive, its facts (fedau, tfjs, backend) are the worker's and the run has not banned it; its
- * payload is checked against a schema.
+ * only if its run is alive, its facts (fedau, tfjs, backend, kernels) are the worker's and the run has not banned
+ * it; its payload is checked against a schema.
  */
+/** What makes this worker's results the coordinator's bytes (protocol.ts `Facts`). */
+function factsOf(choice: Awaited<ReturnType<typeof chooseBackend>>): Facts {
+  return {
+    fedau: packageVersion(),
+    tfjs: tfjsVersion(),
+    backend: backendDescription(choice),
+    kernels: kernelsFact(choice),
+  };
+}
+
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const redis = await connectRedis(opts.url, { name: 'fedau-worker' });
   const choice = await chooseBackend(opts.backend);
-  const facts: Facts = { fedau: packageVersion(), tfjs: tfjsVersion(), backend: backendDescription(choice) };
+  const facts = factsOf(choice);
   const id = `${hostname()}-${process.pid}`;
   const stamp: WorkerStamp = { id, host: hostname(), ...facts };
   const store = new ArtifactStore(opts.storeRoot);

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type * as tfType from '@tensorflow/tfjs';
 import { FedauError } from '../../core/errors.ts';
 import type { PipelineParams } from '../../generated/stage-params.ts';
-import { kernelsFingerprint } from '../kernels/wasm/fedau-module.ts';
+import { kernelsFingerprint, kernelVariant } from '../kernels/wasm/fedau-module.ts';
 import { backendWithAdapter } from './backend-name.ts';
 import { type AdapterFacts, adapterLabel, type DeviceHealth, findAdapter, gpuProbe, noAdapterError } from './webgpu.ts';
 
@@ -116,6 +116,11 @@ export function choiceFacts(choice: BackendChoice): Record<string, string> {
   if (choice.adapter) facts.adapter = adapterLabel(choice.adapter);
   if (choice.name === 'wasm') facts.kernels = kernelsFingerprint();
   return facts;
+}
+
+/** Which kernels compute on this backend, for a cluster's facts and the log: on wasm, fedau's build and its digest. */
+export function kernelsFact(choice: BackendChoice): string {
+  return choice.name === 'wasm' ? `${kernelVariant()} ${kernelsFingerprint()}` : 'none';
 }
 
 export async function backendFacts(requested: string): Promise<Record<string, string>> {

@@ -3,12 +3,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FedauError } from '../../../core/errors.ts';
 import { sha256 } from '../../../core/hash.ts';
+import { chooseKernelVariant, KERNEL_FILES, type KernelVariant } from './kernel-variant.ts';
 import type { WasmBackend } from './util.ts';
 
 /**
  * fedau's own CPU kernels: WebAssembly with 128-bit SIMD, compiled from `kernels/` (AssemblyScript) by
- * `npm run build` into `dist/kernels/fedau-kernels.wasm`. The module imports tfjs-wasm's memory, so a kernel
- * reads its inputs and writes its output where tfjs keeps the tensors: nothing is copied in or out.
+ * `npm run build` into `dist/kernels/` (two builds: kernel-variant.ts says which one runs). The module imports
+ * tfjs-wasm's memory, so a kernel reads its inputs and writes its output where tfjs keeps the tensors: nothing is
+ * copied in or out.
  */
 export interface FedauKernels {
   convFilterGrad(
@@ -115,7 +117,6 @@ interface WasmApi {
 }
 const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: WasmApi };
 
-const WASM = 'dist/kernels/fedau-kernels.wasm';
 let compiled: object | undefined;
 const instances = new WeakMap<object, FedauKernels>();
 
@@ -130,15 +131,22 @@ function packageRoot(): string {
   return dir;
 }
 
+/** The build this process runs, decided once per thread (every thread decides alike: same engine, same CPU). */
+export function kernelVariant(): KernelVariant {
+  variant ??= chooseKernelVariant(readKernels);
+  return variant;
+}
+let variant: KernelVariant | undefined;
+
 /** The compiled module, read once per thread: the cache key's fingerprint and the compile both use it. */
 function kernelBytes(): Uint8Array {
-  bytes ??= readKernels();
+  bytes ??= readKernels(kernelVariant());
   return bytes;
 }
 let bytes: Uint8Array | undefined;
 
-function readKernels(): Uint8Array {
-  const path = join(packageRoot(), WASM);
+function readKernels(which: KernelVariant): Uint8Array {
+  const path = join(packageRoot(), KERNEL_FILES[which]);
   if (!existsSync(path)) {
     throw new FedauError('FEDAU_BACKEND', `fedau's CPU kernels are not built: ${path} is missing`, {
       hint: 'run `npm run build` in the checkout (it compiles kernels/ with AssemblyScript)',
@@ -162,9 +170,9 @@ export const KERNEL_DISPATCH = {
 } as const;
 
 /**
- * What identifies the kernels' numeric path in a cache key: the digest of the compiled module and of the dispatch
- * rules. A changed kernel or rule changes the key of every stage that trains or evaluates on wasm, so a cached
- * result is never reused across it.
+ * What identifies the kernels' numeric path in a cache key: the digest of the compiled module that runs here (the
+ * fused or the plain build) and of the dispatch rules. A changed kernel, build or rule changes the key of every
+ * stage that trains or evaluates on wasm, so a cached result is never reused across it.
  */
 export function kernelsFingerprint(): string {
   fingerprint ??= sha256(`${sha256(kernelBytes())}:${JSON.stringify(KERNEL_DISPATCH)}`).slice(0, 16);

@@ -1,0 +1,117 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/ml/backends/backend.ts';
+import { kernelVariant } from '../../src/ml/kernels/wasm/fedau-module.ts';
+import type { KernelVariant } from '../../src/ml/kernels/wasm/kernel-variant.ts';
+import {
+  CONV_CASES,
+  convGrads,
+  expectClose,
+  expectNoLeaks as expectNoLeaksOn,
+  MODEL_CONV_SHAPES,
+  runOn,
+} from './kernel-cases.ts';
+
+/**
+ * fedau's wasm kernels against the cpu backend, on every layer shape of the three models and on edge cases, for the
+ * build this process runs (`variant`: the test file sets FEDAU_KERNELS before any kernel runs).
+ */
+export function wasmKernelSuite(variant: KernelVariant): void {
+  let tf: typeof tfType;
+  beforeAll(async () => {
+    tf = await initBackend({ name: 'wasm' });
+    await initBackend({ name: 'cpu' });
+  });
+
+  /** Runs `f` on a backend with the same random inputs; returns plain arrays. */
+  const on = (backend: string, f: () => tfType.Tensor[]) => runOn(tf, backend, f);
+  const expectNoLeaks = (f: () => void) => expectNoLeaksOn(tf, 'wasm', f);
+
+  describe(`fedau wasm kernels (${variant} build) agree with the cpu backend`, () => {
+    it('runs the build asked for', () => {
+      expect(kernelVariant()).toBe(variant);
+    });
+
+    for (const c of CONV_CASES) {
+      it(`Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput: ${c.name}`, async () => {
+        const grads = convGrads(tf, c);
+        expectClose(await on('wasm', grads), await on('cpu', grads));
+        await expectNoLeaks(() => tf.tidy(() => void grads()));
+      });
+    }
+
+    // Tolerance: 1e-3 of 1 + |reference| per element; sums of up to 4 608 terms in another order differ by ~1e-5.
+    for (const c of MODEL_CONV_SHAPES) {
+      it(`output and gradients at the models' real shape: ${c.name} ${c.x.join('×')} * ${c.f.join('×')}`, async () => {
+        const grads = convGrads(tf, c);
+        expectClose(await on('wasm', grads), await on('cpu', grads));
+      });
+    }
+
+    for (const p of [
+      { name: '2×2 stride 2 (LeNet, AlexNet)', x: [2, 12, 12, 6], size: 2, stride: 2, pad: 'valid' as const },
+      { name: '3×3 stride 2 same', x: [2, 9, 9, 4], size: 3, stride: 2, pad: 'same' as const },
+    ]) {
+      it(`MaxPoolGrad ${p.name}, including windows that are entirely ≤ 0`, async () => {
+        const grads = () => {
+          // Shifted negative: most windows hold only negative values, where the stock wasm kernel fails.
+          const x = tf.sub(tf.randomUniform(p.x, 0, 1, 'float32', 4), 1.2) as tfType.Tensor4D;
+          const y = tf.maxPool(x, p.size, p.stride, p.pad);
+          const r = tf.randomNormal(y.shape, 0, 1, 'float32', 5);
+          return [
+            tf.grad((a: tfType.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tfType.Tensor4D, p.size, p.stride, p.pad), r)))(
+              x,
+            ),
+          ];
+        };
+        expectClose(await on('wasm', grads), await on('cpu', grads), 1e-6);
+        await expectNoLeaks(() => tf.tidy(() => void grads()));
+      });
+    }
+
+    it('BatchMatMul with every combination of transposed operands (dense-layer gradients)', async () => {
+      const products = () => {
+        const a = tf.randomNormal([3, 7, 5], 0, 1, 'float32', 6) as tfType.Tensor3D;
+        const b = tf.randomNormal([3, 5, 4], 0, 1, 'float32', 7) as tfType.Tensor3D;
+        const at = tf.transpose(a, [0, 2, 1]);
+        const bt = tf.transpose(b, [0, 2, 1]);
+        return [
+          tf.matMul(a, b),
+          tf.matMul(at, b, true, false),
+          tf.matMul(a, bt, false, true),
+          tf.matMul(at, bt, true, true),
+          tf.matMul(a.reshape([21, 5]), bt.reshape([12, 5]), false, true),
+        ];
+      };
+      expectClose(await on('wasm', products), await on('cpu', products), 1e-5);
+      await expectNoLeaks(() => tf.tidy(() => void products()));
+    });
+
+    // Every dense layer of the three models (in → out), at a batch of 6: the GEMM's tiles of 4 rows and its single
+    // rows, whole and padded column tiles, bias and ReLU in the forward pass, and both transposed products backward;
+    // 20 → 7 has the bias's every partial vector (7 = 4 + 3 columns).
+    for (const [inputs, outputs] of [
+      [20, 7],
+      [256, 120],
+      [120, 84],
+      [84, 10],
+      [4096, 10],
+      [512, 100],
+    ]) {
+      it(`a dense layer ${inputs} → ${outputs}: output (bias, ReLU) and both gradients`, async () => {
+        const layer = () => {
+          const x = tf.randomNormal([6, inputs], 0, 1, 'float32', 8) as tfType.Tensor2D;
+          // Weights that give every output column both signs before the ReLU, so no column is masked to zero.
+          const w = tf.randomNormal([inputs, outputs], 0, 1, 'float32', 9) as tfType.Tensor2D;
+          const b = tf.randomNormal([outputs], 0, 0.1, 'float32', 10);
+          const r = tf.randomNormal([6, outputs], 0, 1, 'float32', 11);
+          const f = (xx: tfType.Tensor, ww: tfType.Tensor, bb: tfType.Tensor) =>
+            tf.fused.matMul({ a: xx as tfType.Tensor2D, b: ww as tfType.Tensor2D, bias: bb, activation: 'relu' });
+          return [f(x, w, b), ...tf.grads((xx, ww, bb) => tf.sum(tf.mul(f(xx, ww, bb), r)))([x, w, b])];
+        };
+        expectClose(await on('wasm', layer), await on('cpu', layer), 1e-4);
+        await expectNoLeaks(() => tf.tidy(() => void layer()));
+      });
+    }
+  });
+}
