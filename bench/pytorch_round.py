@@ -2,8 +2,8 @@
 round, in its best honest configuration: data already in memory as tensors, augmentation done per batch on
 tensors (no per-image Python), and the parallelism given by the caller: in-process with 1 or 2 threads, or
 fedau's own layout, `--processes N`: the round's clients trained by N single-threaded worker processes, started
-and holding the data before the clock starts (fork), the main process averaging and evaluating (with N threads:
-the workers wait for it then).
+and holding the data before the clock starts (fork), the main process averaging and evaluating (with N threads,
+the workers waiting for it then, or with `--eval-threads 1`).
 
 Prints one JSON object: {"trainSamplesPerSec": n, "roundSeconds": n, "threads": t, "processes": p, "torch": v}.
 """
@@ -128,6 +128,8 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--processes", type=int, default=0, help="train the round's clients in N processes")
+    p.add_argument("--eval-threads", type=int, default=0,
+                   help="with --processes: threads of the main process's evaluation (default: N)")
     args = p.parse_args()
     torch.set_num_threads(1 if args.processes else args.threads)
     torch.manual_seed(0)
@@ -173,8 +175,9 @@ def main():
     # then the evaluation fedau does every round (test accuracy and triggered-test ASR, before and after unlearning).
     glob = LeNet()
     if pool is not None:
-        # The workers wait while the main process evaluates: it may use their cores, as fedau's evaluation does.
-        torch.set_num_threads(args.processes)
+        # The workers wait while the main process evaluates: it may use their cores, as fedau's evaluation does
+        # (though OpenMP threads that spin after the evaluation can slow the workers' next round: both are timed).
+        torch.set_num_threads(args.eval_threads or args.processes)
     w2 = (glob.classifier_ul.weight.detach().clone(), glob.classifier_ul.bias.detach().clone())
     round_best = float("inf")
     for rep in range(args.repeats):

@@ -2,9 +2,9 @@
 //   (a) one client's local epoch, training samples/s (6 000 samples, batch 128, augmentation)
 //   (b) one full federated round of pipelines/mnist-ul-samples.yaml (10 clients × 2 epochs, FedAvg, evaluation)
 // PyTorch gets its best honest configuration: data in memory as tensors, batched augmentation, and the best of
-// three layouts: in-process with 1 thread, with 2 threads, and fedau's own (the round's clients in one
-// single-threaded process per core). The epoch is compared with PyTorch on one thread, as fedau trains a client
-// on one. `--json` prints one JSON object.
+// four layouts: in-process with 1 thread, with 2 threads, and fedau's own (the round's clients in one
+// single-threaded process per core), evaluating on every core or on one. The epoch is compared with PyTorch on
+// one thread, as fedau trains a client on one. `--json` prints one JSON object.
 
 import { mkdtemp } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -154,6 +154,12 @@ async function pytorchFigures() {
       label: `${availableParallelism()} processes × 1 thread`,
       args: ['--processes', String(availableParallelism())],
     },
+    // The same, evaluating on one thread: OpenMP threads left spinning after a 2-thread evaluation can slow the
+    // workers' next round; the faster of the two is PyTorch's figure.
+    {
+      label: `${availableParallelism()} processes × 1 thread, 1-thread eval`,
+      args: ['--processes', String(availableParallelism()), '--eval-threads', '1'],
+    },
   ];
   const runs = [];
   for (const layout of layouts) {
@@ -164,7 +170,7 @@ async function pytorchFigures() {
       torch: string;
     };
     log(
-      `pytorch ${r.torch}, ${layout.label.padEnd(22)} ${Math.round(r.trainSamplesPerSec)} samples/s, ` +
+      `pytorch ${r.torch}, ${layout.label.padEnd(38)} ${Math.round(r.trainSamplesPerSec)} samples/s, ` +
         `round ${r.roundSeconds.toFixed(2)} s`,
     );
     runs.push({ layout: layout.label, ...r });

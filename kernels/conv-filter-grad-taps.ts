@@ -5,13 +5,14 @@
 // accumulators), where one tap at a time loads them again for every tap. Each output sums its terms in the order
 // n, oh, ow: the same bytes on every run.
 
-import { CI, DY, H, N0, N1, OH, OW, SH, SW, W, X } from './conv-geometry';
+import { CI, DY, DYS, H, N0, N1, OH, OW, SH, SW, W, X } from './conv-geometry';
 import { addLanes } from './lanes';
 import { madd } from './madd';
 
 /**
  * Adds taps s … s+4 of filter row r, input channel c, over the current tile's samples (conv-geometry.ts), to dW's
- * rows of `co` ≤ 8 floats at `out` (`outStep` bytes from one tap's row to the next); dy's rows are zero-padded to 8.
+ * rows of `co` ≤ 8 floats at `out` (`outStep` bytes from one tap's row to the next); dy's positions are DYS = Cout
+ * floats apart (conv-geometry.ts).
  */
 export function taps5x2(out: usize, outStep: usize, r: i32, s: i32, c: i32, co: i32): void {
   let a0 = f32x4.splat(0);
@@ -26,10 +27,11 @@ export function taps5x2(out: usize, outStep: usize, r: i32, s: i32, c: i32, co: 
   let e1 = f32x4.splat(0);
   const tap = (<usize>CI) << 2;
   const xStep = (<usize>(SW * CI)) << 2;
+  const dyStep = (<usize>DYS) << 2;
   for (let i = N0; i < N1; i++) {
     for (let o = 0; o < OH; o++) {
       let xp = X + ((<usize>(((i * H + o * SH + r) * W + s) * CI + c)) << 2);
-      let dp = DY + ((<usize>((i * OH + o) * OW)) << 5);
+      let dp = DY + ((<usize>((i * OH + o) * OW * DYS)) << 2);
       for (let q = 0; q < OW; q++) {
         const g0 = v128.load(dp);
         const g1 = v128.load(dp, 16);
@@ -49,7 +51,7 @@ export function taps5x2(out: usize, outStep: usize, r: i32, s: i32, c: i32, co: 
         e0 = madd(x4, g0, e0);
         e1 = madd(x4, g1, e1);
         xp += xStep;
-        dp += 32;
+        dp += dyStep;
       }
     }
   }
@@ -72,10 +74,11 @@ export function taps2x4(out: usize, outStep: usize, r: i32, s: i32, c: i32): voi
   let b3 = f32x4.splat(0);
   const tap = (<usize>CI) << 2;
   const xStep = (<usize>(SW * CI)) << 2;
+  const dyStep = (<usize>DYS) << 2;
   for (let i = N0; i < N1; i++) {
     for (let o = 0; o < OH; o++) {
       let xp = X + ((<usize>(((i * H + o * SH + r) * W + s) * CI + c)) << 2);
-      let dp = DY + ((<usize>((i * OH + o) * OW)) << 6);
+      let dp = DY + ((<usize>((i * OH + o) * OW * DYS)) << 2);
       for (let q = 0; q < OW; q++) {
         const x0 = v128.load32_splat(xp);
         const x1 = v128.load32_splat(xp + tap);
@@ -92,7 +95,7 @@ export function taps2x4(out: usize, outStep: usize, r: i32, s: i32, c: i32): voi
         a3 = madd(x0, g, a3);
         b3 = madd(x1, g, b3);
         xp += xStep;
-        dp += 64;
+        dp += dyStep;
       }
     }
   }

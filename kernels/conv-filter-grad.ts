@@ -6,7 +6,7 @@
 // Nothing here allocates: the module has no heap of its own, only tfjs-wasm's memory, which it imports.
 
 import { taps2x4, taps5x2 } from './conv-filter-grad-taps';
-import { CI, COP, DY, H, N0, N1, OH, OW, SH, SW, setGeometry, setTile, W, X } from './conv-geometry';
+import { CI, COP, DY, DYS, H, N0, N1, OH, OW, SH, SW, setGeometry, setTile, W, X } from './conv-geometry';
 import { addLanes } from './lanes';
 import { madd } from './madd';
 
@@ -37,7 +37,7 @@ export function convFilterGrad(
   pt: i32,
   pl: i32,
 ): void {
-  setGeometry(x, dy, h, w, ci, oh, ow, cop, sh, sw);
+  setGeometry(x, dy, h, w, ci, oh, ow, co, cop, sh, sw);
   memory.fill(dw, 0, (<usize>(kh * kw * ci * co)) << 2);
   // Samples per tile: dy's rows for the tile fit in 16 kB.
   const tile = max(1, 4096 / (oh * ow * cop));
@@ -108,7 +108,7 @@ function xRow(i: i32, o: i32, c: i32): usize {
 
 /** The address of dy[i, o, OW_LO, v]. */
 function dyRow(i: i32, o: i32, v: i32): usize {
-  return DY + ((<usize>(((i * OH + o) * OW + OW_LO) * COP + v)) << 2);
+  return DY + ((<usize>(((i * OH + o) * OW + OW_LO) * DYS + v)) << 2);
 }
 
 function block4(c: i32, v: i32, out: usize, co: i32): void {
@@ -121,7 +121,7 @@ function block4(c: i32, v: i32, out: usize, co: i32): void {
   let b2 = f32x4.splat(0);
   let b3 = f32x4.splat(0);
   const xStep = (<usize>(SW * CI)) << 2;
-  const dyStep = (<usize>COP) << 2;
+  const dyStep = (<usize>DYS) << 2;
   const pairs = (OW_HI - OW_LO) >> 1;
   const odd = (OW_HI - OW_LO) & 1;
   for (let i = N0; i < N1; i++) {
@@ -164,7 +164,7 @@ function block2(c: i32, v: i32, out: usize, co: i32): void {
   let b0 = f32x4.splat(0);
   let b1 = f32x4.splat(0);
   const xStep = (<usize>(SW * CI)) << 2;
-  const dyStep = (<usize>COP) << 2;
+  const dyStep = (<usize>DYS) << 2;
   const pairs = (OW_HI - OW_LO) >> 1;
   const odd = (OW_HI - OW_LO) & 1;
   for (let i = N0; i < N1; i++) {
@@ -197,7 +197,7 @@ function block1(c: i32, v: i32, out: usize, co: i32): void {
   let a0 = f32x4.splat(0);
   let b0 = f32x4.splat(0);
   const xStep = (<usize>(SW * CI)) << 2;
-  const dyStep = (<usize>COP) << 2;
+  const dyStep = (<usize>DYS) << 2;
   const pairs = (OW_HI - OW_LO) >> 1;
   const odd = (OW_HI - OW_LO) & 1;
   for (let i = N0; i < N1; i++) {

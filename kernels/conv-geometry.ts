@@ -8,8 +8,14 @@ export let W: i32 = 0;
 export let CI: i32 = 0;
 export let OH: i32 = 0;
 export let OW: i32 = 0;
-/** Output channels per position in `dy`: Cout rounded up to 4, the padding zero, so every load is a whole vector. */
+/** Cout rounded up to 4: the lanes every position's vectors span (those ≥ Cout are never stored). */
 export let COP: i32 = 0;
+/**
+ * Floats from one position of `dy` to the next: Cout. When Cout is not a multiple of 4, a position's last vector
+ * reads into the next one's first channels (past the tensor's end at the very last position, still inside the heap:
+ * src/ml/kernels/wasm/conv2d-backprop-filter.ts), lanes that only ever reach accumulator lanes ≥ Cout.
+ */
+export let DYS: i32 = 0;
 export let SH: i32 = 0;
 export let SW: i32 = 0;
 /** The samples of the current tile: its dy rows stay in the L1 cache while every filter tap reads them. */
@@ -24,6 +30,7 @@ export function setGeometry(
   ci: i32,
   oh: i32,
   ow: i32,
+  co: i32,
   cop: i32,
   sh: i32,
   sw: i32,
@@ -36,6 +43,7 @@ export function setGeometry(
   OH = oh;
   OW = ow;
   COP = cop;
+  DYS = co;
   SH = sh;
   SW = sw;
 }

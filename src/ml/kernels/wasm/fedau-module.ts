@@ -94,7 +94,6 @@ export interface FedauKernels {
     relu: number,
   ): void;
   packB(src: number, dst: number, k: number, n: number, np: number, transposed: number): void;
-  padChannels(src: number, dst: number, positions: number, c: number, cp: number): void;
   poolBiasRelu(x: number, bias: number, y: number, n: number, h: number, w: number, c: number): void;
   poolBiasReluGrad(
     dy: number,
