@@ -56,6 +56,8 @@ export class BatchMaker {
   /** lut[c * 256 + v] = normalised value of raw v in channel c. */
   private readonly lut: Float32Array;
   private rotationMaps?: Int32Array[];
+  /** Rotation and crop in one map, built when a combination is first drawn (51 rotations × 25 offsets at most). */
+  private readonly mnistMaps = new Map<number, Int32Array>();
   private scratch: Float32Array;
 
   constructor(images: Uint8Array, shape: { height: number; width: number; channels: number }, pre: Preprocess) {
@@ -118,22 +120,32 @@ export class BatchMaker {
 
   /** RandomRotation(±5°, nearest, fill 0) then RandomCrop(28, padding 2): output (y,x) reads rotated(y+dy, x+dx). */
   private mnist(out: Float32Array, dst: number, src: number, aug: MnistAugmentation): void {
-    const map = this.rotationMaps![aug.rotation];
-    const { dy, dx } = aug;
-    const { width: W, height: H, images, lut } = this;
+    const map = this.mnistMap(aug);
+    const { images, lut } = this;
     const zero = lut[0];
+    for (let i = 0; i < map.length; i++) {
+      const m = map[i];
+      out[dst + i] = m >= 0 ? lut[images[src + m]] : zero;
+    }
+  }
+
+  /** For each output pixel, the source pixel after the rotation and the crop of `aug`, or -1 (the fill). */
+  private mnistMap(aug: MnistAugmentation): Int32Array {
+    const key = (aug.rotation * 5 + aug.dy + 2) * 5 + aug.dx + 2;
+    let map = this.mnistMaps.get(key);
+    if (map) return map;
+    const rotated = this.rotationMaps![aug.rotation];
+    const { width: W, height: H } = this;
+    map = new Int32Array(W * H).fill(-1);
     for (let y = 0; y < H; y++) {
-      const yy = y + dy;
+      const yy = y + aug.dy;
       for (let x = 0; x < W; x++) {
-        const xx = x + dx;
-        let v = zero;
-        if (yy >= 0 && yy < H && xx >= 0 && xx < W) {
-          const m = map[yy * W + xx];
-          if (m >= 0) v = lut[images[src + m]];
-        }
-        out[dst + y * W + x] = v;
+        const xx = x + aug.dx;
+        if (yy >= 0 && yy < H && xx >= 0 && xx < W) map[y * W + x] = rotated[yy * W + xx];
       }
     }
+    this.mnistMaps.set(key, map);
+    return map;
   }
 
   /** For each output pixel of an image rotated by θ about its centre, the source pixel (nearest), or -1. */
