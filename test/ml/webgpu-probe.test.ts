@@ -21,7 +21,8 @@ describe.skipIf(!LAVAPIPE)('backend auto beside a Vulkan driver Dawn refuses', (
     expect(quiet.stderr).not.toMatch(/XDG_RUNTIME_DIR|Warning|Vulkan|runner\/work/);
     const said = quiet.stdout.split('\n').filter((l) => l.startsWith('[run] backend '));
     expect(said).toEqual([
-      '[run] backend wasm: auto: no tfjs-node is installed, and no hardware GPU ' +
+      // Which build of fedau's wasm kernels runs: the fused multiply-add one on CI's machines (x86-64 with FMA).
+      "[run] backend wasm (fedau's kernels: fma): auto: no tfjs-node is installed, and no hardware GPU " +
         "(Dawn refused the only Vulkan driver, Mesa's software lavapipe)",
     ]);
     expect(quiet.stdout).not.toContain('webgpu probe:');
