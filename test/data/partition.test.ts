@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clientIndices, packPartition, unpackPartition } from '../../src/artifacts/partition.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { makePartition, type PartitionParams } from '../../src/data/partition.ts';
+import { SAMPLES_PARTITION } from '../helpers/partition-params.ts';
 
 const N = 6000;
 const C = 10;
@@ -10,19 +11,7 @@ const labels = (() => {
   const rng = new Rng(7, 'labels');
   return rng.shuffle(Uint8Array.from({ length: N }, (_, i) => i % C));
 })();
-const base: PartitionParams = {
-  clients: 10,
-  scheme: 'iid',
-  beta: 1,
-  mode: 'samples',
-  unlearningClients: 1,
-  unlearningClientIds: [],
-  proportion: 0.01,
-  classId: 9,
-  target: 0,
-  trigger: { size: 15, x: 0, y: 0, value: 255 },
-  excludeTarget: true,
-};
+const base: PartitionParams = SAMPLES_PARTITION;
 const make = (p: Partial<PartitionParams>, seed = 1) => makePartition(labels, C, { ...base, ...p }, seed);
 const owners = (part: ReturnType<typeof make>) => {
   const owner = new Int32Array(N).fill(-1);

@@ -8,6 +8,7 @@ import { localPredictor, type Predictor } from '../../src/ml/eval/predict.ts';
 import { lenet } from '../../src/ml/models/lenet.ts';
 import { initWeights } from '../../src/ml/models/params.ts';
 import { createThreadRunner, trainingSet } from '../../src/ml/runners/thread-runner.ts';
+import { SAMPLES_PARTITION } from '../helpers/partition-params.ts';
 
 // The per-round evaluation spread over the trainer threads must give the bytes the coordinator computes alone:
 // the history, the trace and the live view are all made of these logits.
@@ -19,24 +20,7 @@ let local: Predictor;
 
 beforeAll(async () => {
   const ds = await loadMnist(await findMnistFiles(npmMnistDir()), { source: 'npm' });
-  const partition = makePartition(
-    ds.trainLabels,
-    10,
-    {
-      clients: 10,
-      scheme: 'iid',
-      beta: 1,
-      mode: 'samples',
-      unlearningClients: 1,
-      unlearningClientIds: [],
-      proportion: 0.01,
-      classId: 9,
-      target: 0,
-      trigger: { size: 15, x: 0, y: 0, value: 255 },
-      excludeTarget: true,
-    },
-    0,
-  );
+  const partition = makePartition(ds.trainLabels, 10, SAMPLES_PARTITION, 0);
   sets = makeEvalSets(ds, partition);
   const make = (threads: number) => createThreadRunner({ backend, threads, model, ...trainingSet(ds, partition) });
   runners = [await make(2), await make(1)];
