@@ -1,8 +1,9 @@
-// AssemblyScript: C = A·B (+ bias, optionally through a ReLU) for the dense layers, on tfjs-wasm's heap with 128-bit
-// SIMD. A is read through strides, so a transposed A costs nothing; B is row-major [K × N], its rows zero-padded to
-// `np` floats (a multiple of 8: whole tiles). Register tiles of 4 rows × 8 columns (eight accumulators); the tiles go
-// column panel by column panel, so one panel of B (K × 8 floats) stays in the L1 cache while every row of A passes
-// over it. Each output sums its K terms in order, then adds the bias: the same bytes on every run.
+// AssemblyScript: C = A·B (+ bias, optionally through a ReLU) for the dense layers and, with im2col, the wide
+// convolutions, on tfjs-wasm's heap with 128-bit SIMD. A is read through strides, so a transposed A costs nothing;
+// B comes packed by packB, panel by panel of 8 columns, each panel [K × 8] contiguous (the padding past N zero).
+// Register tiles of 4 rows × 8 columns (eight accumulators); the tiles go column panel by column panel, so one panel
+// of B stays in the cache while every row of A passes over it. Each output sums its K terms in order, then adds the
+// bias: the same bytes on every run.
 
 import { storeLanes } from './lanes';
 import { madd } from './madd';
@@ -18,7 +19,6 @@ let RS: i32 = 0;
 let CS: i32 = 0;
 let K: i32 = 0;
 let N: i32 = 0;
-let NP: i32 = 0;
 
 /** `bias` = 0: none. `relu` ≠ 0: max(0, ·) after the bias. */
 export function gemm(
@@ -29,7 +29,7 @@ export function gemm(
   m: i32,
   n: i32,
   k: i32,
-  np: i32,
+  _np: i32,
   rowStride: i32,
   colStride: i32,
   relu: i32,
@@ -43,7 +43,6 @@ export function gemm(
   CS = colStride;
   K = k;
   N = n;
-  NP = np;
   for (let j = 0; j < n; j += 8) {
     let i = 0;
     for (; i + 4 <= m; i += 4) tile4(i, j);
@@ -64,8 +63,8 @@ function tile4(i: i32, j: i32): void {
   let ap = A + ((<usize>(i * RS)) << 2);
   const rs = (<usize>RS) << 2;
   const cs = (<usize>CS) << 2;
-  let bp = B + ((<usize>j) << 2);
-  const bs = (<usize>NP) << 2;
+  let bp = B + <usize>(j >> 3) * <usize>K * 32;
+  const bs: usize = 32;
   for (let k = 0; k < K; k++) {
     const lo = v128.load(bp);
     const hi = v128.load(bp, 16);
@@ -96,8 +95,8 @@ function tile1(i: i32, j: i32): void {
   let a1 = f32x4.splat(0);
   let ap = A + ((<usize>(i * RS)) << 2);
   const cs = (<usize>CS) << 2;
-  let bp = B + ((<usize>j) << 2);
-  const bs = (<usize>NP) << 2;
+  let bp = B + <usize>(j >> 3) * <usize>K * 32;
+  const bs: usize = 32;
   for (let k = 0; k < K; k++) {
     const x = v128.load32_splat(ap);
     a0 = madd(x, v128.load(bp), a0);
@@ -134,17 +133,20 @@ function biasAt(j: i32): v128 {
 }
 
 /**
- * B as gemm reads it: [K × np] row-major, the padding zero, from a [K × N] matrix or (transposed ≠ 0) from an
- * [N × K] one, which is how the gradient with respect to a dense layer's input uses its weights.
+ * B as gemm reads it: panel by panel of 8 columns, each panel [K × 8] contiguous (the padding past N zero), from a
+ * [K × N] matrix or (transposed ≠ 0) from an [N × K] one, which is how the gradient with respect to a dense layer's
+ * input uses its weights. A panel read in order streams through the cache; read in place, its rows are N floats
+ * apart and fall into few cache sets.
  */
 export function packB(src: usize, dst: usize, k: i32, n: i32, np: i32, transposed: i32): void {
-  for (let r = 0; r < k; r++) {
-    const out = dst + ((<usize>(r * np)) << 2);
-    if (transposed) {
-      for (let j = 0; j < n; j++) store<f32>(out + ((<usize>j) << 2), load<f32>(src + ((<usize>(j * k + r)) << 2)));
-    } else {
-      memory.copy(out, src + ((<usize>(r * n)) << 2), (<usize>n) << 2);
+  for (let j0 = 0; j0 < np; j0 += 8) {
+    let out = dst + <usize>(j0 >> 3) * <usize>k * 32;
+    for (let r = 0; r < k; r++) {
+      for (let j = j0; j < j0 + 8; j++) {
+        const at = transposed ? j * k + r : r * n + j;
+        store<f32>(out + ((<usize>(j - j0)) << 2), j < n ? load<f32>(src + ((<usize>at) << 2)) : 0);
+      }
+      out += 32;
     }
-    for (let j = n; j < np; j++) store<f32>(out + ((<usize>j) << 2), 0);
   }
 }

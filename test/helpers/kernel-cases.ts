@@ -19,6 +19,8 @@ export const CONV_CASES: {
   { name: 'resnet 3×3 stride 2 pad 1', x: [2, 16, 16, 16], f: [3, 3, 16, 32], stride: 2, pad: 1 },
   { name: 'resnet 1×1 stride 2 shortcut', x: [2, 16, 16, 16], f: [1, 1, 16, 32], stride: 2, pad: 0 },
   { name: '3×3 stride 2 same, odd size', x: [2, 7, 9, 4], f: [3, 3, 4, 5], stride: 2, pad: 'same' },
+  // The forward im2col + GEMM path (Cin·Cout > 256): padding on every side, stride 2, Cout 20 (a ragged panel).
+  { name: '20 channels 3×3 stride 2 same, odd size', x: [2, 7, 9, 20], f: [3, 3, 20, 20], stride: 2, pad: 'same' },
   // 12 output channels: fedau's filter-gradient kernel takes its 8-wide and its 4-wide blocks.
   { name: '3×3 stride 2 valid, 12 channels', x: [2, 11, 11, 3], f: [3, 3, 3, 12], stride: 2, pad: 'valid' },
   // One channel, 7 filters, 11 output columns: the one-channel forward kernel's blocks of 4 and 1 filters, and of

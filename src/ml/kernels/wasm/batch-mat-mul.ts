@@ -5,9 +5,9 @@ import { addressOf, type WasmBackend } from './util.ts';
 
 /**
  * BatchMatMul and _FusedMatMul (the dense layers: forward with bias and ReLU, and both gradients, which transpose an
- * operand) on fedau's own GEMM (kernels/gemm.ts). A transposed A is read through strides; B is packed to padded
- * rows (transposed on the way when asked), or read in place when it already is. Other shapes (batch dimensions that
- * broadcast, other activations) keep tfjs-wasm's own kernels.
+ * operand) on fedau's own GEMM (kernels/gemm.ts). A transposed A is read through strides; B is packed into panels
+ * of 8 columns (transposed on the way when asked), which stream through the cache. Other shapes (batch dimensions
+ * that broadcast, other activations) keep tfjs-wasm's own kernels.
  */
 export function batchMatMulConfig(): KernelConfig {
   return wrap('BatchMatMul');
@@ -56,18 +56,14 @@ function onHeap({ inputs, backend, attrs }: MatMulArgs): TensorInfo | undefined 
   const kernels = fedauKernels(backend);
   const out = backend.makeOutput([...batchA, m, n], 'float32');
   const np = Math.ceil(n / 8) * 8;
-  const packed = transposeB || np !== n ? backend.wasm._malloc(k * np * 4) : 0;
+  const packed = backend.wasm._malloc(k * np * 4);
   const [aAt, bAt, cAt] = [addressOf(backend, a), addressOf(backend, b), addressOf(backend, out)];
   const biasAt = bias ? addressOf(backend, bias) : 0;
   for (let i = 0; i < batches; i++) {
-    let bRows = bAt + i * k * n * 4;
-    if (packed) {
-      kernels.packB(bRows, packed, k, n, np, transposeB ? 1 : 0);
-      bRows = packed;
-    }
+    kernels.packB(bAt + i * k * n * 4, packed, k, n, np, transposeB ? 1 : 0);
     kernels.gemm(
       aAt + i * m * k * 4,
-      bRows,
+      packed,
       cAt + i * m * n * 4,
       biasAt,
       m,
@@ -79,6 +75,6 @@ function onHeap({ inputs, backend, attrs }: MatMulArgs): TensorInfo | undefined 
       activation === 'relu' ? 1 : 0,
     );
   }
-  if (packed) backend.wasm._free(packed);
+  backend.wasm._free(packed);
   return out;
 }

@@ -1,14 +1,16 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
+import { convForwardGemm } from './conv2d-gemm.ts';
 import { fedauKernels, KERNEL_DISPATCH } from './fedau-module.ts';
 import { addressOf, type WasmBackend } from './util.ts';
 
 /**
  * Conv2D: unpadded stride-1 convolutions with few channels run on fedau's own kernels: a one-channel image (LeNet's
  * first layer) vectorised across neighbouring output pixels (kernels/conv-forward-one-channel.ts), a few channels
- * (LeNet's second) across output channels (kernels/conv-forward-direct.ts). Every other convolution stays XNNPACK's
- * (a packed GEMM, which wins when there are channels to pack): tfjs-wasm's own kernel is kept and called for those.
+ * (LeNet's second) across output channels (kernels/conv-forward-direct.ts). Wide layers (Cin·Cout above the dispatch
+ * rule, any stride and padding) run as im2col + fedau's GEMM (conv2d-gemm.ts). What is left (AlexNet's and
+ * ResNet18's 3-channel first layers) stays XNNPACK's: tfjs-wasm's own kernel is kept and called for those.
  */
 export function conv2DConfig(): KernelConfig {
   const original = tf.getKernel('Conv2D', 'wasm')!;
@@ -31,6 +33,7 @@ export function conv2DConfig(): KernelConfig {
       backend_util.convertConv2DDataFormat(dataFormat),
     );
     const route = direct(info);
+    if (route === 'gemm') return convForwardGemm(args.backend, x, filter, info);
     if (!route) return original.kernelFunc(args as never);
     const out = args.backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
     const kernels = fedauKernels(args.backend);
@@ -50,12 +53,15 @@ export function conv2DConfig(): KernelConfig {
 }
 
 /**
- * Which of fedau's kernels computes this convolution, if one does: both need NHWC, stride and dilation 1 and no
- * padding; the one-channel kernel a single input channel, the direct one few channels (Cin·Cout ≤ the dispatch
- * rule) in multiples of 4 outputs.
+ * Which of fedau's kernels computes this convolution, if one does: the GEMM any NHWC one without dilation whose
+ * Cin·Cout is above the dispatch rule; the direct ones need stride and dilation 1 and no padding, the one-channel
+ * kernel a single input channel, the direct one few channels (Cin·Cout ≤ the dispatch rule) in multiples of 4
+ * outputs.
  */
-function direct(info: backend_util.Conv2DInfo): 'one channel' | 'few channels' | undefined {
+function direct(info: backend_util.Conv2DInfo): 'one channel' | 'few channels' | 'gemm' | undefined {
   const { top, bottom, left, right } = info.padInfo;
+  const nhwc = info.dataFormat === 'channelsLast' && info.dilationHeight === 1 && info.dilationWidth === 1;
+  if (nhwc && info.inChannels * info.outChannels > KERNEL_DISPATCH.forwardGemmAbove) return 'gemm';
   const plain =
     info.dataFormat === 'channelsLast' &&
     info.strideHeight === 1 &&

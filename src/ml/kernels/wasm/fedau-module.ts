@@ -94,6 +94,23 @@ export interface FedauKernels {
     relu: number,
   ): void;
   packB(src: number, dst: number, k: number, n: number, np: number, transposed: number): void;
+  im2col(
+    x: number,
+    cols: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    p0: number,
+    rows: number,
+  ): void;
   poolBiasRelu(x: number, bias: number, y: number, n: number, h: number, w: number, c: number): void;
   poolBiasReluGrad(
     dy: number,
@@ -159,13 +176,15 @@ function readKernels(which: KernelVariant): Uint8Array {
  * so it is part of the fingerprint below. `filterGradDirect` / `inputGradDirect`: the largest Cin·Cout whose filter /
  * input gradient runs on fedau's kernel (conv2d-backprop-filter.ts, conv2d-backprop-input.ts); `forwardOneChannel`:
  * a one-channel image's forward convolution runs on fedau's kernel; `forwardDirect`: the largest Cin·Cout of an
- * unpadded stride-1 forward convolution that does (conv2d.ts).
+ * unpadded stride-1 forward convolution that does (conv2d.ts); `forwardGemmAbove`: forward convolutions with a
+ * larger Cin·Cout run as im2col + fedau's GEMM (conv2d-gemm.ts).
  */
 export const KERNEL_DISPATCH = {
   filterGradDirect: 256,
   inputGradDirect: 256,
   forwardOneChannel: true,
   forwardDirect: 256,
+  forwardGemmAbove: 256,
 } as const;
 
 /**
