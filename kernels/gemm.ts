@@ -5,7 +5,7 @@
 // of B stays in the cache while every row of A passes over it. Each output sums its K terms in order, then adds the
 // bias: the same bytes on every run.
 
-import { storeLanes } from './lanes';
+import { addLanes, storeLanes } from './lanes';
 import { madd } from './madd';
 
 // The call's operands, in globals so the tiles read them without arguments.
@@ -14,13 +14,17 @@ let B: usize = 0;
 let C: usize = 0;
 let BIAS: usize = 0;
 let RELU: bool = false;
+let ACCUMULATE: bool = false;
 /** A's strides in floats: A[i, k] is at A + (i·RS + k·CS)·4. */
 let RS: i32 = 0;
 let CS: i32 = 0;
 let K: i32 = 0;
 let N: i32 = 0;
 
-/** `bias` = 0: none. `relu` ≠ 0: max(0, ·) after the bias. */
+/**
+ * `bias` = 0: none. `relu` ≠ 0: max(0, ·) after the bias. `accumulate` ≠ 0: C += A·B (the product summed first, then
+ * added), how a convolution's filter gradient sums its blocks of output positions.
+ */
 export function gemm(
   a: usize,
   b: usize,
@@ -29,25 +33,77 @@ export function gemm(
   m: i32,
   n: i32,
   k: i32,
-  _np: i32,
   rowStride: i32,
   colStride: i32,
   relu: i32,
+  accumulate: i32,
 ): void {
   A = a;
   B = b;
   C = c;
   BIAS = bias;
   RELU = relu !== 0;
+  ACCUMULATE = accumulate !== 0;
   RS = rowStride;
   CS = colStride;
   K = k;
   N = n;
   for (let j = 0; j < n; j += 8) {
     let i = 0;
+    for (; i + 6 <= m; i += 6) tile6(i, j);
     for (; i + 4 <= m; i += 4) tile4(i, j);
     for (; i < m; i++) tile1(i, j);
   }
+}
+
+/** Rows i … i+5, columns j … j+7 (those < N). */
+function tile6(i: i32, j: i32): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let d0 = f32x4.splat(0);
+  let d1 = f32x4.splat(0);
+  let e0 = f32x4.splat(0);
+  let e1 = f32x4.splat(0);
+  let f0 = f32x4.splat(0);
+  let f1 = f32x4.splat(0);
+  let ap = A + ((<usize>(i * RS)) << 2);
+  const rs = (<usize>RS) << 2;
+  const cs = (<usize>CS) << 2;
+  let bp = B + <usize>(j >> 3) * <usize>K * 32;
+  for (let k = 0; k < K; k++) {
+    const lo = v128.load(bp);
+    const hi = v128.load(bp, 16);
+    let x = v128.load32_splat(ap);
+    a0 = madd(x, lo, a0);
+    a1 = madd(x, hi, a1);
+    x = v128.load32_splat(ap + rs);
+    b0 = madd(x, lo, b0);
+    b1 = madd(x, hi, b1);
+    x = v128.load32_splat(ap + 2 * rs);
+    c0 = madd(x, lo, c0);
+    c1 = madd(x, hi, c1);
+    x = v128.load32_splat(ap + 3 * rs);
+    d0 = madd(x, lo, d0);
+    d1 = madd(x, hi, d1);
+    x = v128.load32_splat(ap + 4 * rs);
+    e0 = madd(x, lo, e0);
+    e1 = madd(x, hi, e1);
+    x = v128.load32_splat(ap + 5 * rs);
+    f0 = madd(x, lo, f0);
+    f1 = madd(x, hi, f1);
+    ap += cs;
+    bp += 32;
+  }
+  finish(i, j, a0, a1);
+  finish(i + 1, j, b0, b1);
+  finish(i + 2, j, c0, c1);
+  finish(i + 3, j, d0, d1);
+  finish(i + 4, j, e0, e1);
+  finish(i + 5, j, f0, f1);
 }
 
 /** Rows i … i+3, columns j … j+7 (those < N). */
@@ -107,9 +163,14 @@ function tile1(i: i32, j: i32): void {
   finish(i, j, a0, a1);
 }
 
-/** Adds the bias, applies the ReLU and stores the columns of row i from j that are < N. */
+/** Adds the bias, applies the ReLU and stores (or adds) the columns of row i from j that are < N. */
 function finish(i: i32, j: i32, lo: v128, hi: v128): void {
   const out = C + ((<usize>(i * N + j)) << 2);
+  if (ACCUMULATE) {
+    addLanes(out, activate(lo, j), N - j);
+    addLanes(out + 16, activate(hi, j + 4), N - j - 4);
+    return;
+  }
   storeLanes(out, activate(lo, j), N - j);
   storeLanes(out + 16, activate(hi, j + 4), N - j - 4);
 }
@@ -141,6 +202,18 @@ function biasAt(j: i32): v128 {
 export function packB(src: usize, dst: usize, k: i32, n: i32, np: i32, transposed: i32): void {
   for (let j0 = 0; j0 < np; j0 += 8) {
     let out = dst + <usize>(j0 >> 3) * <usize>k * 32;
+    if (!transposed && j0 + 8 <= n) {
+      // A whole panel of a [K × N] matrix: each of its rows is 8 consecutive floats.
+      let from = src + ((<usize>j0) << 2);
+      const rowBytes = (<usize>n) << 2;
+      for (let r = 0; r < k; r++) {
+        v128.store(out, v128.load(from));
+        v128.store(out, v128.load(from, 16), 16);
+        from += rowBytes;
+        out += 32;
+      }
+      continue;
+    }
     for (let r = 0; r < k; r++) {
       for (let j = j0; j < j0 + 8; j++) {
         const at = transposed ? j * k + r : r * n + j;

@@ -4,7 +4,7 @@ export { convForwardDirect } from './conv-forward-direct';
 export { convForwardOneChannel } from './conv-forward-one-channel';
 export { convInputGrad, convInputGradFilter } from './conv-input-grad';
 export { gemm, packB } from './gemm';
-export { im2col } from './im2col';
+export { col2im, im2col } from './im2col';
 export { maddProbe } from './madd';
 export { poolBiasRelu } from './pool-bias-relu';
 export { poolBiasReluGrad } from './pool-bias-relu-grad';

@@ -69,10 +69,10 @@ function onHeap({ inputs, backend, attrs }: MatMulArgs): TensorInfo | undefined 
       m,
       n,
       k,
-      np,
       transposeA ? 1 : k,
       transposeA ? m : 1,
       activation === 'relu' ? 1 : 0,
+      0,
     );
   }
   backend.wasm._free(packed);

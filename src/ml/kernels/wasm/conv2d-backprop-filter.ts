@@ -1,4 +1,5 @@
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { convFilterGradGemm } from './conv2d-gemm-grad.ts';
 import { fedauKernels, KERNEL_DISPATCH } from './fedau-module.ts';
 import { addressOf, callKernel, dispose, type WasmBackend } from './util.ts';
 
@@ -7,7 +8,10 @@ import { addressOf, callKernel, dispose, type WasmBackend } from './util.ts';
  * on the wasm heap:
  *   dW[kh,kw,ci,co] = Σ_n Σ_oh,ow x[n, oh·s+kh−pt, ow·s+kw−pl, ci] · dy[n, oh, ow, co]
  * for the small channel counts where it is measured faster (LeNet: 2–3× on conv1); larger layers (AlexNet, ResNet18)
- * keep a composition of XNNPACK operators, faster there because XNNPACK's convolution is a packed GEMM. Measured
+ * as GEMMs over im2col blocks (conv2d-gemm-grad.ts), except at stride 1 with fewer than 128 output channels
+ * (ResNet18's first stage), where a composition of XNNPACK operators measured faster (0.7–0.8× for the GEMMs, whose
+ * M is only Cout there). Against that composition, the GEMMs measured (batch 32, one thread) 0.9–1.0× its time at
+ * stride 1 with 192–512 channels, 0.35–0.65× at stride 2, 0.1–0.15× on the strided 1×1 shortcuts. Measured
  * (batch 128 / 16, one thread): LeNet conv1 (Cin·Cout = 1·6) 2–3× the composition's speed, conv2 (6·16) 1–1.5×;
  * AlexNet conv2 (64·192) and conv4 0.6×, ResNet18's first block (64·64) even.
  */
@@ -33,7 +37,13 @@ function conv2DBackpropFilter({
     false,
     'channelsLast',
   );
-  if (info.inChannels * info.outChannels > KERNEL_DISPATCH.filterGradDirect) return byConvolution(backend, x, dy, info);
+  if (info.inChannels * info.outChannels > KERNEL_DISPATCH.filterGradDirect) {
+    const strided = info.strideHeight > 1 || info.strideWidth > 1;
+    if (strided || info.outChannels >= KERNEL_DISPATCH.filterGradGemmMinCout) {
+      return convFilterGradGemm(backend, x, dy, info);
+    }
+    return byConvolution(backend, x, dy, info);
+  }
   return direct(backend, x, dy, filterShape, info);
 }
 

@@ -35,7 +35,7 @@ export function convForwardGemm(
       const m = Math.min(rows, positions - p0);
       const { top, left } = info.padInfo;
       kernels.im2col(xAt, cols, h, w, ci, oh, ow, kh, kw, info.strideHeight, info.strideWidth, top, left, p0, m);
-      kernels.gemm(cols, panels, yAt + p0 * co * 4, 0, m, co, k, np, k, 1, 0);
+      kernels.gemm(cols, panels, yAt + p0 * co * 4, 0, m, co, k, k, 1, 0, 0);
     }
   } finally {
     backend.wasm._free(cols);

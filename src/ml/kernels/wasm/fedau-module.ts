@@ -88,15 +88,32 @@ export interface FedauKernels {
     m: number,
     n: number,
     k: number,
-    np: number,
     rowStride: number,
     colStride: number,
     relu: number,
+    accumulate: number,
   ): void;
   packB(src: number, dst: number, k: number, n: number, np: number, transposed: number): void;
   im2col(
     x: number,
     cols: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    p0: number,
+    rows: number,
+  ): void;
+  col2im(
+    dcols: number,
+    dx: number,
     h: number,
     w: number,
     c: number,
@@ -177,10 +194,12 @@ function readKernels(which: KernelVariant): Uint8Array {
  * input gradient runs on fedau's kernel (conv2d-backprop-filter.ts, conv2d-backprop-input.ts); `forwardOneChannel`:
  * a one-channel image's forward convolution runs on fedau's kernel; `forwardDirect`: the largest Cin·Cout of an
  * unpadded stride-1 forward convolution that does (conv2d.ts); `forwardGemmAbove`: forward convolutions with a
- * larger Cin·Cout run as im2col + fedau's GEMM (conv2d-gemm.ts).
+ * larger Cin·Cout run as im2col + fedau's GEMM (conv2d-gemm.ts), and so do the gradients above the direct kernels'
+ * limits (conv2d-gemm-grad.ts), except a stride-1 filter gradient with fewer than `filterGradGemmMinCout` outputs.
  */
 export const KERNEL_DISPATCH = {
   filterGradDirect: 256,
+  filterGradGemmMinCout: 128,
   inputGradDirect: 256,
   forwardOneChannel: true,
   forwardDirect: 256,
