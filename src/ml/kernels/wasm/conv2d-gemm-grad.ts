@@ -1,12 +1,8 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { blockRows } from './conv2d-gemm.ts';
 import { fedauKernels } from './fedau-module.ts';
 import { addressOf, callKernel, dispose, heapF32, type WasmBackend } from './util.ts';
 
-/** Bytes of patch rows per block, as in the forward pass (conv2d-gemm.ts): they stay in the L2 cache. */
-const BLOCK_BYTES = 256 * 1024;
-
-/** Output positions per block: whole tiles of 4, the block's patch rows within BLOCK_BYTES. */
-const blockRows = (k: number) => Math.max(4, Math.floor(BLOCK_BYTES / (k * 4 * 4)) * 4);
 
 /**
  * A wide layer's input gradient as GEMM + col2im: a block of output positions' patch gradients dcols = dy·Wᵀ (dy's

@@ -5,6 +5,9 @@ import { addressOf, type WasmBackend } from './util.ts';
 /** Bytes of patch rows per block: with a row of the filter's panel, they stay in the L2 cache while the GEMM runs. */
 const BLOCK_BYTES = 256 * 1024;
 
+/** Output positions per block: whole tiles of 4, the block's patch rows (k floats each) within BLOCK_BYTES. */
+export const blockRows = (k: number) => Math.max(4, Math.floor(BLOCK_BYTES / (k * 4 * 4)) * 4);
+
 /**
  * A wide layer's forward convolution as one GEMM (AlexNet's and ResNet18's 64–512 channels): the patch matrix of a
  * block of output positions (kernels/im2col.ts) times the filter, which as [KH·KW·Cin × Cout] is already a matrix,
@@ -25,7 +28,7 @@ export function convForwardGemm(
   const k = kh * kw * ci;
   const np = Math.ceil(co / 8) * 8;
   const positions = n * oh * ow;
-  const rows = Math.max(4, Math.floor(BLOCK_BYTES / (k * 4 * 4)) * 4);
+  const rows = blockRows(k);
   const panels = backend.wasm._malloc(k * np * 4);
   const cols = backend.wasm._malloc(Math.min(rows, positions) * k * 4);
   const [xAt, yAt] = [addressOf(backend, x), addressOf(backend, out)];
