@@ -3,7 +3,6 @@ import { blockRows } from './conv2d-gemm.ts';
 import { fedauKernels } from './fedau-module.ts';
 import { addressOf, callKernel, dispose, heapF32, type WasmBackend } from './util.ts';
 
-
 /**
  * A wide layer's input gradient as GEMM + col2im: a block of output positions' patch gradients dcols = dy·Wᵀ (dy's
  * rows read in place; W, [KH·KW·Cin × Cout], packed once as Wᵀ's panels), each added back where the forward pass's
