@@ -2,8 +2,11 @@
 // convolutions, on tfjs-wasm's heap with 128-bit SIMD. A is read through strides, so a transposed A costs nothing;
 // B comes packed by packB, panel by panel of 8 columns, each panel [K × 8] contiguous (the padding past N zero).
 // Register tiles of 4 rows × 8 columns (eight accumulators); the tiles go column panel by column panel, so one panel
-// of B stays in the cache while every row of A passes over it. Each output sums its K terms in order, then adds the
-// bias: the same bytes on every run.
+// of B stays in the cache while every row of A passes over it. Why 4 rows and not 6: V8 loads a step's A values
+// before its multiply-adds, so a tile needs accumulators + 2 B vectors + its rows of A in registers, and x64 gives
+// wasm 15 (V8 keeps xmm15 as scratch). 4×8 needs 14; a 6×8 tile needed 20, and V8 kept five of them on the stack
+// inside the loop, which halved the speed (12 against 24 G multiply-adds/s on one Zen 5 core: see kernels/README).
+// Each output sums its K terms in order, then adds the bias: the same bytes on every run.
 
 import { addLanes, storeLanes } from './lanes';
 import { madd } from './madd';
@@ -50,60 +53,9 @@ export function gemm(
   N = n;
   for (let j = 0; j < n; j += 8) {
     let i = 0;
-    for (; i + 6 <= m; i += 6) tile6(i, j);
     for (; i + 4 <= m; i += 4) tile4(i, j);
     for (; i < m; i++) tile1(i, j);
   }
-}
-
-/** Rows i … i+5, columns j … j+7 (those < N). */
-function tile6(i: i32, j: i32): void {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let b0 = f32x4.splat(0);
-  let b1 = f32x4.splat(0);
-  let c0 = f32x4.splat(0);
-  let c1 = f32x4.splat(0);
-  let d0 = f32x4.splat(0);
-  let d1 = f32x4.splat(0);
-  let e0 = f32x4.splat(0);
-  let e1 = f32x4.splat(0);
-  let f0 = f32x4.splat(0);
-  let f1 = f32x4.splat(0);
-  let ap = A + ((<usize>(i * RS)) << 2);
-  const rs = (<usize>RS) << 2;
-  const cs = (<usize>CS) << 2;
-  let bp = B + <usize>(j >> 3) * <usize>K * 32;
-  for (let k = 0; k < K; k++) {
-    const lo = v128.load(bp);
-    const hi = v128.load(bp, 16);
-    let x = v128.load32_splat(ap);
-    a0 = madd(x, lo, a0);
-    a1 = madd(x, hi, a1);
-    x = v128.load32_splat(ap + rs);
-    b0 = madd(x, lo, b0);
-    b1 = madd(x, hi, b1);
-    x = v128.load32_splat(ap + 2 * rs);
-    c0 = madd(x, lo, c0);
-    c1 = madd(x, hi, c1);
-    x = v128.load32_splat(ap + 3 * rs);
-    d0 = madd(x, lo, d0);
-    d1 = madd(x, hi, d1);
-    x = v128.load32_splat(ap + 4 * rs);
-    e0 = madd(x, lo, e0);
-    e1 = madd(x, hi, e1);
-    x = v128.load32_splat(ap + 5 * rs);
-    f0 = madd(x, lo, f0);
-    f1 = madd(x, hi, f1);
-    ap += cs;
-    bp += 32;
-  }
-  finish(i, j, a0, a1);
-  finish(i + 1, j, b0, b1);
-  finish(i + 2, j, c0, c1);
-  finish(i + 3, j, d0, d1);
-  finish(i + 4, j, e0, e1);
-  finish(i + 5, j, f0, f1);
 }
 
 /** Rows i … i+3, columns j … j+7 (those < N). */

@@ -22,7 +22,7 @@ export const CONV_CASES: {
   // The forward im2col + GEMM path (Cin·Cout > 256): padding on every side, stride 2, Cout 20 (a ragged panel).
   { name: '20 channels 3×3 stride 2 same, odd size', x: [2, 7, 9, 20], f: [3, 3, 20, 20], stride: 2, pad: 'same' },
   // The gradients' GEMMs (conv2d-gemm-grad.ts) at stride 1: 364 positions are two filter-gradient blocks (256 + 108)
-  // and two input-gradient blocks (344 + 20); K = 189 and Cout = 130 leave ragged panels and tiles of 6, 4 and 1.
+  // and two input-gradient blocks (344 + 20); K = 189 and Cout = 130 leave ragged panels and tiles of 4 and 1.
   { name: '21→130 channels 3×3 same, several blocks', x: [2, 14, 13, 21], f: [3, 3, 21, 130], stride: 1, pad: 'same' },
   // 12 output channels: fedau's filter-gradient kernel takes its 8-wide and its 4-wide blocks.
   { name: '3×3 stride 2 valid, 12 channels', x: [2, 11, 11, 3], f: [3, 3, 3, 12], stride: 2, pad: 'valid' },
