@@ -24,6 +24,8 @@ export const CONV_CASES: {
   // The gradients' GEMMs (conv2d-gemm-grad.ts) at stride 1: 364 positions are two filter-gradient blocks (256 + 108)
   // and two input-gradient blocks (344 + 20); K = 189 and Cout = 130 leave ragged panels and tiles of 4 and 1.
   { name: '21→130 channels 3×3 same, several blocks', x: [2, 14, 13, 21], f: [3, 3, 21, 130], stride: 1, pad: 'same' },
+  // LeNet on 3-channel images: the 5-tap filter-gradient kernel where a tap's neighbours are not consecutive floats.
+  { name: 'lenet conv1 on 3 channels 5×5 valid', x: [2, 16, 16, 3], f: [5, 5, 3, 6], stride: 1, pad: 'valid' },
   // 12 output channels: fedau's filter-gradient kernel takes its 8-wide and its 4-wide blocks.
   { name: '3×3 stride 2 valid, 12 channels', x: [2, 11, 11, 3], f: [3, 3, 3, 12], stride: 2, pad: 'valid' },
   // One channel, 7 filters, 11 output columns: the one-channel forward kernel's blocks of 4 and 1 filters, and of
