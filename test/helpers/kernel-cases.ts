@@ -28,9 +28,10 @@ export const CONV_CASES: {
   { name: 'lenet conv1 on 3 channels 5×5 valid', x: [2, 16, 16, 3], f: [5, 5, 3, 6], stride: 1, pad: 'valid' },
   // 12 output channels: fedau's filter-gradient kernel takes its 8-wide and its 4-wide blocks.
   { name: '3×3 stride 2 valid, 12 channels', x: [2, 11, 11, 3], f: [3, 3, 3, 12], stride: 2, pad: 'valid' },
-  // One channel, 7 filters, 11 output columns: the one-channel forward kernel's blocks of 4 and 1 filters, and of
-  // 8 pixels and a scalar tail.
+  // One channel, 7 filters, 11 output columns: the one-channel forward kernel's blocks of 3 and 4 filters, and of
+  // 8 pixels and a scalar tail; 5 filters: its blocks of 3 and 1.
   { name: 'one channel 3×3, 7 filters, odd width', x: [2, 9, 13, 1], f: [3, 3, 1, 7], stride: 1, pad: 'valid' },
+  { name: 'one channel 3×3, 5 filters', x: [1, 6, 11, 1], f: [3, 3, 1, 5], stride: 1, pad: 'valid' },
   // Two channels, 20 filters, 7 output columns: the direct forward kernel's pairs of positions and its last single
   // one, its blocks of 16 output channels and of 4.
   { name: '2 channels 3×3, 20 filters, odd width', x: [2, 7, 9, 2], f: [3, 3, 2, 20], stride: 1, pad: 'valid' },
