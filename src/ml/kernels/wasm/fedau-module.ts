@@ -195,11 +195,10 @@ function readKernels(which: KernelVariant): Uint8Array {
  * a one-channel image's forward convolution runs on fedau's kernel; `forwardDirect`: the largest Cin·Cout of an
  * unpadded stride-1 forward convolution that does (conv2d.ts); `forwardGemmAbove`: forward convolutions with a
  * larger Cin·Cout run as im2col + fedau's GEMM (conv2d-gemm.ts), and so do the gradients above the direct kernels'
- * limits (conv2d-gemm-grad.ts), except a stride-1 filter gradient with fewer than `filterGradGemmMinCout` outputs.
+ * limits (conv2d-gemm-grad.ts).
  */
 export const KERNEL_DISPATCH = {
   filterGradDirect: 256,
-  filterGradGemmMinCout: 128,
   inputGradDirect: 256,
   forwardOneChannel: true,
   forwardDirect: 256,
