@@ -8,3 +8,4 @@ export { col2im, im2col } from './im2col';
 export { maddProbe } from './madd';
 export { poolBiasRelu } from './pool-bias-relu';
 export { poolBiasReluGrad } from './pool-bias-relu-grad';
+export { sumRows } from './sum-rows';

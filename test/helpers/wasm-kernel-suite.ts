@@ -113,5 +113,33 @@ export function wasmKernelSuite(variant: KernelVariant): void {
         await expectNoLeaks(() => tf.tidy(() => void layer()));
       });
     }
+
+    // BatchNorm's [0, 1, 2] and the global average pool's [1, 2] (kernels/sum-rows.ts), column counts that take its
+    // blocks of 16, of 4 and its scalar tail. Bit for bit against tfjs-wasm's own kernels, reached by moving the
+    // reduced axes last (which is what they do themselves); values spread over six orders of magnitude, so a sum in
+    // any other order would round differently.
+    for (const [shape, axes, keepDims] of [
+      [[2, 5, 7, 64], [0, 1, 2], false],
+      [[3, 4, 6, 21], [1, 2], true],
+      [[9, 19], [0], false],
+      [[2, 3, 5, 7], [0, 1], true],
+    ] as [number[], number[], boolean][]) {
+      it(`Sum and Mean of ${shape.join('×')} over [${axes}]: tfjs-wasm's bytes`, async () => {
+        const reductions = (direct: boolean) => () => {
+          const scale = tf.exp(tf.randomUniform(shape, -7, 7, 'float32', 12));
+          const x = tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 13), scale);
+          const perm = [...shape.keys()].filter((a) => !axes.includes(a)).concat(axes);
+          const last = axes.map((_, i) => shape.length - axes.length + i);
+          const moved = tf.transpose(x, perm);
+          const reshape = (t: tfType.Tensor) => (keepDims ? tf.reshape(t, tf.sum(x, axes, true).shape) : t);
+          return direct
+            ? [tf.sum(x, axes, keepDims), tf.mean(x, axes, keepDims)]
+            : [reshape(tf.sum(moved, last)), reshape(tf.mean(moved, last))];
+        };
+        const [ours, theirs] = [await on('wasm', reductions(true)), await on('wasm', reductions(false))];
+        expect(ours.map((t) => [...t])).toEqual(theirs.map((t) => [...t]));
+        await expectNoLeaks(() => tf.tidy(() => void reductions(true)()));
+      });
+    }
   });
 }

@@ -129,6 +129,7 @@ export interface FedauKernels {
     rows: number,
   ): void;
   poolBiasRelu(x: number, bias: number, y: number, n: number, h: number, w: number, c: number): void;
+  sumRows(x: number, out: number, outer: number, rows: number, cols: number, mean: number): void;
   poolBiasReluGrad(
     dy: number,
     x: number,

@@ -8,6 +8,7 @@ import { identityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { poolBiasReluConfigs } from './pool-bias-relu.ts';
 import { softmaxXentConfigs } from './softmax-xent.ts';
+import { meanConfig, sumConfig } from './sum-mean.ts';
 
 /** Kernels fedau adds to or replaces in tfjs-backend-wasm so that it can train, and train fast. */
 export function wasmKernels(): KernelConfig[] {
@@ -21,6 +22,8 @@ export function wasmKernels(): KernelConfig[] {
     identityConfig(),
     ...poolBiasReluConfigs,
     ...softmaxXentConfigs,
+    sumConfig(),
+    meanConfig(),
   ];
 }
 
@@ -29,7 +32,8 @@ let registered = false;
 /** Registers the kernels once per thread, replacing any built-in kernel of the same name. */
 export function registerWasmKernels(): void {
   if (registered) return;
-  // Built from the current registry first: the Conv2D, BatchMatMul and Identity wrappers call the built-ins.
+  // Built from the current registry first: the Conv2D, BatchMatMul, Identity, Sum and Mean wrappers call the
+  // built-ins.
   for (const config of wasmKernels()) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
