@@ -75,9 +75,9 @@ function functionsOf(code) {
 }
 
 /**
- * Loops are found by their backward jumps: from the jump's target to the jump. A loop holding another's whole range
- * is left out; V8 lays out some outer loops so that they only overlap their inner ones, and those stay listed (their
- * spills are outside the innermost loop and cost little).
+ * Loops are found by their backward jumps: from the jump's target to the jump. V8 lays some loops out so that an
+ * outer loop's range only overlaps its inner loop's, so each instruction counts for the smallest range that holds it:
+ * an inner loop's multiply-adds and spills are its own, and an outer loop shows only what runs around the inner one.
  */
 function report(functions) {
   const lines = [];
@@ -85,16 +85,21 @@ function report(functions) {
     const loops = [];
     for (const { offset, text } of f.instructions) {
       const jump = text.match(/^j\w+\s+0x[0-9a-f]+\s+<\+0x([0-9a-f]+)>/);
-      if (jump && Number.parseInt(jump[1], 16) < offset) loops.push([Number.parseInt(jump[1], 16), offset]);
+      const target = jump && Number.parseInt(jump[1], 16);
+      if (jump && target < offset) loops.push({ from: target, to: offset, size: 0, fmas: 0, spills: 0 });
     }
-    const innermost = loops.filter(([a, b]) => !loops.some(([c, d]) => (c !== a || d !== b) && c >= a && d <= b));
-    for (const [from, to] of innermost) {
-      const body = f.instructions.filter((i) => i.offset >= from && i.offset <= to);
-      const fmas = body.filter((i) => /^vfmadd|^v?mulps/.test(i.text)).length;
+    for (const { offset, text } of f.instructions) {
+      const holders = loops.filter((l) => l.from <= offset && offset <= l.to);
+      if (holders.length === 0) continue;
+      const loop = holders.reduce((a, b) => (b.to - b.from < a.to - a.from ? b : a));
+      loop.size++;
+      if (/^vfmadd|^v?mulps/.test(text)) loop.fmas++;
+      if (/^vmov\w+\s+(\[rbp|xmm\d+,\[rbp)/.test(text)) loop.spills++;
+    }
+    for (const { from, to, size, fmas, spills } of loops) {
       if (fmas === 0) continue;
-      const spills = body.filter((i) => /^vmov\w+\s+(\[rbp|xmm\d+,\[rbp)/.test(i.text)).length;
       lines.push(
-        `${f.name.padEnd(48)} loop +${from.toString(16)}…+${to.toString(16)}: ${String(body.length).padStart(3)} ` +
+        `${f.name.padEnd(48)} loop +${from.toString(16)}…+${to.toString(16)}: ${String(size).padStart(3)} ` +
           `instructions, ${String(fmas).padStart(2)} multiply-adds, ${spills} spills${spills ? '  <--' : ''}`,
       );
     }
