@@ -4,9 +4,11 @@ import type { ModelName } from './models/index.ts';
 
 /**
  * Training samples per second of one trainer thread on the wasm backend (batch 128, augmentation), measured on the
- * project's 2-core machine (x86-64, AVX-512) with fedau's kernels; see README "Speed". Used only for estimates.
+ * project's 2-core machines (x86-64, AVX-512) with fedau's kernels (`npm run bench:models`: LeNet 14 000-16 700,
+ * AlexNet 32.7-34.9, ResNet18 11.8-12.1 at batch 112; LeNet lower here, for two threads sharing a machine); see
+ * README "Speed". Used only for estimates.
  */
-export const WASM_SAMPLES_PER_SECOND: Record<ModelName, number> = { lenet: 8500, alexnet: 28, resnet18: 8 };
+export const WASM_SAMPLES_PER_SECOND: Record<ModelName, number> = { lenet: 12_000, alexnet: 33, resnet18: 12 };
 
 /**
  * The largest batch whose training step fits in a wasm heap (4 GB, wasm32), measured; models not listed fit at

@@ -110,7 +110,7 @@ describe('the fedau CLI (the shipped bin, as a user runs it)', () => {
     );
     expect(c10.stdout).toContain('`--set train.rounds=N` a short run');
     const c100 = await fedau(['plan', 'pipelines/cifar100-ul-samples.yaml', '--store', store]);
-    expect(c100.stdout).toMatch(/cost: ≈ [\d.]+ h per round/);
+    expect(c100.stdout).toMatch(/cost: ≈ [\d.]+ (min|h) per round/);
     expect(c100.stdout).toContain('resnet18 trains at most batch 112: add --set train.batchSize=112');
   });
 
