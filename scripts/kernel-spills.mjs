@@ -50,7 +50,15 @@ new WebAssembly.Instance(new WebAssembly.Module(readFileSync(${JSON.stringify(wa
     ['--experimental-wasm-relaxed-simd', '--no-liftoff', '--no-wasm-lazy-compilation', '--print-wasm-code', loader],
     { encoding: 'utf8', maxBuffer: 1 << 28 },
   );
-  for (const line of report(functionsOf(code))) process.stdout.write(`${line}\n`);
+  const functions = functionsOf(code);
+  if (functions.length === 0) {
+    process.stderr.write(
+      `kernels:spills: Node ${process.version} printed no TurboFan code for the kernels: --print-wasm-code needs a ` +
+        'V8 built with its disassembler (the official Node builds are)\n',
+    );
+    process.exit(1);
+  }
+  for (const line of report(functions)) process.stdout.write(`${line}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
