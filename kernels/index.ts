@@ -1,4 +1,6 @@
 // AssemblyScript entry of fedau's CPU kernels (see kernels/README.md): every export works on tfjs-wasm's heap.
+
+export { bnApply, bnGradInput, bnGradSums, bnVariance } from './batch-norm';
 export { convFilterGrad } from './conv-filter-grad';
 export { convForwardDirect } from './conv-forward-direct';
 export { convForwardOneChannel } from './conv-forward-one-channel';

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/ml/backends/backend.ts';
 import { kernelVariant } from '../../src/ml/kernels/wasm/fedau-module.ts';
 import type { KernelVariant } from '../../src/ml/kernels/wasm/kernel-variant.ts';
+import { type Ops, opsFor, standardOps } from '../../src/ml/models/ops.ts';
 import {
   CONV_CASES,
   convGrads,
@@ -139,6 +140,33 @@ export function wasmKernelSuite(variant: KernelVariant): void {
         const [ours, theirs] = [await on('wasm', reductions(true)), await on('wasm', reductions(false))];
         expect(ours.map((t) => [...t])).toEqual(theirs.map((t) => [...t]));
         await expectNoLeaks(() => tf.tidy(() => void reductions(true)()));
+      });
+    }
+
+    // ResNet18's BatchNorm on fedau's kernels (kernels/batch-norm.ts) against the tfjs composition it replaces, both
+    // on wasm: bit for bit, forward (y and the batch statistics) and backward (dx, dγ, dβ). 64 channels take the
+    // vector path, 6 its scalar tail.
+    for (const shape of [
+      [2, 5, 6, 64],
+      [3, 4, 4, 6],
+    ]) {
+      it(`BatchNorm (training) of ${shape.join('×')}: the composition's bytes, forward and backward`, async () => {
+        const batchNorm = (ops: Ops) => () => {
+          const c = shape[3];
+          const x = tf.mul(
+            tf.randomNormal(shape, 0.5, 2, 'float32', 14),
+            tf.exp(tf.randomUniform([c], -3, 3, 'float32', 18)),
+          );
+          const gamma = tf.randomNormal([c], 1, 0.3, 'float32', 15);
+          const beta = tf.randomNormal([c], 0, 0.3, 'float32', 16);
+          const r = tf.randomNormal(shape, 0, 1, 'float32', 17);
+          const { y, mean, variance } = ops.batchNormTrain(x as tfType.Tensor4D, gamma, beta, 1e-5);
+          const grads = tf.grads((xx, gg, bb) => tf.sum(tf.mul(ops.batchNormTrain(xx as never, gg, bb, 1e-5).y, r)));
+          return [y, mean, variance, ...grads([x, gamma, beta])];
+        };
+        const fused = await on('wasm', batchNorm(opsFor(tf)));
+        const composed = await on('wasm', batchNorm(standardOps(tf)));
+        expect(fused.map((t) => [...t])).toEqual(composed.map((t) => [...t]));
       });
     }
   });

@@ -41,7 +41,7 @@ export function opsFor(tf: typeof tfType): Ops {
 
 export function standardOps(tf: typeof tfType): Ops {
   return {
-    batchNormTrain: batchNormTrainOp(tf),
+    batchNormTrain: batchNormTrainOp(tf, false),
     poolBiasRelu: (x, bias) => tf.relu(tf.add(tf.maxPool(x, 2, 2, 'valid'), bias)) as tfType.Tensor4D,
     dense: (x, w, b, relu) =>
       tf.fused.matMul({
@@ -87,7 +87,7 @@ function fusedOps(tf: typeof tfType): Ops {
     }) as never) as (logits: Tensor, labels: Tensor) => Tensor;
   const xents = new Map<number, (logits: Tensor, labels: Tensor) => Tensor>();
   return {
-    batchNormTrain: batchNormTrainOp(tf),
+    batchNormTrain: batchNormTrainOp(tf, true),
     poolBiasRelu: (x, bias) => poolBiasRelu(x, bias) as tfType.Tensor4D,
     dense: standardOps(tf).dense,
     xent: (logits, labels, eps) => {
@@ -106,17 +106,42 @@ function fusedOps(tf: typeof tfType): Ops {
  * several full-size intermediates per layer on the tape; this keeps only x and per-channel vectors.
  * With x̂ = (x − μ)·s, s = 1/√(σ² + eps), m = N·H·W:
  *   dβ = Σ dy,   dγ = Σ dy·x̂,   dx = (γ·s/m)·(m·dy − Σ dy − x̂·Σ dy·x̂)
+ * `fused` (wasm): the full-size passes run on fedau's kernels (kernels/batch-norm.ts), which make the composition's
+ * float32 operations in its order: the same bytes, in 3 passes forward and 2 backward instead of 8 and 10.
  */
-function batchNormTrainOp(tf: typeof tfType): Ops['batchNormTrain'] {
+function batchNormTrainOp(tf: typeof tfType, fused: boolean): Ops['batchNormTrain'] {
+  const run = (name: string, inputs: Record<string, Tensor>) =>
+    tf.engine().runKernel(name, inputs as never, {} as never) as Tensor | Tensor[];
+  const forward = (xx: Tensor, g: Tensor, b: Tensor, eps: number) => {
+    if (!fused) {
+      const m = tf.moments(xx, [0, 1, 2]);
+      const inv = tf.rsqrt(tf.add(m.variance, eps));
+      return [tf.add(tf.mul(tf.mul(tf.sub(xx, m.mean), inv), g), b), m.mean, m.variance, inv];
+    }
+    const mean = tf.mean(xx, [0, 1, 2]);
+    const variance = run('FedauBnVariance', { x: xx, mean }) as Tensor;
+    const inv = tf.rsqrt(tf.add(variance, eps));
+    return [run('FedauBnApply', { x: xx, mean, inv, gamma: g, beta: b }) as Tensor, mean, variance, inv];
+  };
+  const backward = (d: Tensor, sx: Tensor, smean: Tensor, sinv: Tensor, sg: Tensor) => {
+    const m = sx.shape[0]! * sx.shape[1]! * sx.shape[2]!;
+    const coef = tf.mul(tf.mul(sg, sinv), 1 / m);
+    if (fused) {
+      const [sumDy, sumDyXhat] = run('FedauBnGradSums', { x: sx, dy: d, mean: smean, inv: sinv }) as Tensor[];
+      const inputs = { x: sx, dy: d, mean: smean, inv: sinv, coef, sumDy, sumDyXhat };
+      return [run('FedauBnGradInput', inputs) as Tensor, sumDyXhat, sumDy];
+    }
+    const xhat = tf.mul(tf.sub(sx, smean), sinv);
+    const sumDy = tf.sum(d, [0, 1, 2]);
+    const sumDyXhat = tf.sum(tf.mul(d, xhat), [0, 1, 2]);
+    const dx = tf.mul(coef, tf.sub(tf.sub(tf.mul(d, m), sumDy), tf.mul(xhat, sumDyXhat)));
+    return [dx, sumDyXhat, sumDy];
+  };
   return (x, gamma, beta, eps) => {
     const stats: Tensor[] = [];
     const f = tf.customGrad(((xx: Tensor, g: Tensor, b: Tensor, save: tfType.GradSaveFunc) => {
       // tidy: intermediates of a custom forward pass would otherwise live until the whole backward pass ends.
-      const [y, mean, variance, invStd] = tf.tidy(() => {
-        const m = tf.moments(xx, [0, 1, 2]);
-        const inv = tf.rsqrt(tf.add(m.variance, eps));
-        return [tf.add(tf.mul(tf.mul(tf.sub(xx, m.mean), inv), g), b), m.mean, m.variance, inv];
-      });
+      const [y, mean, variance, invStd] = tf.tidy(() => forward(xx, g, b, eps));
       save([xx, mean, invStd, g]);
       // The statistics leave the untaped forward pass for the running averages; the caller disposes them.
       stats.push(tf.keep(mean), tf.keep(variance));
@@ -124,16 +149,7 @@ function batchNormTrainOp(tf: typeof tfType): Ops['batchNormTrain'] {
         value: y,
         gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
           const [sx, smean, sinv, sg] = saved;
-          const d = dy as Tensor;
-          const m = sx.shape[0]! * sx.shape[1]! * sx.shape[2]!;
-          const xhat = tf.mul(tf.sub(sx, smean), sinv);
-          const sumDy = tf.sum(d, [0, 1, 2]);
-          const sumDyXhat = tf.sum(tf.mul(d, xhat), [0, 1, 2]);
-          const dx = tf.mul(
-            tf.mul(tf.mul(sg, sinv), 1 / m),
-            tf.sub(tf.sub(tf.mul(d, m), sumDy), tf.mul(xhat, sumDyXhat)),
-          );
-          return [dx, sumDyXhat, sumDy];
+          return backward(dy as Tensor, sx, smean, sinv, sg);
         },
       };
     }) as never) as (x: Tensor, g: Tensor, b: Tensor) => Tensor;

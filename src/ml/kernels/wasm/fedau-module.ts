@@ -130,6 +130,31 @@ export interface FedauKernels {
   ): void;
   poolBiasRelu(x: number, bias: number, y: number, n: number, h: number, w: number, c: number): void;
   sumRows(x: number, out: number, outer: number, rows: number, cols: number, mean: number): void;
+  bnVariance(x: number, mean: number, variance: number, rows: number, c: number): void;
+  bnApply(x: number, mean: number, inv: number, gamma: number, beta: number, y: number, rows: number, c: number): void;
+  bnGradSums(
+    x: number,
+    dy: number,
+    mean: number,
+    inv: number,
+    sumDy: number,
+    sumDyXhat: number,
+    rows: number,
+    c: number,
+  ): void;
+  bnGradInput(
+    x: number,
+    dy: number,
+    mean: number,
+    inv: number,
+    coef: number,
+    sumDy: number,
+    sumDyXhat: number,
+    count: number,
+    dx: number,
+    rows: number,
+    c: number,
+  ): void;
   poolBiasReluGrad(
     dy: number,
     x: number,

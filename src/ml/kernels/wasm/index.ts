@@ -1,6 +1,7 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
+import { batchNormConfigs } from './batch-norm.ts';
 import { conv2DConfig } from './conv2d.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
@@ -24,6 +25,7 @@ export function wasmKernels(): KernelConfig[] {
     ...softmaxXentConfigs,
     sumConfig(),
     meanConfig(),
+    ...batchNormConfigs,
   ];
 }
 
