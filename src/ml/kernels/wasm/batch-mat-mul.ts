@@ -1,7 +1,6 @@
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { fedauKernels } from './fedau-module.ts';
-import { addressOf, type WasmBackend } from './util.ts';
+import { addressOf, overBuiltIn, type WasmBackend } from './util.ts';
 
 /**
  * BatchMatMul and _FusedMatMul (the dense layers: forward with bias and ReLU, and both gradients, which transpose an
@@ -10,11 +9,11 @@ import { addressOf, type WasmBackend } from './util.ts';
  * that broadcast, other activations) keep tfjs-wasm's own kernels.
  */
 export function batchMatMulConfig(): KernelConfig {
-  return wrap('BatchMatMul');
+  return overBuiltIn('BatchMatMul', onHeap);
 }
 
 export function fusedMatMulConfig(): KernelConfig {
-  return wrap('_FusedMatMul');
+  return overBuiltIn('_FusedMatMul', onHeap);
 }
 
 interface MatMulArgs {
@@ -22,18 +21,6 @@ interface MatMulArgs {
   backend: WasmBackend;
   // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
   attrs: any;
-}
-
-function wrap(kernelName: 'BatchMatMul' | '_FusedMatMul'): KernelConfig {
-  const original = tf.getKernel(kernelName, 'wasm')!;
-  const kernelFunc = (args: MatMulArgs) => onHeap(args) ?? original.kernelFunc(args as never);
-  // The built-in's setupFunc binds its wasm function when the backend starts: keep it.
-  return {
-    kernelName,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
 }
 
 /** The product on fedau's GEMM, or undefined for what it does not cover. */

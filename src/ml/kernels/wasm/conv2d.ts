@@ -1,9 +1,8 @@
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { convForwardGemm } from './conv2d-gemm.ts';
 import { fedauKernels, KERNEL_DISPATCH } from './fedau-module.ts';
-import { addressOf, type WasmBackend } from './util.ts';
+import { addressOf, overBuiltIn, type WasmBackend } from './util.ts';
 
 /**
  * Conv2D: unpadded stride-1 convolutions with few channels run on fedau's own kernels: a one-channel image (LeNet's
@@ -13,43 +12,39 @@ import { addressOf, type WasmBackend } from './util.ts';
  * ResNet18's 3-channel first layers) stays XNNPACK's: tfjs-wasm's own kernel is kept and called for those.
  */
 export function conv2DConfig(): KernelConfig {
-  const original = tf.getKernel('Conv2D', 'wasm')!;
-  const kernelFunc = (args: {
-    inputs: { x: TensorInfo; filter: TensorInfo };
-    backend: WasmBackend;
-    // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
-    attrs: any;
-  }) => {
-    const { x, filter } = args.inputs;
-    const { strides, pad, dilations, dimRoundingMode, dataFormat } = args.attrs;
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-      false,
-      backend_util.convertConv2DDataFormat(dataFormat),
-    );
-    const route = direct(info);
-    if (route === 'gemm') return convForwardGemm(args.backend, x, filter, info);
-    if (!route) return original.kernelFunc(args as never);
-    const out = args.backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-    const kernels = fedauKernels(args.backend);
-    const [xAt, wAt, yAt] = [x, filter, out].map((t) => addressOf(args.backend, t));
-    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
-    const { outChannels: co, filterHeight: kh, filterWidth: kw } = info;
-    if (route === 'one channel') kernels.convForwardOneChannel(xAt, wAt, yAt, n, h, w, oh, ow, co, kh, kw);
-    else kernels.convForwardDirect(xAt, wAt, yAt, n, h, w, ci, oh, ow, co, kh, kw);
-    return out;
-  };
-  return {
-    kernelName: 'Conv2D',
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return overBuiltIn(
+    'Conv2D',
+    (args: {
+      inputs: { x: TensorInfo; filter: TensorInfo };
+      backend: WasmBackend;
+      // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
+      attrs: any;
+    }) => {
+      const { x, filter } = args.inputs;
+      const { strides, pad, dilations, dimRoundingMode, dataFormat } = args.attrs;
+      const info = backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        strides,
+        dilations,
+        pad,
+        dimRoundingMode,
+        false,
+        backend_util.convertConv2DDataFormat(dataFormat),
+      );
+      const route = direct(info);
+      if (route === 'gemm') return convForwardGemm(args.backend, x, filter, info);
+      if (!route) return undefined;
+      const out = args.backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+      const kernels = fedauKernels(args.backend);
+      const [xAt, wAt, yAt] = [x, filter, out].map((t) => addressOf(args.backend, t));
+      const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+      const { outChannels: co, filterHeight: kh, filterWidth: kw } = info;
+      if (route === 'one channel') kernels.convForwardOneChannel(xAt, wAt, yAt, n, h, w, oh, ow, co, kh, kw);
+      else kernels.convForwardDirect(xAt, wAt, yAt, n, h, w, ci, oh, ow, co, kh, kw);
+      return out;
+    },
+  );
 }
 
 /**

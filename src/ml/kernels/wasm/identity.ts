@@ -1,5 +1,5 @@
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { overBuiltIn, type WasmBackend } from './util.ts';
 
 /**
  * Identity that shares the input's buffer (as the cpu backend and wasm's own Reshape do) instead of copying it.
@@ -8,23 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
  * because tensors are immutable (fedau's SGD writes new buffers, never old ones).
  */
 export function identityConfig(): KernelConfig {
-  const original = tf.getKernel('Identity', 'wasm')!;
-  const kernelFunc = ({
-    inputs,
-    backend,
-  }: {
-    inputs: { x: TensorInfo };
-    backend: { incRef(dataId: object): void };
-  }) => {
+  // Strings stay with the built-in kernel: they do not live on the wasm heap.
+  return overBuiltIn('Identity', ({ inputs, backend }: { inputs: { x: TensorInfo }; backend: WasmBackend }) => {
     const { x } = inputs;
-    if (x.dtype === 'string') return original.kernelFunc({ inputs, backend, attrs: {} } as never);
+    if (x.dtype === 'string') return undefined;
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-  };
-  return {
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  });
 }

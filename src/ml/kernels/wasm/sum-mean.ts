@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelConfig, type TensorInfo, util } from '@tensorflow/tfjs-core';
 import { fedauKernels } from './fedau-module.ts';
-import { addressOf, type WasmBackend } from './util.ts';
+import { addressOf, overBuiltIn, type WasmBackend } from './util.ts';
 
 /**
  * Sum and Mean over axes that are contiguous and leave the last axis (BatchNorm's statistics and its gradient over
@@ -12,29 +11,17 @@ import { addressOf, type WasmBackend } from './util.ts';
  * Other reductions (over the last axis, int32) keep tfjs-wasm's kernels.
  */
 export function sumConfig(): KernelConfig {
-  return wrap('Sum');
+  return overBuiltIn('Sum', (args: ReduceArgs) => onHeap(args, false));
 }
 
 export function meanConfig(): KernelConfig {
-  return wrap('Mean');
+  return overBuiltIn('Mean', (args: ReduceArgs) => onHeap(args, true));
 }
 
 interface ReduceArgs {
   inputs: { x: TensorInfo };
   backend: WasmBackend;
   attrs: { axis: number | number[]; keepDims: boolean };
-}
-
-function wrap(kernelName: 'Sum' | 'Mean'): KernelConfig {
-  const original = tf.getKernel(kernelName, 'wasm')!;
-  const kernelFunc = (args: ReduceArgs) => onHeap(args, kernelName === 'Mean') ?? original.kernelFunc(args as never);
-  // The built-in's setupFunc binds its wasm function when the backend starts: keep it for the other shapes.
-  return {
-    kernelName,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
 }
 
 /** The reduction on fedau's kernel, or undefined for what it does not cover. */

@@ -1,4 +1,4 @@
-import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The parts of the wasm backend that kernels use (the class is not exported with these members typed). */
@@ -14,6 +14,23 @@ export interface WasmBackend {
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; shape: number[] } };
   makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
+}
+
+/**
+ * A wasm kernel that computes what `own` covers and hands every other call (own returns undefined) to tfjs-wasm's
+ * built-in kernel of that name. The built-in's setupFunc, which binds its wasm function when the backend starts, is
+ * kept. Read the registry before replacing the kernel in it (index.ts does).
+ */
+export function overBuiltIn<A>(kernelName: string, own: (args: A) => TensorInfo | undefined): KernelConfig {
+  const builtIn = tf.getKernel(kernelName, 'wasm')!;
+  const kernelFunc = (args: A) => own(args) ?? builtIn.kernelFunc(args as never);
+  return {
+    kernelName,
+    backendName: 'wasm',
+    setupFunc: builtIn.setupFunc,
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+  };
 }
 
 /** Calls another registered wasm kernel; the caller must dispose what it returns. */
