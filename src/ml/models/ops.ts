@@ -58,9 +58,14 @@ export function standardOps(tf: typeof tfType): Ops {
   };
 }
 
-function fusedOps(tf: typeof tfType): Ops {
-  const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}) =>
+/** Runs one of fedau's own kernels by name (registered for wasm in src/ml/kernels/wasm). */
+const kernelRunner =
+  (tf: typeof tfType) =>
+  (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}) =>
     tf.engine().runKernel(name, inputs as never, attrs as never) as Tensor | Tensor[];
+
+function fusedOps(tf: typeof tfType): Ops {
+  const run = kernelRunner(tf);
   // customGrad passes (…inputs, save); its typings cannot say so, hence the casts.
   const poolBiasRelu = tf.customGrad(((x: Tensor, bias: Tensor, save: tfType.GradSaveFunc) => {
     // One forward kernel and one backward kernel; a custom gradient's forward pass is not taped.
@@ -110,8 +115,7 @@ function fusedOps(tf: typeof tfType): Ops {
  * float32 operations in its order: the same bytes, in 3 passes forward and 2 backward instead of 8 and 10.
  */
 function batchNormTrainOp(tf: typeof tfType, fused: boolean): Ops['batchNormTrain'] {
-  const run = (name: string, inputs: Record<string, Tensor>) =>
-    tf.engine().runKernel(name, inputs as never, {} as never) as Tensor | Tensor[];
+  const run = kernelRunner(tf);
   const forward = (xx: Tensor, g: Tensor, b: Tensor, eps: number) => {
     if (!fused) {
       const m = tf.moments(xx, [0, 1, 2]);

@@ -11,8 +11,6 @@ import { addressOf, type WasmBackend } from './util.ts';
 interface Args<I> {
   inputs: I;
   backend: WasmBackend;
-  // biome-ignore lint/suspicious/noExplicitAny: tfjs passes kernel attrs untyped
-  attrs: any;
 }
 
 const rowsAndChannels = (x: TensorInfo) => {
