@@ -4,34 +4,8 @@
 // time (src/ml/kernels/wasm/kernel-variant.ts). Run by `npm run build`; needs no network. The same sources and
 // compiler version give the same bytes.
 import { mkdirSync } from 'node:fs';
-import asc from 'assemblyscript/asc';
+import { compileKernels } from './compile-kernels.mjs';
 
 mkdirSync('dist/kernels', { recursive: true });
-for (const [out, features] of [
-  ['dist/kernels/fedau-kernels.wasm', 'simd'],
-  ['dist/kernels/fedau-kernels-fma.wasm', 'simd,relaxed-simd'],
-]) {
-  const { error, stderr } = await asc.main([
-    'kernels/index.ts',
-    '--outFile',
-    out,
-    // No runtime and no memory of its own: the kernels read and write tfjs-wasm's heap, which they import.
-    '--runtime',
-    'stub',
-    '--importMemory',
-    '--initialMemory',
-    '0',
-    '--enable',
-    features,
-    '-O3',
-    '--noAssert',
-    '--use',
-    'abort=',
-    '--disableWarning',
-    '112',
-  ]);
-  if (error) {
-    process.stderr.write(stderr.toString());
-    process.exit(1);
-  }
-}
+await compileKernels('dist/kernels/fedau-kernels.wasm', 'simd');
+await compileKernels('dist/kernels/fedau-kernels-fma.wasm', 'simd,relaxed-simd');

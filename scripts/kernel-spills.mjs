@@ -8,35 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import asc from 'assemblyscript/asc';
+import { compileKernels } from './compile-kernels.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedau-spills-'));
 try {
   const wasm = join(dir, 'kernels.wasm');
-  const { error, stderr } = await asc.main([
-    'kernels/index.ts',
-    '--outFile',
-    wasm,
-    '--runtime',
-    'stub',
-    '--importMemory',
-    '--initialMemory',
-    '0',
-    '--enable',
-    'simd,relaxed-simd',
-    '-O3',
-    '--noAssert',
-    '--use',
-    'abort=',
-    '--disableWarning',
-    '112',
-    // Only to keep the functions' names in the module: the code is the build's.
-    '--debug',
-  ]);
-  if (error) {
-    process.stderr.write(stderr.toString());
-    process.exit(1);
-  }
+  // --debug only keeps the functions' names in the module: the code is the build's.
+  await compileKernels(wasm, 'simd,relaxed-simd', ['--debug']);
   const loader = join(dir, 'load.mjs');
   writeFileSync(
     loader,
